@@ -1,0 +1,11 @@
+"""ganvae: train GANs and VAEs on the same data and budget, measure both with one yardstick, and choose."""
+
+__version__ = "0.1.0"
+
+from .api import GAN, VAE, load  # noqa: E402
+from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig  # noqa: E402
+from .data import Dataset, load_dataset  # noqa: E402
+from .errors import ConfigError, DataError, GanvaeError, RunError  # noqa: E402
+
+__all__ = ["GAN", "VAE", "load", "load_dataset", "Dataset", "RunConfig", "DataConfig", "ModelConfig",
+           "OptimConfig", "BudgetConfig", "GanvaeError", "ConfigError", "DataError", "RunError", "__version__"]

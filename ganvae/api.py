@@ -1,0 +1,317 @@
+"""The public Python API: GAN(...).fit(data), .sample(n_samples); VAE adds encode, reconstruct, score.
+
+The command line calls these same classes.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar, Optional, Union
+
+import numpy as np
+import torch
+
+from . import __version__
+from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, resolve, validate
+from .data import Dataset, load_dataset
+from .errors import ConfigError, RunError
+from .families import FAMILIES, Family
+from .nets import ARCHS
+from .train.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
+from .train.loop import Interrupted, fit as fit_loop, resolve_device
+from .train.run import RunFolder
+
+DataLike = Union[str, Path, DataConfig, Dataset, np.ndarray, torch.Tensor]
+SAMPLE_CHUNK = 1000
+
+
+def build_family(cfg: RunConfig, kind: str, data_shape: tuple[int, ...]) -> Family:
+    """Networks and objective for a resolved config; weights drawn from the current torch seed."""
+    arch = ARCHS.get(cfg.model.arch)
+    arch.check(kind, tuple(data_shape))
+    family_cls = FAMILIES.get(cfg.model.family)
+    return family_cls(arch, kind, tuple(data_shape), latent_dim=cfg.model.latent_dim,
+                      hidden=cfg.model.hidden, beta=cfg.model.beta)
+
+
+def as_dataset(data: DataLike, data_cfg: Optional[DataConfig] = None) -> Dataset:
+    """Accept a dataset name or path, a DataConfig, a Dataset, or an array of examples."""
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, DataConfig):
+        return load_dataset(data)
+    if isinstance(data, (str, Path)):
+        return load_dataset(replace(data_cfg or DataConfig(), name=str(data)))
+    if isinstance(data, (np.ndarray, torch.Tensor)):
+        from .data.files import dataset_from_array
+
+        array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else data
+        return dataset_from_array(array, name="array", source="array passed to fit()")
+    raise ConfigError(f"fit() takes a dataset name, a path, a Dataset or an array, not {type(data).__name__}")
+
+
+class _Model:
+    """What GAN and VAE share: hyperparameters in __init__, learned state after fit."""
+
+    family_name: ClassVar[str] = ""
+
+    def __init__(self, *, arch: str = "mlp", latent_dim: Optional[int] = None, hidden: Optional[int] = None,
+                 lr: Optional[float] = None, betas: Optional[tuple[float, float]] = None,
+                 batch_size: Optional[int] = None, epochs: Optional[float] = None, steps: Optional[int] = None,
+                 minutes: Optional[float] = None, seed: int = 0, device: str = "auto",
+                 out: Optional[Union[str, Path]] = None, progress: bool = False, log_every: int = 20,
+                 checkpoint_every: int = 500, beta: float = 1.0):
+        self.arch = arch
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.lr = lr
+        self.betas = betas
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.steps = steps
+        self.minutes = minutes
+        self.seed = seed
+        self.device = device
+        self.out = out
+        self.progress = progress
+        self.log_every = log_every
+        self.checkpoint_every = checkpoint_every
+        self.beta = beta
+        self._config().model  # validate early: a bad value fails at construction, naming the flag
+        self.family_: Optional[Family] = None
+        self.config_: Optional[RunConfig] = None
+        self.data_info_: Optional[dict[str, Any]] = None
+        self.run_dir_: Optional[Path] = None
+        self.figures_: dict[str, Path] = {}
+
+    def _config(self, data: Optional[DataConfig] = None) -> RunConfig:
+        return validate(RunConfig(
+            data=data or DataConfig(),
+            model=ModelConfig(family=self.family_name, arch=self.arch, latent_dim=self.latent_dim,
+                              hidden=self.hidden, beta=self.beta),
+            optim=OptimConfig(lr=self.lr, betas=tuple(self.betas) if self.betas else None,
+                              batch_size=self.batch_size),
+            budget=BudgetConfig(epochs=self.epochs, steps=self.steps, minutes=self.minutes),
+            seed=self.seed, device=self.device, log_every=self.log_every, checkpoint_every=self.checkpoint_every,
+        ))
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig, out: Optional[Union[str, Path]] = None, progress: bool = False) -> "_Model":
+        model_cls = {"gan": GAN, "vae": VAE}[cfg.model.family]
+        return model_cls(arch=cfg.model.arch, latent_dim=cfg.model.latent_dim, hidden=cfg.model.hidden,
+                         lr=cfg.optim.lr, betas=cfg.optim.betas, batch_size=cfg.optim.batch_size,
+                         epochs=cfg.budget.epochs, steps=cfg.budget.steps, minutes=cfg.budget.minutes,
+                         seed=cfg.seed, device=cfg.device, out=out, progress=progress, log_every=cfg.log_every,
+                         checkpoint_every=cfg.checkpoint_every, beta=cfg.model.beta)
+
+    def resolved_config(self, data: DataLike, data_cfg: Optional[DataConfig] = None) -> tuple[RunConfig, Dataset]:
+        """The complete config fit() would use for this data (for printing before running)."""
+        dataset = as_dataset(data, data_cfg)
+        if isinstance(data, DataConfig):
+            data_cfg = data
+        data_cfg = replace(data_cfg or DataConfig(), name=dataset.name)
+        cfg = resolve(self._config(data_cfg), dataset.kind, dataset.shape)
+        if cfg.optim.batch_size > len(dataset):
+            raise ConfigError(f"--batch-size {cfg.optim.batch_size} is larger than the dataset "
+                              f"({len(dataset)} examples); use --batch-size {len(dataset)} or less")
+        ARCHS.get(cfg.model.arch).check(dataset.kind, dataset.shape)
+        return cfg, dataset
+
+    def fit(self, data: DataLike, resume: bool = False, data_cfg: Optional[DataConfig] = None) -> "_Model":
+        """Train on `data`: a dataset name or path, a DataConfig, a Dataset, or an array of examples.
+
+        With `out` set, a run folder is written there; `resume=True` continues the run in `out` from its
+        newest valid checkpoint (its budget may be raised by this model's epochs/steps/minutes).
+        """
+        resume_state = None
+        if resume:
+            if self.out is None:
+                raise ConfigError("resume needs the run folder: set out= (on the command line, --out DIR)")
+            run = RunFolder.open(Path(self.out))
+            path, resume_state, skipped = latest_valid_checkpoint(run.path)
+            if resume_state is None:
+                why = f" ({'; '.join(skipped)})" if skipped else ""
+                raise RunError(f"{run.path} has no valid checkpoint to resume from{why}; start a new run")
+            self.resumed_from_ = (path, int(resume_state["train_state"]["step"]), skipped)
+            saved = RunConfig.from_dict(run.read_config())
+            # The saved run decides everything but the budget, which the caller may extend.
+            budget = self._config().budget
+            if budget.epochs is None and budget.steps is None and budget.minutes is None:
+                budget = saved.budget
+            cfg = replace(saved, budget=budget, device=self.device)
+            # In-memory data cannot be reloaded by name: the caller passes it again.
+            dataset = as_dataset(cfg.data if data is None else data, cfg.data)
+            if list(dataset.shape) != list(run.read_data_info()["shape"]):
+                raise ConfigError(f"the data given to resume has examples of shape {dataset.shape}, but the run "
+                                  f"in {run.path} was trained on {tuple(run.read_data_info()['shape'])}")
+        else:
+            cfg, dataset = self.resolved_config(data, data_cfg)
+            run = RunFolder.create(Path(self.out)) if self.out is not None else None
+            if run is not None:
+                run.write_config(cfg.to_dict(), dataset.info())
+        torch.manual_seed(cfg.seed)
+        family = build_family(cfg, dataset.kind, dataset.shape)
+        self.family_, self.config_, self.data_info_ = family, cfg, dataset.info()
+        self.run_dir_ = run.path if run is not None else None
+        extra = {"config": cfg.to_dict(), "data_info": dataset.info(), "ganvae_version": __version__}
+        if run is not None:
+            run.set_status("running")
+        try:
+            self.state_ = fit_loop(family, dataset.x, cfg, run_dir=self.run_dir_, resume=resume_state,
+                                   progress=self.progress, checkpoint_extra=extra)
+        except Interrupted as exc:
+            if run is not None:
+                run.set_status("interrupted", message=str(exc))
+            raise
+        except RunError as exc:
+            if run is not None:
+                run.set_status("failed", message=str(exc))
+            raise
+        family.eval()
+        if run is not None:
+            from .report.figures import write_run_figures
+
+            self.figures_ = write_run_figures(self, dataset, run.path)
+            run.set_status("finished", step=self.state_.step, seconds=round(self.state_.seconds, 3),
+                           images_seen=self.state_.images_seen)
+        return self
+
+    def _check_fitted(self) -> Family:
+        if self.family_ is None:
+            raise RunError(f"this {type(self).__name__} is not fitted yet; call fit(data) or load(path) first")
+        return self.family_
+
+    def _to_original(self, x: np.ndarray) -> np.ndarray:
+        info = self.data_info_ or {}
+        if info.get("offset") is None:
+            return x.astype(np.float32)
+        return (x * np.asarray(info["scale"], np.float32) + np.asarray(info["offset"], np.float32)).astype(np.float32)
+
+    def _to_model(self, x) -> torch.Tensor:
+        info = self.data_info_ or {}
+        x = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=np.float32)
+        expected = tuple(info.get("shape", ()))
+        if x.shape[1:] != expected:
+            raise ConfigError(f"expected examples of shape {expected}, got an array of shape {x.shape}")
+        if info.get("offset") is not None:
+            x = (x - np.asarray(info["offset"], np.float32)) / np.asarray(info["scale"], np.float32)
+        return torch.from_numpy(np.ascontiguousarray(x)).to(self._check_fitted().device)
+
+    @torch.no_grad()
+    def sample(self, n_samples: int, seed: Optional[int] = None) -> np.ndarray:
+        """n_samples new examples as float32: images (N, C, H, W) in [0, 1]; vectors in the data's units."""
+        family = self._check_fitted()
+        if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 1:
+            raise ConfigError(f"n_samples must be a whole number >= 1, not {n_samples!r}")
+        was_training = family.training
+        family.eval()
+        chunks = []
+        with torch.random.fork_rng(devices=[]) if seed is not None else nullcontext():
+            if seed is not None:
+                torch.manual_seed(seed)
+            for start in range(0, n_samples, SAMPLE_CHUNK):
+                chunks.append(family.sample(min(SAMPLE_CHUNK, n_samples - start)).float().cpu().numpy())
+        family.train(was_training)
+        return self._to_original(np.concatenate(chunks))
+
+    def n_parameters(self) -> dict[str, int]:
+        return self._check_fitted().n_parameters()
+
+    def save(self, path: Union[str, Path]) -> Path:
+        """Write the fitted model (weights, config, data description) to one checkpoint file, atomically."""
+        family = self._check_fitted()
+        state = {"family_state": family.state_dict(), "config": self.config_.to_dict(),
+                 "data_info": self.data_info_, "ganvae_version": __version__,
+                 "train_state": {"step": getattr(getattr(self, "state_", None), "step", 0)}}
+        return save_checkpoint(state, Path(path))
+
+    @classmethod
+    def load(cls, path: Union[str, Path], device: str = "cpu") -> "_Model":
+        """Load a model from a run folder (its newest valid checkpoint) or a checkpoint file."""
+        path = Path(path)
+        if path.is_dir():
+            RunFolder.open(path)
+            found, state, skipped = latest_valid_checkpoint(path)
+            if state is None:
+                why = f": {'; '.join(skipped)}" if skipped else ""
+                raise RunError(f"{path} has no valid checkpoint{why}; train or resume the run first")
+        else:
+            state = load_checkpoint(path)
+        for key in ("family_state", "config", "data_info"):
+            if key not in state:
+                raise RunError(f"{path} lacks {key!r}; it was not written by this version of ganvae")
+        cfg = RunConfig.from_dict(state["config"])
+        model_cls = {"gan": GAN, "vae": VAE}[cfg.model.family]
+        if cls is not _Model and cls is not model_cls:
+            raise RunError(f"{path} holds a {cfg.model.family.upper()}, not a {cls.__name__}; "
+                           f"load it with ganvae.load or {model_cls.__name__}.load")
+        model = model_cls.from_config(cfg)
+        info = state["data_info"]
+        family = build_family(cfg, info["kind"], tuple(info["shape"]))
+        family.load_state_dict(state["family_state"])
+        family.to(resolve_device(device)).eval()
+        model.family_, model.config_, model.data_info_ = family, cfg, info
+        model.run_dir_ = path if path.is_dir() else None
+        return model
+
+
+class GAN(_Model):
+    """A generative adversarial network: generator and discriminator, non-saturating loss.
+
+    >>> gan = GAN(arch="mlp", epochs=5).fit("ring8")
+    >>> x = gan.sample(1000)
+    """
+
+    family_name = "gan"
+
+    def __init__(self, **kwargs):
+        kwargs.pop("beta", None)
+        super().__init__(**kwargs)
+
+
+class VAE(_Model):
+    """A variational autoencoder trained on one ELBO; beta weights the KL term (1 is the true ELBO)."""
+
+    family_name = "vae"
+
+    @torch.no_grad()
+    def encode(self, x) -> np.ndarray:
+        """Posterior means mu(x), (N, latent_dim)."""
+        family = self._check_fitted()
+        mu, _ = family.encode(self._to_model(x))
+        return mu.cpu().numpy()
+
+    @torch.no_grad()
+    def reconstruct(self, x) -> np.ndarray:
+        """Decode each example's posterior mean, in the data's units."""
+        family = self._check_fitted()
+        was_training = family.training
+        family.eval()
+        out = family.reconstruct(self._to_model(x)).cpu().numpy()
+        family.train(was_training)
+        return self._to_original(out)
+
+    @torch.no_grad()
+    def score(self, x, seed: int = 0) -> float:
+        """Mean ELBO per example in nats (higher is better): a lower bound on log p(x) in model space."""
+        family = self._check_fitted()
+        was_training = family.training
+        family.eval()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            terms = family.elbo_terms(self._to_model(x))
+        family.train(was_training)
+        return float(-(terms["reconstruction"] + terms["kl"]).mean())
+
+
+def load(path: Union[str, Path], device: str = "cpu") -> _Model:
+    """Load a GAN or VAE from a run folder or checkpoint file, whichever it holds."""
+    return _Model.load(path, device=device)
+
+
+def default_run_dir(family: str, data_name: str, arch: str, root: Union[str, Path] = "runs") -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(str(data_name)).name)[:40]
+    return Path(root) / f"{family}-{safe}-{arch}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -1,0 +1,79 @@
+"""The Dataset record every loader returns, and the dataset registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+
+from ..config import DataConfig
+from ..registry import Registry
+
+IMAGE = "image"
+VECTOR = "vector"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Data held in memory as one tensor.
+
+    x: float32, (N, C, H, W) with values in [0, 1] for kind 'image'; (N, D) for kind 'vector'.
+    y: int64 labels (N,) or None.
+    offset, scale: for vectors that were standardised (CSV), original = x * scale + offset, shape (D,).
+    """
+
+    name: str
+    x: torch.Tensor
+    kind: str
+    source: str
+    y: Optional[torch.Tensor] = None
+    offset: Optional[np.ndarray] = None
+    scale: Optional[np.ndarray] = None
+    class_names: Optional[tuple[str, ...]] = None
+    split: str = "train"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of one example: (C, H, W) or (D,)."""
+        return tuple(self.x.shape[1:])
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def to_original(self, x: np.ndarray) -> np.ndarray:
+        """Map model-space values back to the data's own units (undo standardisation)."""
+        x = np.asarray(x, dtype=np.float32)
+        if self.offset is None or self.scale is None:
+            return x
+        return (x * self.scale + self.offset).astype(np.float32)
+
+    def info(self) -> dict:
+        """A JSON-able description, kept with a run so samples can be mapped back without the data."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "shape": list(self.shape),
+            "n_examples": len(self),
+            "source": self.source,
+            "split": self.split,
+            "offset": None if self.offset is None else [float(v) for v in self.offset],
+            "scale": None if self.scale is None else [float(v) for v in self.scale],
+            "class_names": None if self.class_names is None else list(self.class_names),
+        }
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A named dataset: how to load it and whether it can be had offline now."""
+
+    name: str
+    kind: str
+    description: str
+    load: Callable[[DataConfig], Dataset]
+    # Given data_dir (or None), says whether loading needs no network right now.
+    available: Callable[[Optional[str]], bool] = field(default=lambda data_dir: True)
+
+
+DATASETS: Registry[DatasetEntry] = Registry("dataset")

@@ -1,0 +1,244 @@
+"""The one training loop: every family, every budget, checkpoints, resume, logging and progress."""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import torch
+from tqdm.auto import tqdm
+
+from ..config import RunConfig
+from ..errors import ConfigError, RunError
+from ..families import Family
+from .checkpoint import save_run_checkpoint
+from .run import LOG, LogWriter
+
+BOOKKEEPING = ("step", "epoch", "images_seen", "seconds")
+
+
+@dataclass
+class TrainState:
+    step: int = 0  # optimisation steps done (one batch each)
+    epoch: int = 0  # epoch in progress
+    batch_index: int = 0  # next batch within the epoch
+    images_seen: int = 0
+    seconds: float = 0.0  # training time, summed over resumed sessions
+
+
+class Interrupted(RunError):
+    """Training was stopped by SIGINT/SIGTERM after a checkpoint was saved."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu or auto")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("--device mps was asked for but Apple's MPS is not available; use --device cpu or auto")
+    return torch.device(name)
+
+
+def batches_per_epoch(n_examples: int, batch_size: int) -> int:
+    """Full batches, plus the remainder if it has at least 2 examples (batch norm needs 2)."""
+    full, rest = divmod(n_examples, batch_size)
+    return full + (1 if rest >= 2 else 0)
+
+
+def epoch_order(n_examples: int, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffled order of one epoch, a function of (seed, epoch) alone so a resumed run sees the same."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n_examples, generator=generator)
+
+
+def step_limit(cfg: RunConfig, n_batches: int) -> Optional[int]:
+    limits = []
+    if cfg.budget.steps is not None:
+        limits.append(cfg.budget.steps)
+    if cfg.budget.epochs is not None:
+        limits.append(max(1, math.ceil(cfg.budget.epochs * n_batches)))
+    return min(limits) if limits else None
+
+
+class _StopSignal:
+    """Turns SIGINT/SIGTERM into a flag the loop checks after each step (main thread only)."""
+
+    def __init__(self):
+        self.received: Optional[int] = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self):
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        except ValueError:  # not in the main thread: leave signals alone
+            self._previous.clear()
+        return self
+
+    def _handle(self, signum, frame):
+        if self.received is not None:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False
+
+
+def training_state(family: Family, optimizers: dict[str, torch.optim.Optimizer], state: TrainState,
+                   extra: dict[str, Any]) -> dict[str, Any]:
+    """Everything needed to continue exactly: weights, optimisers, counters, random state."""
+    out = {
+        "family_state": family.state_dict(),
+        "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
+        "train_state": asdict(state),
+        "rng": {"torch": torch.get_rng_state()},
+        **extra,
+    }
+    if torch.cuda.is_available():
+        out["rng"]["cuda"] = torch.cuda.get_rng_state_all()
+    return out
+
+
+def make_optimizers(family: Family, cfg: RunConfig) -> dict[str, torch.optim.Optimizer]:
+    return {
+        phase.name: torch.optim.Adam(family.parameters_of(phase.modules), lr=cfg.optim.lr,
+                                     betas=tuple(cfg.optim.betas))
+        for phase in family.phases()
+    }
+
+
+def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path] = None,
+        resume: Optional[dict[str, Any]] = None, progress: bool = True,
+        checkpoint_extra: Optional[dict[str, Any]] = None,
+        on_log: Optional[Callable[[dict[str, float]], None]] = None) -> TrainState:
+    """Train `family` on `x` (N, *shape) under the budget in `cfg` (resolved).
+
+    run_dir: where log.csv and checkpoints go (None: nothing is written).
+    resume: a loaded checkpoint to continue from; the result equals an uninterrupted run on CPU.
+    """
+    device = resolve_device(cfg.device)
+    family.to(device)
+    family.train()
+    x = x.to(device) if device.type == "cpu" or x.numel() * 4 < 2**31 else x
+    n_examples = int(x.shape[0])
+    batch_size = int(cfg.optim.batch_size)
+    if batch_size > n_examples:
+        raise ConfigError(f"--batch-size {batch_size} is larger than the dataset ({n_examples} examples); "
+                          f"use --batch-size {n_examples} or less")
+    n_batches = batches_per_epoch(n_examples, batch_size)
+    max_steps = step_limit(cfg, n_batches)
+    max_seconds = cfg.budget.minutes * 60 if cfg.budget.minutes is not None else None
+    phases = family.phases()
+    optimizers = make_optimizers(family, cfg)
+    state = TrainState()
+    extra = checkpoint_extra or {}
+
+    if resume is not None:
+        family.load_state_dict(resume["family_state"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(resume["optimizers"][name])
+        state = TrainState(**resume["train_state"])
+        torch.set_rng_state(resume["rng"]["torch"])
+        if "cuda" in resume["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(resume["rng"]["cuda"])
+    else:
+        family.initialize_from_data(x[:10_000].to(device))
+
+    log = LogWriter(Path(run_dir) / LOG, resume_step=state.step if resume else None) if run_dir else None
+    last_checkpoint_step = state.step
+    sums: dict[str, float] = {}
+    count = 0
+
+    def save() -> None:
+        nonlocal last_checkpoint_step
+        if run_dir is not None:
+            save_run_checkpoint(training_state(family, optimizers, state, extra), Path(run_dir))
+            last_checkpoint_step = state.step
+
+    def flush_log() -> None:
+        nonlocal sums, count
+        if count == 0:
+            return
+        row = {"step": state.step, "epoch": state.epoch + state.batch_index / n_batches,
+               "images_seen": state.images_seen, "seconds": round(state.seconds, 3)}
+        row.update({k: v / count for k, v in sums.items()})
+        if log is not None:
+            log.write(row)
+        if on_log is not None:
+            on_log(row)
+        sums, count = {}, 0
+
+    def budget_left() -> bool:
+        if max_steps is not None and state.step >= max_steps:
+            return False
+        if max_seconds is not None and state.seconds >= max_seconds:
+            return False
+        return True
+
+    bar = tqdm(total=max_steps, initial=state.step, disable=not progress, unit="step", dynamic_ncols=True,
+               desc=f"{family.name}")
+    start = time.perf_counter() - state.seconds
+    with _StopSignal() as stop:
+        while budget_left():
+            order = epoch_order(n_examples, cfg.seed, state.epoch)
+            while state.batch_index < n_batches and budget_left():
+                index = order[state.batch_index * batch_size:(state.batch_index + 1) * batch_size]
+                batch = x[index].to(device, non_blocking=True)
+                reported: dict[str, float] = {}
+                for phase in phases:
+                    if state.step % phase.every:
+                        continue
+                    family.zero_grad(set_to_none=True)
+                    losses = phase.loss(batch)
+                    losses["loss"].backward()
+                    optimizers[phase.name].step()
+                    for name, value in losses.items():
+                        if name == "loss":
+                            continue
+                        value = float(value.detach())
+                        if not math.isfinite(value):
+                            raise RunError(
+                                f"training diverged: {family.name} {name} became {value} at step {state.step}; "
+                                f"the last good checkpoint (step {last_checkpoint_step}) is kept: lower --lr "
+                                f"and resume, or start again")
+                        reported[name] = value
+                state.step += 1
+                state.batch_index += 1
+                state.images_seen += int(batch.shape[0])
+                state.seconds = time.perf_counter() - start
+                for name, value in reported.items():
+                    sums[name] = sums.get(name, 0.0) + value
+                count += 1
+                if state.step % cfg.log_every == 0:
+                    flush_log()
+                if state.step % cfg.checkpoint_every == 0:
+                    save()
+                if progress:
+                    bar.update(1)
+                    if state.step % 10 == 0:
+                        shown = {k: f"{v:.3g}" for k, v in reported.items() if k.endswith("loss") or k == "kl"}
+                        bar.set_postfix(img_s=f"{state.images_seen / max(state.seconds, 1e-9):.0f}", **shown)
+                if stop.received is not None:
+                    flush_log()
+                    save()
+                    bar.close()
+                    raise Interrupted(f"stopped by signal {stop.received} at step {state.step}; "
+                                      f"a checkpoint was saved")
+            if state.batch_index >= n_batches:
+                state.epoch += 1
+                state.batch_index = 0
+    flush_log()
+    save()
+    bar.close()
+    return state

@@ -1,0 +1,148 @@
+"""The run folder: config.json, data.json, log.csv, status.json, checkpoints and plots of one run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from ..errors import ConfigError, RunError
+from .checkpoint import LATEST, PREVIOUS, atomic_write_bytes
+
+CONFIG = "config.json"
+DATA_INFO = "data.json"
+LOG = "log.csv"
+STATUS = "status.json"
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise RunError(f"{path} is missing; this is not a complete ganvae run folder") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path} is unreadable ({exc}); the run folder is damaged") from None
+
+
+class RunFolder:
+    """One run's files. Created before training starts, so an unwritable place fails early."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / LATEST
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    @classmethod
+    def create(cls, path: Path) -> "RunFolder":
+        """Make a new run folder; refuse one that already holds a run (use resume for that)."""
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"--out {path} is a file, not a folder; choose another --out")
+        if (path / LATEST).exists() or (path / PREVIOUS).exists() or (path / CONFIG).exists():
+            raise ConfigError(f"--out {path} already holds a run; pass --resume to continue it "
+                              f"or choose another --out")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(f"cannot write to --out {path} ({exc.strerror or exc}); "
+                              f"choose a writable folder") from None
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: Path) -> "RunFolder":
+        """An existing run folder (for resume, sample, evaluate)."""
+        path = Path(path)
+        if not path.is_dir():
+            raise RunError(f"{path} is not a folder; give the run folder that `ganvae train` wrote")
+        if not (path / CONFIG).exists():
+            raise RunError(f"{path} is not a ganvae run folder (no {CONFIG}); give the folder `ganvae train` wrote")
+        return cls(path)
+
+    def write_config(self, config: dict, data_info: dict) -> None:
+        write_json(self.path / CONFIG, config)
+        write_json(self.path / DATA_INFO, data_info)
+
+    def read_config(self) -> dict:
+        return read_json(self.path / CONFIG)
+
+    def read_data_info(self) -> dict:
+        return read_json(self.path / DATA_INFO)
+
+    def set_status(self, state: str, **extra: Any) -> None:
+        write_json(self.path / STATUS, {"state": state, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
+
+    def status(self) -> dict:
+        path = self.path / STATUS
+        return read_json(path) if path.exists() else {"state": "unknown"}
+
+    def read_log(self) -> dict[str, list[float]]:
+        """The log as columns: name -> list of values."""
+        path = self.path / LOG
+        if not path.exists():
+            return {}
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        columns: dict[str, list[float]] = {}
+        for row in rows:
+            for key, value in row.items():
+                columns.setdefault(key, []).append(float(value) if value not in ("", None) else float("nan"))
+        return columns
+
+
+class LogWriter:
+    """Appends rows to log.csv; the columns are fixed by the first row of the run."""
+
+    def __init__(self, path: Path, resume_step: Optional[int] = None):
+        self.path = Path(path)
+        self.fields: Optional[list[str]] = None
+        if resume_step is not None and self.path.exists():
+            self._truncate_after(resume_step)
+
+    def _truncate_after(self, step: int) -> None:
+        """Drop rows logged after the checkpoint we resume from, so the log matches the weights."""
+        with open(self.path, newline="") as f:
+            reader = csv.DictReader(f)
+            fields = reader.fieldnames
+            rows = [row for row in reader if float(row["step"]) <= step]
+        if not fields:
+            return
+        self.fields = list(fields)
+        tmp = self.path.with_suffix(".csv.tmp")
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.fields)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, self.path)
+
+    def write(self, row: dict[str, float]) -> None:
+        new_file = not self.path.exists() or self.fields is None
+        if self.fields is None:
+            self.fields = list(row)
+        with open(self.path, "a" if not new_file else "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
+            if new_file:
+                writer.writeheader()
+            writer.writerow({k: _fmt(row.get(k)) for k in self.fields})
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

@@ -1,0 +1,149 @@
+"""One contract for every registered family and architecture (like scikit-learn's check_estimator)."""
+
+import numpy as np
+import pytest
+import torch
+
+import ganvae
+from ganvae.data import Dataset
+from ganvae.errors import ConfigError, RunError
+from ganvae.families import FAMILIES
+from ganvae.nets import ARCHS
+
+
+def vector_data(n=96):
+    g = torch.Generator().manual_seed(1)
+    angles = torch.randint(0, 8, (n,), generator=g).float() * (2 * torch.pi / 8)
+    x = torch.stack([angles.cos(), angles.sin()], 1) + 0.01 * torch.randn(n, 2, generator=g)
+    return Dataset(name="ring-test", x=x, kind="vector", source="test")
+
+
+def image_data(n=64):
+    g = torch.Generator().manual_seed(2)
+    return Dataset(name="img-test", x=torch.rand(n, 1, 8, 8, generator=g), kind="image", source="test")
+
+
+DATA = {"vector": vector_data, "image": image_data}
+CASES = [(f, a, d) for f in FAMILIES.names() for a in ARCHS.names() for d in DATA
+         if not (a == "conv" and d == "vector")]
+
+
+def make(family, arch, **kw):
+    cls = {"gan": ganvae.GAN, "vae": ganvae.VAE}[family]
+    kw.setdefault("steps", 4)
+    return cls(arch=arch, batch_size=16, hidden=16, latent_dim=3, log_every=1, **kw)
+
+
+def weights(model):
+    return {k: v.detach().clone() for k, v in model.family_.state_dict().items()}
+
+
+@pytest.mark.parametrize("family,arch,data", CASES)
+def test_fit_then_sample_shapes_and_ranges(family, arch, data):
+    dataset = DATA[data]()
+    model = make(family, arch).fit(dataset)
+    samples = model.sample(5)
+    assert samples.dtype == np.float32
+    assert samples.shape == (5, *dataset.shape)
+    assert np.isfinite(samples).all()
+    if data == "image":
+        assert samples.min() >= 0 and samples.max() <= 1
+    assert model.state_.step == 4 and model.state_.images_seen == 64
+
+
+@pytest.mark.parametrize("family,arch,data", CASES)
+def test_same_seed_same_numbers(family, arch, data):
+    a = make(family, arch, seed=3).fit(DATA[data]())
+    b = make(family, arch, seed=3).fit(DATA[data]())
+    c = make(family, arch, seed=4).fit(DATA[data]())
+    wa, wb, wc = weights(a), weights(b), weights(c)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert not all(torch.equal(wa[k], wc[k]) for k in wa)
+    assert np.array_equal(a.sample(7, seed=1), b.sample(7, seed=1))
+
+
+@pytest.mark.parametrize("family,arch,data", CASES)
+def test_save_load_round_trip(family, arch, data, tmp_path):
+    model = make(family, arch).fit(DATA[data]())
+    path = model.save(tmp_path / "model.pt")
+    loaded = ganvae.load(path)
+    assert type(loaded) is type(model)
+    assert np.array_equal(model.sample(6, seed=5), loaded.sample(6, seed=5))
+
+
+@pytest.mark.parametrize("family,arch,data", CASES)
+def test_resume_equals_uninterrupted(family, arch, data, tmp_path):
+    dataset = DATA[data]()
+    whole = make(family, arch, steps=9, out=tmp_path / "whole").fit(dataset)
+    make(family, arch, steps=5, out=tmp_path / "part").fit(dataset)
+    resumed = make(family, arch, steps=9, out=tmp_path / "part").fit(dataset, resume=True)
+    assert resumed.state_.step == 9
+    ww, wr = weights(whole), weights(resumed)
+    assert all(torch.equal(ww[k], wr[k]) for k in ww), "resumed weights differ from an uninterrupted run"
+    log_whole = (tmp_path / "whole" / "log.csv").read_text().splitlines()
+    log_resumed = (tmp_path / "part" / "log.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in log_whole] == [r.split(",")[0] for r in log_resumed]
+
+
+def test_run_folder_has_every_file(tmp_path):
+    model = ganvae.VAE(arch="mlp", steps=6, batch_size=16, log_every=2, out=tmp_path / "run").fit(vector_data())
+    names = {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"config.json", "data.json", "log.csv", "status.json", "checkpoint.pt", "samples.png",
+            "losses.png", "reconstructions.png"} <= names
+    log = model.run_dir_ / "log.csv"
+    header = log.read_text().splitlines()[0].split(",")
+    assert header[:4] == ["step", "epoch", "images_seen", "seconds"]
+    assert {"reconstruction", "kl", "neg_elbo"} <= set(header)
+    assert len(log.read_text().splitlines()) == 1 + 3
+
+
+def test_refuses_to_overwrite_a_run(tmp_path):
+    ganvae.GAN(steps=2, batch_size=16, out=tmp_path / "run").fit(vector_data())
+    with pytest.raises(ConfigError, match="already holds a run"):
+        ganvae.GAN(steps=2, batch_size=16, out=tmp_path / "run").fit(vector_data())
+
+
+def test_batch_larger_than_data_is_refused():
+    with pytest.raises(ConfigError, match="--batch-size 500 is larger than the dataset"):
+        ganvae.GAN(batch_size=500, steps=1).fit(vector_data(96))
+
+
+def test_divergence_names_the_step_and_keeps_the_checkpoint(tmp_path):
+    model = ganvae.GAN(steps=4, batch_size=16, checkpoint_every=2, out=tmp_path / "run").fit(vector_data())
+    before = (tmp_path / "run" / "checkpoint.pt").read_bytes()
+    with torch.no_grad():
+        for p in model.family_.nets["generator"].parameters():
+            p.fill_(float("nan"))
+    from ganvae.train.loop import fit
+
+    with pytest.raises(RunError, match=r"became nan at step 0; the last good checkpoint \(step 0\)"):
+        fit(model.family_, vector_data().x, model.config_, run_dir=None, progress=False)
+    assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
+
+
+def test_vae_encode_reconstruct_score_on_vectors():
+    data = vector_data()
+    vae = ganvae.VAE(steps=30, batch_size=32, latent_dim=2).fit(data)
+    x = data.x[:10].numpy()
+    assert vae.encode(x).shape == (10, 2)
+    assert vae.reconstruct(x).shape == (10, 2)
+    assert np.isfinite(vae.score(x))
+    with pytest.raises(ConfigError, match="expected examples of shape"):
+        vae.encode(np.zeros((3, 5), np.float32))
+
+
+def test_training_reduces_the_vae_loss():
+    data = vector_data(256)
+    vae = ganvae.VAE(steps=300, batch_size=64, latent_dim=2, hidden=32, lr=3e-3, seed=0).fit(data)
+    fresh = ganvae.VAE(steps=1, batch_size=64, latent_dim=2, hidden=32, lr=1e-9, seed=0).fit(data)
+    assert vae.score(data.x.numpy()) > fresh.score(data.x.numpy()) + 1.0
+
+
+def test_unfitted_model_says_so():
+    with pytest.raises(RunError, match="not fitted yet"):
+        ganvae.GAN().sample(3)
+
+
+def test_bad_hyperparameter_fails_at_construction():
+    with pytest.raises(ConfigError, match="--latent-dim"):
+        ganvae.VAE(latent_dim=0)
