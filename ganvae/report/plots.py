@@ -35,13 +35,13 @@ CLOCK_KEYS = ("step", "epoch", "images_seen", "seconds")
 # A family not listed here still gets every numeric column, in the "other" panel.
 LOSS_PANELS: dict[str, tuple[tuple[str, tuple[str, ...], str, Optional[float], Optional[tuple]], ...]] = {
     "vae": (
-        ("Reconstruction", ("reconstruction",), "reconstruction loss", None, None),
-        ("KL divergence", ("kl",), "KL(q(z|x) || p(z))", None, None),
-        ("Total loss", ("loss",), "loss", None, None),
+        ("Reconstruction", ("reconstruction",), "-log p(x|z) per example (nats)", None, None),
+        ("KL divergence", ("kl",), "KL(q(z|x) || p(z)) per example (nats)", None, None),
+        ("Negative ELBO", ("neg_elbo", "loss"), "reconstruction + KL (nats)", None, None),
     ),
     "gan": (
         ("Losses", ("d_loss", "g_loss"), "loss", None, None),
-        ("Discriminator output", ("d_real", "d_fake"), "mean D(x)", 0.5, (-0.02, 1.02)),
+        ("Discriminator output", ("d_real", "d_fake", "d_accuracy"), "mean D(x) / accuracy", 0.5, (-0.02, 1.02)),
     ),
 }
 
