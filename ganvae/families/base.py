@@ -54,6 +54,10 @@ class Family(nn.Module):
         """Draw n samples in data space: images in [0, 1], vectors in model space."""
         raise NotImplementedError
 
+    def from_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """Map codes z (B, latent_dim) to data space, without sampling noise (for interpolations)."""
+        raise NotImplementedError
+
     def noise(self, n_samples: int) -> torch.Tensor:
         return torch.randn(n_samples, self.latent_dim, device=self.device)
 

@@ -59,6 +59,11 @@ class GANFamily(Family):
         ]
 
     @torch.no_grad()
+    def from_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """Data-space output for given codes z (B, latent_dim): images in [0, 1], vectors in model space."""
+        raw = self.nets["generator"](z)
+        return (torch.tanh(raw) + 1) / 2 if self.kind == "image" else raw
+
+    @torch.no_grad()
     def sample(self, n_samples: int) -> torch.Tensor:
-        fake = self.generate(n_samples)
-        return (fake + 1) / 2 if self.kind == "image" else fake
+        return self.from_latent(self.noise(n_samples))

@@ -104,6 +104,11 @@ class VAEFamily(Family):
         return raw + torch.randn_like(raw) * self.sigma()
 
     @torch.no_grad()
+    def from_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """The mean of p(x|z) for given codes z (B, latent_dim), in data space."""
+        return self.mean(self.decode(z))
+
+    @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Decode the posterior mean of each x: the mean of p(x | z = mu(x))."""
         mu, _ = self.encode(x)

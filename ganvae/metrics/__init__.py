@@ -80,3 +80,11 @@ METRIC_INFO = {
     "reconstruction_error": _info("lower", _VAE, "Error between inputs and their reconstructions.",
                                   "computed by the VAE family"),
 }
+
+# The pipeline over the pure functions above (imported after METRIC_INFO, which it reads).
+from ganvae.metrics.evaluate import evaluate, format_table, metrics_path_for, save_metrics  # noqa: E402
+from ganvae.metrics.features import FeatureExtractor, feature_extractor_for  # noqa: E402
+from ganvae.metrics.vae_metrics import importance_weighted_nll, negative_elbo, vae_metrics  # noqa: E402
+
+__all__ += ["FeatureExtractor", "evaluate", "feature_extractor_for", "format_table", "importance_weighted_nll",
+            "metrics_path_for", "negative_elbo", "save_metrics", "vae_metrics"]

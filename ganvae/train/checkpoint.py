@@ -16,6 +16,8 @@ FORMAT = "ganvae-checkpoint"
 VERSION = 1
 LATEST = "checkpoint.pt"
 PREVIOUS = "checkpoint.prev.pt"
+# What a checkpoint written by the training loop holds; `save` in the API writes only some of these.
+TRAINING_KEYS = ("family_state", "optimizers", "train_state", "rng")
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -31,20 +33,67 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def _write_synced(tmp: Path, data: bytes) -> None:
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _cannot_write(path: Path, exc: OSError, keep: str) -> RunError:
+    return RunError(f"cannot write {path} ({exc.strerror or exc}); {keep}free space or choose a writable "
+                    f"folder, then try again")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, flush and fsync it, then rename over `path`."""
+    """Write to a temporary file beside `path`, flush and fsync it, then rename over `path`.
+
+    A failure (full disk, no permission) raises RunError and leaves any earlier `path` untouched."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = _temporary(path)
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        _write_synced(tmp, data)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise _cannot_write(path, exc, "the earlier file, if any, is unchanged; ") from None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        _remove_quietly(tmp)
     _fsync_dir(path.parent)
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+def remove_stale_temporaries(run_dir: Path) -> list[Path]:
+    """Delete checkpoint temporaries that a killed process left behind (they can be as large as a
+    checkpoint). Files of a process that is still alive are left alone."""
+    removed = []
+    for path in Path(run_dir).glob(f".{LATEST}.tmp-*"):
+        pid_text = path.name.rsplit("-", 1)[-1]
+        pid = int(pid_text) if pid_text.isdigit() else None
+        if pid == os.getpid() or (pid is not None and _alive(pid)):
+            continue
+        _remove_quietly(path)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
 
 
 def _serialize(state: dict[str, Any]) -> bytes:
@@ -69,24 +118,42 @@ def save_checkpoint(state: dict[str, Any], path: Path) -> Path:
 
 
 def save_run_checkpoint(state: dict[str, Any], run_dir: Path) -> Path:
-    """Save into a run folder, keeping the previous good checkpoint until the new one is complete."""
+    """Save into a run folder, keeping the previous good checkpoint until the new one is complete.
+
+    Order: the new checkpoint is written and fsynced to a temporary file; only then does checkpoint.pt
+    become checkpoint.prev.pt and the temporary become checkpoint.pt. A crash at any point leaves at least
+    one complete checkpoint (`latest_valid_checkpoint` looks at both names).
+    """
     run_dir = Path(run_dir)
     data = _serialize(state)
     latest, previous = run_dir / LATEST, run_dir / PREVIOUS
-    tmp = run_dir / f".{LATEST}.tmp-{os.getpid()}"
+    tmp = _temporary(latest)
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        _write_synced(tmp, data)
         if latest.exists():
             os.replace(latest, previous)
         os.replace(tmp, latest)
+    except OSError as exc:
+        raise _cannot_write(latest, exc, "the previous checkpoint is kept; ") from None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        _remove_quietly(tmp)
     _fsync_dir(run_dir)
     return latest
+
+
+def _refuse_code(path: Path) -> RunError:
+    return RunError(f"{path} holds Python objects that would run code when loaded; ganvae loads only its own "
+                    f"checkpoints (tensors and plain data, torch.load weights_only=True) and refuses this file")
+
+
+def _safe_load(source, path: Path, map_location) -> Any:
+    try:
+        return torch.load(source, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError... for bad files
+        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+            raise _refuse_code(path) from None
+        raise RunError(f"{path} is not a readable ganvae checkpoint (truncated or corrupt: "
+                       f"{type(exc).__name__}); resume from the previous one or retrain") from None
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -95,41 +162,56 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     path = Path(path)
     if not path.is_file():
         raise RunError(f"no checkpoint at {path}; train a model first with `ganvae train`")
-    try:
-        envelope = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError... for bad files
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
-            raise RunError(f"{path} holds Python objects that would run code when loaded; ganvae loads only "
-                           f"its own checkpoints (tensors and plain data) and refuses this file") from None
-        raise RunError(f"{path} is not a readable ganvae checkpoint (truncated or corrupt: "
-                       f"{type(exc).__name__}); resume from the previous one or retrain") from None
+    envelope = _safe_load(path, path, "cpu")
     if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
         raise RunError(f"{path} is not a ganvae checkpoint; point at a run folder written by `ganvae train`")
     if envelope.get("version") != VERSION:
         raise RunError(f"{path} was written by an incompatible ganvae (checkpoint version "
                        f"{envelope.get('version')!r}, this ganvae reads {VERSION}); retrain with this version")
-    payload = envelope["payload"].numpy().tobytes()
-    if hashlib.sha256(payload).hexdigest() != envelope.get("sha256"):
+    payload_tensor = envelope.get("payload")
+    if not (isinstance(payload_tensor, torch.Tensor) and payload_tensor.dtype == torch.uint8
+            and isinstance(envelope.get("sha256"), str)):
+        raise RunError(f"{path} is a damaged ganvae checkpoint (its payload or checksum is missing); "
+                       f"resume from the previous one or retrain")
+    payload = payload_tensor.numpy().tobytes()
+    if hashlib.sha256(payload).hexdigest() != envelope["sha256"]:
         raise RunError(f"{path} fails its checksum (the file is corrupt); resume from the previous one or retrain")
-    return torch.load(io.BytesIO(payload), map_location=map_location, weights_only=True)
+    state = _safe_load(io.BytesIO(payload), path, map_location)
+    if not isinstance(state, dict):
+        raise RunError(f"{path} is not a ganvae checkpoint (it holds a {type(state).__name__}); "
+                       f"point at a run folder written by `ganvae train`")
+    return state
+
+
+def checkpoint_step(state: dict[str, Any], path: Path) -> int:
+    """The step a training checkpoint was taken at; RunError if it is not one the loop wrote."""
+    missing = [key for key in TRAINING_KEYS if key not in state]
+    step = state.get("train_state", {}).get("step") if isinstance(state.get("train_state"), dict) else None
+    if missing or not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        what = f"lacks {', '.join(missing)}" if missing else "has no valid step"
+        raise RunError(f"{path} is not a training checkpoint ({what}); it cannot be resumed, "
+                       f"only loaded with ganvae.load")
+    return step
 
 
 def latest_valid_checkpoint(run_dir: Path) -> tuple[Optional[Path], Optional[dict[str, Any]], list[str]]:
-    """Newest loadable checkpoint in a run folder (by step), and why any others were skipped."""
+    """Newest loadable checkpoint in a run folder (by step; checkpoint.pt wins a tie), and why any others
+    were skipped."""
     run_dir = Path(run_dir)
-    found: list[tuple[int, Path, dict[str, Any]]] = []
+    found: list[tuple[int, int, Path, dict[str, Any]]] = []
     skipped: list[str] = []
-    for path in (run_dir / LATEST, run_dir / PREVIOUS):
+    for preference, path in ((1, run_dir / LATEST), (0, run_dir / PREVIOUS)):
         if not path.exists():
             continue
         try:
             state = load_checkpoint(path)
+            step = checkpoint_step(state, path)
         except RunError as exc:
             skipped.append(str(exc))
             continue
-        found.append((int(state["train_state"]["step"]), path, state))
+        found.append((step, preference, path, state))
     if not found:
         return None, None, skipped
-    found.sort(key=lambda item: item[0])
-    _, path, state = found[-1]
+    found.sort(key=lambda item: item[:2])
+    _, _, path, state = found[-1]
     return path, state, skipped

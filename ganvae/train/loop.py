@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import signal
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from tqdm.auto import tqdm
 from ..config import RunConfig
 from ..errors import ConfigError, RunError
 from ..families import Family
-from .checkpoint import save_run_checkpoint
+from .checkpoint import TRAINING_KEYS, remove_stale_temporaries, save_run_checkpoint
 from .run import LOG, LogWriter
 
 BOOKKEEPING = ("step", "epoch", "images_seen", "seconds")
@@ -118,6 +119,33 @@ def make_optimizers(family: Family, cfg: RunConfig) -> dict[str, torch.optim.Opt
     }
 
 
+def _non_finite_weights(family: Family) -> list[str]:
+    """Names of floating-point weights or buffers holding NaN or infinity."""
+    return [name for name, tensor in family.state_dict().items()
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+
+
+def _restore(family: Family, optimizers: dict[str, torch.optim.Optimizer], resume: dict[str, Any]) -> TrainState:
+    """Load a training checkpoint into fresh networks and optimisers; RunError if it does not fit them."""
+    missing = [key for key in TRAINING_KEYS if key not in resume]
+    if missing:
+        raise RunError(f"the checkpoint to resume from lacks {', '.join(missing)}; it was not written by the "
+                       f"training loop of this ganvae, so start a new run")
+    try:
+        family.load_state_dict(resume["family_state"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(resume["optimizers"][name])
+        state = TrainState(**resume["train_state"])
+        torch.set_rng_state(resume["rng"]["torch"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunError(f"the checkpoint does not match the networks and optimisers of this run's config.json "
+                       f"({first_line[:200]}); start a new run") from None
+    if "cuda" in resume["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(resume["rng"]["cuda"])
+    return state
+
+
 def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path] = None,
         resume: Optional[dict[str, Any]] = None, progress: bool = True,
         checkpoint_extra: Optional[dict[str, Any]] = None,
@@ -145,26 +173,32 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
     extra = checkpoint_extra or {}
 
     if resume is not None:
-        family.load_state_dict(resume["family_state"])
-        for name, opt in optimizers.items():
-            opt.load_state_dict(resume["optimizers"][name])
-        state = TrainState(**resume["train_state"])
-        torch.set_rng_state(resume["rng"]["torch"])
-        if "cuda" in resume["rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(resume["rng"]["cuda"])
+        state = _restore(family, optimizers, resume)
     else:
         family.initialize_from_data(x[:10_000].to(device))
+    if run_dir is not None:
+        remove_stale_temporaries(Path(run_dir))
 
     log = LogWriter(Path(run_dir) / LOG, resume_step=state.step if resume else None) if run_dir else None
-    last_checkpoint_step = state.step
+    last_checkpoint_step = state.step  # named in a divergence message
+    saved_step: Optional[int] = state.step if resume is not None else None  # what the newest checkpoint holds
     sums: dict[str, float] = {}
     count = 0
 
     def save() -> None:
-        nonlocal last_checkpoint_step
-        if run_dir is not None:
-            save_run_checkpoint(training_state(family, optimizers, state, extra), Path(run_dir))
-            last_checkpoint_step = state.step
+        nonlocal last_checkpoint_step, saved_step
+        if run_dir is None or saved_step == state.step:
+            return
+        broken = _non_finite_weights(family)
+        if broken:  # finite losses can still leave NaN weights (an overflowing update): never save those
+            raise RunError(f"training diverged: {family.name} weights {', '.join(broken[:3])} became non-finite "
+                           f"at step {state.step}; {kept()}")
+        save_run_checkpoint(training_state(family, optimizers, state, extra), Path(run_dir))
+        last_checkpoint_step = saved_step = state.step
+
+    def kept() -> str:
+        return (f"the last good checkpoint (step {last_checkpoint_step}) is kept; start a new run with a lower "
+                f"--lr (this run used {cfg.optim.lr:g})")
 
     def flush_log() -> None:
         nonlocal sums, count
@@ -186,10 +220,12 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
             return False
         return True
 
+    # In a log file (not a terminal) a redraw is a new line: redraw rarely there.
     bar = tqdm(total=max_steps, initial=state.step, disable=not progress, unit="step", dynamic_ncols=True,
-               desc=f"{family.name}")
+               desc=f"{family.name}", mininterval=0.2 if sys.stderr.isatty() else 30)
     start = time.perf_counter() - state.seconds
     with _StopSignal() as stop:
+        save()  # a new run has a checkpoint (step 0) from the start, so a kill at any moment can be resumed
         while budget_left():
             order = epoch_order(n_examples, cfg.seed, state.epoch)
             while state.batch_index < n_batches and budget_left():
@@ -201,18 +237,16 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
                         continue
                     family.zero_grad(set_to_none=True)
                     losses = phase.loss(batch)
-                    losses["loss"].backward()
-                    optimizers[phase.name].step()
-                    for name, value in losses.items():
-                        if name == "loss":
-                            continue
+                    # Checked before the update, so the weights in memory stay those of the last good step.
+                    for name, value in sorted(losses.items(), key=lambda item: item[0] == "loss"):
                         value = float(value.detach())
                         if not math.isfinite(value):
-                            raise RunError(
-                                f"training diverged: {family.name} {name} became {value} at step {state.step}; "
-                                f"the last good checkpoint (step {last_checkpoint_step}) is kept: lower --lr "
-                                f"and resume, or start again")
-                        reported[name] = value
+                            raise RunError(f"training diverged: {family.name} {name} became {value} at step "
+                                           f"{state.step}; {kept()}")
+                        if name != "loss":
+                            reported[name] = value
+                    losses["loss"].backward()
+                    optimizers[phase.name].step()
                 state.step += 1
                 state.batch_index += 1
                 state.images_seen += int(batch.shape[0])
@@ -227,7 +261,7 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
                 if progress:
                     bar.update(1)
                     if state.step % 10 == 0:
-                        shown = {k: f"{v:.3g}" for k, v in reported.items() if k.endswith("loss") or k == "kl"}
+                        shown = {k: f"{v:.3g}" for k, v in reported.items() if k.endswith("loss") or k == "neg_elbo"}
                         bar.set_postfix(img_s=f"{state.images_seen / max(state.seconds, 1e-9):.0f}", **shown)
                 if stop.received is not None:
                     flush_log()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import time
@@ -19,6 +20,7 @@ STATUS = "status.json"
 
 
 def write_json(path: Path, obj: Any) -> None:
+    """Atomically; RunError (naming the file and the reason) if it cannot be written."""
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
@@ -84,7 +86,14 @@ class RunFolder:
         return read_json(self.path / DATA_INFO)
 
     def set_status(self, state: str, **extra: Any) -> None:
-        write_json(self.path / STATUS, {"state": state, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
+        """Record running, finished, interrupted or failed. Recording a failure is best effort: the failure may
+        be the disk itself, and its own message must reach the user (status.json then still says running,
+        never finished)."""
+        try:
+            write_json(self.path / STATUS, {"state": state, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
+        except RunError:
+            if state not in ("failed", "interrupted"):
+                raise
 
     def status(self) -> dict:
         path = self.path / STATUS
@@ -95,13 +104,25 @@ class RunFolder:
         path = self.path / LOG
         if not path.exists():
             return {}
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
+        try:
+            with open(path, newline="") as f:
+                rows = list(csv.DictReader(f))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise RunError(f"{path} is unreadable ({exc}); the run folder is damaged") from None
         columns: dict[str, list[float]] = {}
         for row in rows:
             for key, value in row.items():
-                columns.setdefault(key, []).append(float(value) if value not in ("", None) else float("nan"))
+                if key is None:  # a damaged row with more cells than the header
+                    continue
+                columns.setdefault(key, []).append(_number(value))
         return columns
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):  # empty, missing, or a row cut short by a crash
+        return float("nan")
 
 
 class LogWriter:
@@ -114,30 +135,38 @@ class LogWriter:
             self._truncate_after(resume_step)
 
     def _truncate_after(self, step: int) -> None:
-        """Drop rows logged after the checkpoint we resume from, so the log matches the weights."""
-        with open(self.path, newline="") as f:
-            reader = csv.DictReader(f)
-            fields = reader.fieldnames
-            rows = [row for row in reader if float(row["step"]) <= step]
-        if not fields:
+        """Drop rows logged after the checkpoint we resume from, so the log matches the weights.
+        Rows a crash left incomplete (fewer cells than the header, or an unreadable step) go too."""
+        try:
+            with open(self.path, newline="") as f:
+                reader = csv.DictReader(f)
+                fields = reader.fieldnames
+                rows = [row for row in reader
+                        if None not in row.values() and None not in row and _number(row.get("step")) <= step]
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise RunError(f"{self.path} is unreadable ({exc}); move it aside and resume again") from None
+        if not fields or "step" not in fields:
             return
         self.fields = list(fields)
-        tmp = self.path.with_suffix(".csv.tmp")
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.fields)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, self.path)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.fields)
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_bytes(self.path, buffer.getvalue().encode())
 
     def write(self, row: dict[str, float]) -> None:
         new_file = not self.path.exists() or self.fields is None
         if self.fields is None:
             self.fields = list(row)
-        with open(self.path, "a" if not new_file else "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
-            if new_file:
-                writer.writeheader()
-            writer.writerow({k: _fmt(row.get(k)) for k in self.fields})
+        try:
+            with open(self.path, "a" if not new_file else "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
+                if new_file:
+                    writer.writeheader()
+                writer.writerow({k: _fmt(row.get(k)) for k in self.fields})
+        except OSError as exc:
+            raise RunError(f"cannot write {self.path} ({exc.strerror or exc}); the last checkpoint is kept: "
+                           f"free space or move the run folder, then resume") from None
 
 
 def _fmt(value: Any) -> str:

@@ -147,3 +147,16 @@ def test_unfitted_model_says_so():
 def test_bad_hyperparameter_fails_at_construction():
     with pytest.raises(ConfigError, match="--latent-dim"):
         ganvae.VAE(latent_dim=0)
+
+
+@pytest.mark.parametrize("family", FAMILIES.names())
+def test_image_runs_draw_latent_interpolations(family, tmp_path):
+    from ganvae.report.figures import N_PAIRS, N_STEPS, latent_interpolations
+
+    model = make(family, "mlp", out=tmp_path / "run").fit(image_data())
+    assert (tmp_path / "run" / "interpolations.png").exists()
+    path = latent_interpolations(model, image_data().x.numpy())
+    assert path.shape == (N_PAIRS * N_STEPS, 1, 8, 8)
+    # each row starts and ends at its own two codes, so the ends of a row differ
+    rows = path.reshape(N_PAIRS, N_STEPS, -1)
+    assert (np.abs(rows[:, 0] - rows[:, -1]).max(axis=1) > 0).all()

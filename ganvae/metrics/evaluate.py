@@ -1,0 +1,439 @@
+"""One yardstick for GANs and VAEs: samples and real data through one feature space, then every metric.
+
+``evaluate(source, data)`` takes a run folder or checkpoint, a fitted ``ganvae.GAN``/``VAE``, a ``.npy`` of
+samples or an array of samples in the data's units. It draws (or loads) n samples, loads the reference split,
+maps both into the dataset's feature space (``features.feature_extractor_for``), and computes every metric in
+``METRIC_INFO``. A metric that does not apply (VAE-only metrics for a GAN or for bare samples, mode metrics
+off the 2-D mixtures, class metrics without a classifier) reads None, shown as n/a, never 0; the result says
+why. Features and statistics of real data are cached on disk per (dataset, split, feature space, n).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+import torch
+
+from ganvae import __version__
+from ganvae.config import DataConfig
+from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dataset
+from ganvae.data.idx import cache_dir
+from ganvae.errors import ConfigError, DataError
+from ganvae.metrics import METRIC_INFO
+from ganvae.metrics.coverage import class_coverage
+from ganvae.metrics.features import FeatureExtractor, data_sha256, feature_extractor_for
+from ganvae.metrics.fid import feature_statistics, frechet_distance_from_stats
+from ganvae.metrics.kid import kernel_distance
+from ganvae.metrics.modes import mode_metrics
+from ganvae.metrics.prdc import nearest_distances, prdc
+from ganvae.metrics.vae_metrics import vae_metrics
+from ganvae.train.checkpoint import atomic_write_bytes
+
+__all__ = ["evaluate", "format_table", "save_metrics", "metrics_path_for", "real_features",
+           "DEFAULT_N_SAMPLES", "DEFAULT_IW_SAMPLES", "DEFAULT_NLL_EXAMPLES", "PRDC_K", "MEMORIZATION_QUANTILE"]
+
+DEFAULT_N_SAMPLES = 10_000
+DEFAULT_IW_SAMPLES = 1000
+DEFAULT_NLL_EXAMPLES = 200  # examples the importance-sampled NLL is averaged over (K decodes each)
+PRDC_K = 5
+KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
+MEMORIZATION_QUANTILE = 0.05
+MIN_SAMPLES = 10
+REFERENCE_SEED = 0  # the reference subset is fixed, so its cached statistics serve every evaluation
+IMAGE_RANGE_SLACK = 1e-3
+VAE_ONLY = tuple(name for name, info in METRIC_INFO.items() if info["applies_to"] == ("vae",))
+MODE_METRICS = ("modes_captured", "high_quality_share", "mode_kl")
+CLASS_METRICS = ("class_kl", "min_class_share")
+
+SourceLike = Union[str, Path, np.ndarray, torch.Tensor, Any]
+
+
+def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, split: Optional[str] = None,
+             n_samples: int = DEFAULT_N_SAMPLES, features: str = "auto", seed: int = 0,
+             iw_samples: int = DEFAULT_IW_SAMPLES, nll_examples: Optional[int] = DEFAULT_NLL_EXAMPLES,
+             data_dir: Optional[str] = None, download: bool = True, cache: bool = True,
+             progress: bool = False) -> dict:
+    """Measure a model or a set of samples against real data on the shared metric suite.
+
+    Args:
+        source: a run folder or checkpoint path, a fitted ``ganvae.GAN``/``VAE``, a ``.npy`` path of samples,
+            or an array of samples in the data's units (images (N, C, H, W) in [0, 1]).
+        data: the dataset the samples imitate (a name, path or DataConfig); defaults to a run's own dataset.
+        split: the reference split, "test" or "train"; None means test where the data has one, else train.
+        n_samples: samples to draw (or the first n of given samples); the reference uses as many real examples,
+            up to the size of its split.
+        features: "auto", "classifier", "raw" or "inception" (see ``features.feature_extractor_for``).
+        seed: seed of the samples a model draws, KID's subsets and the VAE metrics' noise.
+        iw_samples: importance samples K per example for the VAE's NLL.
+        nll_examples: reference examples the NLL is averaged over (None: all of them).
+        cache: read and write cached real-data features and statistics.
+
+    Returns:
+        A JSON-able dict: source, family ("gan", "vae" or None for bare samples), data, split, n_samples,
+        n_reference, n_train_reference, feature_space, metrics {name: float, int or None}, not_applicable
+        (names), notes {name: why it is None}, details (histograms, per-dimension KL, KID's spread...),
+        settings, seconds.
+    """
+    start = time.perf_counter()
+    if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < MIN_SAMPLES:
+        raise ConfigError(f"-n must be a whole number >= {MIN_SAMPLES}, not {n_samples!r}")
+    if split not in (None, "train", "test"):
+        raise ConfigError(f"--split must be train or test, not {split!r}")
+    model, given_samples, label, run_data = _resolve_source(source)
+    family = model.family_name if model is not None else None
+    train_cfg = _data_config(data, run_data, data_dir, download)
+    train_data = load_dataset(replace(train_cfg, split="train"))
+    split = split or ("test" if _has_test_split(train_cfg) else "train")
+    reference = _reference(train_cfg, split, n_samples)
+
+    extractor = feature_extractor_for(train_data, features, progress=progress)
+    if model is not None:
+        if tuple(model.data_info_["shape"]) != train_data.shape:
+            raise ConfigError(f"the model makes examples of shape {tuple(model.data_info_['shape'])}, but "
+                              f"{train_data.name} holds {train_data.shape}; pass the --data it was trained on")
+        samples = model.sample(n_samples, seed=seed)
+    else:
+        samples = given_samples[:n_samples]
+    samples = _check_samples(samples, train_data)
+
+    fake_features, fake_predictions = extractor.embed(samples)
+    real = real_features(reference, extractor, cache=cache)
+    metrics: dict[str, Any] = {name: None for name in METRIC_INFO}
+    notes: dict[str, str] = {}
+    details: dict[str, Any] = {}
+
+    mu, sigma = feature_statistics(fake_features)
+    metrics["fid"] = frechet_distance_from_stats(mu, sigma, real["mu"], real["sigma"])
+    subset_size = min(KID_SUBSET_SIZE, len(real["features"]), len(fake_features))
+    kid = kernel_distance(real["features"], fake_features, n_subsets=KID_SUBSETS, subset_size=subset_size,
+                          seed=seed)
+    metrics["kid"] = kid["mean"]
+    details["kid_std"] = kid["std"]
+    metrics.update(prdc(real["features"], fake_features, k=PRDC_K))
+
+    if train_data.kind == VECTOR and train_data.name in MODE_MEANS and train_data.shape == (2,):
+        modes = mode_metrics(samples, MODE_MEANS[train_data.name], MODE_SIGMA[train_data.name])
+        metrics["modes_captured"] = modes["modes_captured"]
+        metrics["high_quality_share"] = modes["high_quality_share"]
+        metrics["mode_kl"] = modes["kl_to_uniform"]
+        details["mode_histogram"] = [int(v) for v in modes["mode_histogram"]]
+        if math.isnan(modes["kl_to_uniform"]):
+            notes["mode_kl"] = "undefined: no sample lies within 3 sigma of a mode"
+    else:
+        for name in MODE_METRICS:
+            notes[name] = f"only for the 2-D mixtures {' and '.join(sorted(MODE_MEANS))}"
+
+    if extractor.n_classes is not None:
+        classes = class_coverage(fake_predictions, real["predictions"], extractor.n_classes)
+        metrics["class_kl"] = classes["kl"]
+        metrics["min_class_share"] = classes["min_class_share"]
+        details["class_histogram"] = [round(float(v), 6) for v in classes["histogram"]]
+    else:
+        for name in CLASS_METRICS:
+            notes[name] = f"needs a feature space that predicts classes (a classifier), not {extractor.name}"
+
+    n_train_reference = None
+    if split == "train":
+        notes["memorization"] = "needs a held-out split to calibrate against: evaluate with --split test"
+    else:
+        train = real_features(train_data, extractor, cache=cache)
+        threshold = _memorization_threshold(real, train, cache)
+        nearest_train = nearest_distances(fake_features.astype(np.float64), train["features"].astype(np.float64))
+        metrics["memorization"] = float((nearest_train < threshold).mean())
+        details["memorization_threshold"] = threshold
+        n_train_reference = len(train_data)
+
+    if family == "vae":
+        details.update(_vae_metrics(model, reference, metrics, iw_samples, nll_examples, seed))
+    else:
+        why = "VAE only: a GAN has no encoder or likelihood" if family == "gan" else \
+            "VAE only: needs a VAE model, not bare samples"
+        notes.update({name: why for name in VAE_ONLY})
+
+    metrics = {name: _plain(value) for name, value in metrics.items()}
+    for name, value in metrics.items():
+        if value is None and name not in notes:
+            notes[name] = "undefined for these samples"
+    not_applicable = [name for name in METRIC_INFO if metrics[name] is None and not notes[name].startswith("undefined")]
+    return {
+        "source": label,
+        "family": family,
+        "data": train_data.name,
+        "split": split,
+        "n_samples": int(len(samples)),
+        "n_reference": int(len(reference)),
+        "n_train_reference": n_train_reference,
+        "feature_space": extractor.name,
+        "feature_dim": int(fake_features.shape[1]),
+        "feature_info": _jsonable(extractor.info),
+        "metrics": metrics,
+        "not_applicable": not_applicable,
+        "notes": notes,
+        "details": _jsonable(details),
+        "settings": {"seed": seed, "prdc_k": PRDC_K, "kid_subsets": KID_SUBSETS, "kid_subset_size": subset_size,
+                     "memorization_quantile": MEMORIZATION_QUANTILE, "iw_samples": iw_samples if family == "vae"
+                     else None, "reference_seed": REFERENCE_SEED},
+        "ganvae_version": __version__,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+# --- inputs ---------------------------------------------------------------------------------------------------
+
+def _resolve_source(source) -> tuple[Any, Optional[np.ndarray], str, Optional[DataConfig]]:
+    """(model or None, samples or None, a label for the result, the run's DataConfig or None)."""
+    from ganvae.api import _Model, load
+
+    if isinstance(source, _Model):
+        source._check_fitted()
+        label = str(source.run_dir_) if source.run_dir_ is not None else f"fitted {type(source).__name__}"
+        return source, None, label, source.config_.data
+    if isinstance(source, torch.Tensor):
+        source = source.detach().cpu().numpy()
+    if isinstance(source, np.ndarray):
+        return None, source, "array", None
+    if not isinstance(source, (str, Path)):
+        raise ConfigError(f"evaluate takes a run folder, a checkpoint, a .npy of samples, a fitted GAN/VAE or an "
+                          f"array, not {type(source).__name__}")
+    path = Path(source).expanduser()
+    if path.is_dir() or path.suffix == ".pt":
+        model = load(path)
+        return model, None, str(path), model.config_.data
+    if path.suffix == ".npy":
+        if not path.is_file():
+            raise DataError(f"{path} does not exist; give the .npy that `ganvae sample -o` wrote")
+        try:
+            samples = np.load(path, allow_pickle=False)
+        except Exception as error:  # numpy raises many types for a corrupt or pickled file
+            raise DataError(f"cannot read {path} as a NumPy array ({error}); save samples with numpy.save") from None
+        return None, samples, str(path), None
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist; give a run folder, a checkpoint (.pt) or samples (.npy)")
+    raise ConfigError(f"{path} is neither a run folder, a checkpoint (.pt) nor samples (.npy)")
+
+
+def _data_config(data, run_data: Optional[DataConfig], data_dir: Optional[str], download: bool) -> DataConfig:
+    """The DataConfig of the training split: a run's own (same subset, seed and image size) unless --data
+    names other data."""
+    if isinstance(data, DataConfig):
+        cfg = data
+    elif data is not None:
+        if not isinstance(data, (str, Path)):
+            raise ConfigError(f"--data must be a dataset name or path, not {type(data).__name__}")
+        same_as_run = run_data is not None and str(data) == run_data.name
+        cfg = run_data if same_as_run else DataConfig(name=str(data))
+    elif run_data is not None:
+        cfg = run_data
+    else:
+        raise ConfigError("evaluating samples needs --data NAME: the dataset the samples imitate "
+                          "(see `ganvae datasets`)")
+    if data_dir is not None:
+        cfg = replace(cfg, data_dir=data_dir)
+    return replace(cfg, download=download and cfg.download)
+
+
+def _has_test_split(cfg: DataConfig) -> bool:
+    from ganvae.data import DATASETS
+
+    return cfg.name in DATASETS  # registered sets have a test split; a user's files have only one
+
+
+def _reference(train_cfg: DataConfig, split: str, n_samples: int) -> Dataset:
+    """The real examples metrics compare against: n from `split` (a fixed subset, or a toy set's own draw)."""
+    from ganvae.data.toy import TOY_NAMES
+
+    if train_cfg.name in TOY_NAMES:
+        return load_dataset(replace(train_cfg, split=split, n_samples=n_samples))
+    full = load_dataset(replace(train_cfg, split=split, n_samples=None))
+    if len(full) <= n_samples:
+        return full
+    rows = torch.from_numpy(np.random.default_rng(REFERENCE_SEED).permutation(len(full))[:n_samples])
+    return replace(full, x=full.x[rows], y=None if full.y is None else full.y[rows])
+
+
+def _check_samples(samples, data: Dataset) -> np.ndarray:
+    """Samples as float32 in the data's units and example shape; one-sentence errors otherwise."""
+    samples = np.asarray(samples)
+    if samples.dtype.kind not in "iuf":
+        raise DataError(f"samples must be numbers, not {samples.dtype}")
+    if data.kind == IMAGE and samples.ndim == 3 and data.shape[0] == 1:
+        samples = samples[:, None]  # (N, H, W) -> (N, 1, H, W)
+    if samples.shape[1:] != data.shape:
+        raise DataError(f"samples have shape {list(samples.shape)}, but {data.name} examples have shape "
+                        f"{list(data.shape)}; pass samples of shape (N, {', '.join(map(str, data.shape))})")
+    if len(samples) < MIN_SAMPLES:
+        raise DataError(f"only {len(samples)} samples; the metrics need at least {MIN_SAMPLES}")
+    samples = samples.astype(np.float32)
+    if not np.isfinite(samples).all():
+        raise DataError("samples contain NaN or infinite values; the model diverged or the file is damaged")
+    if data.kind == IMAGE:
+        low, high = float(samples.min()), float(samples.max())
+        if low < -IMAGE_RANGE_SLACK or high > 1 + IMAGE_RANGE_SLACK:
+            raise DataError(f"image samples span [{low:g}, {high:g}], but must lie in [0, 1] as `ganvae sample` "
+                            f"writes them; rescale them (for 0..255 divide by 255, for [-1, 1] map (x + 1) / 2)")
+        samples = np.clip(samples, 0.0, 1.0)
+    return samples
+
+
+def _in_data_units(data: Dataset) -> np.ndarray:
+    """A dataset's examples in its own units (vectors un-standardised), the units samples come in."""
+    return data.to_original(data.x.detach().cpu().numpy())
+
+
+# --- cached real-data features and statistics ------------------------------------------------------------------
+
+def _stats_dir() -> Path:
+    return cache_dir() / "stats"
+
+
+def _cached_arrays(label: str, key: str, compute, cache: bool) -> dict[str, np.ndarray]:
+    path = _stats_dir() / f"{label}-{key[:16]}.npz"
+    if cache and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                return {name: stored[name] for name in stored.files}
+        except Exception:  # a damaged cache file is recomputed and replaced
+            pass
+    arrays = compute()
+    if cache:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, buffer.getvalue())
+    return arrays
+
+
+def real_features(data: Dataset, extractor: FeatureExtractor, cache: bool = True) -> dict[str, np.ndarray]:
+    """Features (N, F) float32, predicted classes (N,) (empty without classes), mu (F,) and sigma (F, F) of
+    real data, cached by the feature space and a sha256 of the examples (so a changed file is recomputed)."""
+    key = hashlib.sha256(f"{extractor.name}|{data_sha256(data.x)}".encode()).hexdigest()
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in f"{data.name}-{data.split}-{len(data)}")
+
+    def compute():
+        feats, predictions = extractor.embed(_in_data_units(data))
+        mu, sigma = feature_statistics(feats)
+        return {"features": feats.astype(np.float32), "mu": mu, "sigma": sigma, "key": np.array(key),
+                "predictions": predictions if predictions is not None else np.zeros(0, np.int64)}
+
+    arrays = _cached_arrays(safe, key, compute, cache)
+    return arrays
+
+
+def _memorization_threshold(test: dict, train: dict, cache: bool) -> float:
+    """The MEMORIZATION_QUANTILE of test-to-nearest-train distances, as ``memorization_share`` computes it
+    (cached: it depends on real data only)."""
+    key = hashlib.sha256(f"{test['key']}|{train['key']}|{MEMORIZATION_QUANTILE}".encode()).hexdigest()
+
+    def compute():
+        distances = nearest_distances(test["features"].astype(np.float64), train["features"].astype(np.float64))
+        return {"threshold": np.array(np.quantile(distances, MEMORIZATION_QUANTILE))}
+
+    return float(_cached_arrays("memorization-threshold", key, compute, cache)["threshold"])
+
+
+# --- VAE-only metrics -----------------------------------------------------------------------------------------
+
+def _vae_metrics(model, reference: Dataset, metrics: dict, iw_samples: int, nll_examples: Optional[int],
+                 seed: int) -> dict:
+    """Fill the VAE-only metrics from the reference split, mapped into the model's space; return details."""
+    info = model.data_info_
+    x = _in_data_units(reference)
+    log_scale_sum = 0.0
+    if info.get("offset") is not None:
+        scale = np.asarray(info["scale"], np.float32)
+        x = (x - np.asarray(info["offset"], np.float32)) / scale
+        log_scale_sum = float(np.log(scale.astype(np.float64)).sum())
+    values = vae_metrics(model.family_, torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
+                         n_importance=iw_samples, nll_examples=nll_examples, seed=seed, log_scale_sum=log_scale_sum)
+    per_dim = values["kl_per_dim"]
+    for name in VAE_ONLY:
+        metrics[name] = values[name]
+    metrics["kl_per_dim"] = float(np.mean(per_dim))  # mean over latent dimensions; each one in details
+    return {"kl_per_latent_dim": per_dim, "nll_examples": values["nll_examples"], "iw_samples": values["iw_samples"],
+            "likelihood": model.family_.likelihood}
+
+
+# --- output ---------------------------------------------------------------------------------------------------
+
+def _plain(value):
+    """Python float/int for JSON; NaN and infinities become None."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (float, int, np.floating, np.integer, bool, np.bool_)) or obj is None:
+        return _plain(obj)
+    return str(obj)
+
+
+def _format_value(value) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4g}"
+
+
+def format_table(result: dict) -> str:
+    """The result as a plain-text table: metric, value ("n/a" where it does not apply), which way is better,
+    and why a value is missing."""
+    who = result["family"].upper() if result["family"] else "samples"
+    lines = [f"{result['source']} ({who}): {result['n_samples']} samples against {result['n_reference']} real "
+             f"examples of {result['data']} ({result['split']} split)",
+             f"feature space: {result['feature_space']} ({result['feature_dim']}-d)", ""]
+    width = max(len(name) for name in result["metrics"])
+    lines.append(f"{'metric':<{width}}  {'value':>10}  better")
+    for name, value in result["metrics"].items():
+        direction = METRIC_INFO.get(name, {}).get("direction", "")
+        note = result["notes"].get(name, "")
+        lines.append(f"{name:<{width}}  {_format_value(value):>10}  {direction:<7} {note}".rstrip())
+    lines.append("")
+    lines.append(f"{result['seconds']:.1f} s")
+    return "\n".join(lines)
+
+
+def metrics_path_for(source) -> Optional[Path]:
+    """Where metrics.json goes by default: into a run folder; beside a checkpoint (<name>.metrics.json) or a
+    .npy (<name>.metrics.json); None for in-memory sources without a run folder."""
+    from ganvae.api import _Model
+
+    if isinstance(source, _Model):
+        return Path(source.run_dir_) / "metrics.json" if source.run_dir_ is not None else None
+    if isinstance(source, (str, Path)):
+        path = Path(source).expanduser()
+        if path.is_dir():
+            return path / "metrics.json"
+        return path.with_name(f"{path.stem}.metrics.json")
+    return None
+
+
+def save_metrics(result: dict, path: Union[str, Path]) -> Path:
+    """Write the result as JSON, atomically."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, (json.dumps(result, indent=2) + "\n").encode())
+    except OSError as error:
+        raise ConfigError(f"cannot write {path} ({error.strerror or error}); choose another --out") from None
+    return path

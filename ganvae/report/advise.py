@@ -1,0 +1,350 @@
+"""Advice: which family to train for what the user needs, weighed against what a comparison measured.
+
+Hard needs decide alone: only a VAE has an encoder and a likelihood bound. Soft needs vote: sharp samples,
+coverage and stable training each favour the family the measurements favour on this data (weight 2 when the
+95% intervals separate, 1 for a one-seed hint). Without a measurement, sharp samples and stable training fall
+back on the general property (weight 1, and the reason says it is a prior, not a measurement); coverage and
+collapse are never assumed. When a measurement contradicts the general property, the measurement wins and the
+reason says so. Every reason names the measurement (metric and values) or the property it rests on.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Mapping, Optional, Sequence
+
+from ..errors import ConfigError
+from .aggregate import CLEAR, SINGLE_SEED, compare_metric
+from .verdict import (
+    FAILED_STATES,
+    SPREAD_METRICS,
+    SPREAD_RATIO,
+    family_label,
+    format_interval,
+    format_number,
+    metric_label,
+    seed_spread,
+)
+
+NEEDS = ("encoder", "likelihood", "sharp-samples", "coverage", "stable-training", "conditional")
+# Metrics that measure each soft need. Fidelity: closeness and sharpness; coverage: diversity and collapse.
+NEED_METRICS = {
+    "sharp-samples": ("fid", "kid", "precision", "density"),
+    "coverage": ("recall", "coverage", "modes_captured", "min_class_share", "class_kl", "mode_kl"),
+}
+# The general expectation for a soft need, and the property it rests on.
+PRIORS = {
+    "sharp-samples": ("gan", "GANs usually give sharper samples than VAEs, whose Gaussian decoder averages "
+                             "over what it cannot tell apart"),
+    "stable-training": ("vae", "a VAE minimises one objective (the negative ELBO) while a GAN plays a two-player "
+                               "game that can oscillate, diverge or collapse"),
+}
+HARD_PROPERTIES = {
+    "encoder": "only a VAE learns an encoder q(z|x) that maps data to latent codes; a GAN has none",
+    "likelihood": "only a VAE gives a likelihood bound (the ELBO, tightened by importance sampling); a GAN "
+                  "defines no likelihood",
+}
+MEASURED, HINT, PRIOR = 2, 1, 1  # vote weights
+SETTING_KEYS = (("model", "latent_dim"), ("model", "hidden"), ("model", "beta"), ("optim", "lr"),
+                ("optim", "batch_size"))
+
+
+@dataclass(frozen=True)
+class Advice:
+    """The recommended family and settings, with the reasons (each naming its evidence) and warnings."""
+
+    family: str
+    settings: dict
+    reasons: list[str]
+    warnings: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def parse_needs(needs: Optional[Iterable[str] | str]) -> list[str]:
+    """'encoder, sharp_samples' or an iterable -> ['encoder', 'sharp-samples'] in NEEDS order; ConfigError
+    naming the allowed values for anything else."""
+    if needs is None:
+        return []
+    items = needs.split(",") if isinstance(needs, str) else list(needs)
+    parsed = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(f"--need takes names, got {item!r}; choose from {', '.join(NEEDS)}.")
+        name = item.strip().lower().replace("_", "-")
+        if not name:
+            continue
+        if name not in NEEDS:
+            raise ConfigError(f"--need {item.strip()!r} is not a need ganvae knows; choose from {', '.join(NEEDS)}.")
+        parsed.append(name)
+    return [need for need in NEEDS if need in parsed]
+
+
+def _quote(aggregate: Mapping, metric: str, families: Sequence[str]) -> str:
+    return " vs ".join(f"{format_interval(aggregate[f][metric])} for the {family_label(f)}" for f in families)
+
+
+def _measured_vote(need: str, aggregate: Mapping) -> Optional[tuple[str, int, list[str], str]]:
+    """(family, weight, metrics it rests on, evidence text) from the need's metrics, or None if unmeasured.
+
+    A family wins a need by having more clear wins (disjoint intervals) on its metrics; with no clear win,
+    by more one-seed leads (a hint). Returns family "" when the metrics were measured but nothing separates
+    the families.
+    """
+    comparisons = [compare_metric(aggregate, metric) for metric in NEED_METRICS[need]]
+    measured = [c for c in comparisons if c["status"] in (CLEAR, SINGLE_SEED, "overlap")]
+    if not measured:
+        return None
+    for status, weight, key in ((CLEAR, MEASURED, "winner"), (SINGLE_SEED, HINT, "leader")):
+        tally = Counter(c[key] for c in measured if c["status"] == status and c[key])
+        if not tally:
+            continue
+        ranked = tally.most_common()
+        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+            break  # the measurements split evenly: no vote
+        family = ranked[0][0]
+        backing = [c for c in measured if c["status"] == status and c[key] == family]
+        against = [c for c in measured if c["status"] == status and c[key] not in (family, None)]
+        parts = [f"{metric_label(c['metric'])} {_quote(aggregate, c['metric'], c['families'])} "
+                 f"({c['direction']} is better)" for c in backing]
+        text = "; ".join(parts)
+        if against:
+            text += "; although " + "; ".join(
+                f"{metric_label(c['metric'])} favours the {family_label(c[key])}" for c in against)
+        if status == SINGLE_SEED:
+            text += " (one seed per family, so no interval: a hint, not a finding)"
+        return family, weight, [c["metric"] for c in backing], text
+    parts = [f"{metric_label(c['metric'])} {_quote(aggregate, c['metric'], c['families'])}" for c in measured]
+    return "", 0, [c["metric"] for c in measured], "; ".join(parts)
+
+
+def _failed_runs(summary: Mapping, families: Sequence[str]) -> dict[str, tuple[int, int]]:
+    runs = summary.get("runs") or []
+    result = {}
+    for family in families:
+        family_runs = [run for run in runs if run.get("family") == family]
+        result[family] = (sum(run.get("status") in FAILED_STATES for run in family_runs), len(family_runs))
+    return result
+
+
+def _stability_vote(summary: Mapping, families: Sequence[str]) -> Optional[tuple[str, int, str]]:
+    """(family, weight, evidence) from failed runs, then from seed-to-seed spread; None if not measurable;
+    family "" when measured and alike."""
+    failed = _failed_runs(summary, families)
+    rates = {f: n / total for f, (n, total) in failed.items() if total}
+    counts = "; ".join(f"{n} of {total} {family_label(f)} runs failed or diverged" for f, (n, total) in failed.items())
+    if any(failed[f][0] for f in rates):
+        lowest = [f for f in rates if rates[f] == min(rates.values())]
+        if len(lowest) == 1:
+            return lowest[0], MEASURED, counts
+        failures = counts
+    else:
+        failures = "no run failed"
+    aggregate = summary["aggregate"]
+    for metric in SPREAD_METRICS:
+        spread = seed_spread({f: aggregate.get(f) or {} for f in families}, metric)
+        if spread is None:
+            continue
+        steadiest, shakiest = min(spread, key=spread.get), max(spread, key=spread.get)
+        text = "; ".join(
+            f"{metric_label(metric)} standard deviation {format_number(aggregate[f][metric]['std'])} around "
+            f"{format_number(aggregate[f][metric]['mean'])} over {aggregate[f][metric]['n']} seeds for the "
+            f"{family_label(f)}" for f in spread)
+        if spread[shakiest] > 0 and spread[shakiest] >= SPREAD_RATIO * spread[steadiest]:
+            return steadiest, MEASURED, f"{failures}, and the seed-to-seed spread differs: {text}"
+        return "", 0, f"{failures}, and the seed-to-seed spread is similar: {text}"
+    if failures != "no run failed":
+        return "", 0, f"{failures}; the seed-to-seed spread could not be measured (it needs 2 or more seeds)"
+    return None
+
+
+def _collapse_warnings(summary: Mapping, family: str) -> list[str]:
+    warnings = []
+    n_modes = (summary.get("data") or {}).get("n_modes")
+    runs = [run for run in summary.get("runs") or [] if run.get("family") == family]
+    for metric, bad, what in (("modes_captured", lambda v: bool(n_modes) and v < n_modes, f"of {n_modes} modes"),
+                              ("min_class_share", lambda v: v <= 0, "as smallest class share (a class missing)")):
+        values = [(run.get("metrics") or {}).get(metric) for run in runs]
+        bad_values = [v for v in values if v is not None and bad(v)]
+        if bad_values:
+            warnings.append(f"The {family_label(family)} showed mode collapse in {len(bad_values)} of {len(runs)} "
+                            f"runs: {metric_label(metric)} {', '.join(format_number(v) for v in bad_values)} {what}.")
+    return warnings
+
+
+def _settings(summary: Optional[Mapping], family: str, budget: Optional[Mapping], data_name: Optional[str]) -> dict:
+    runs = [run for run in (summary or {}).get("runs") or [] if run.get("family") == family]
+    archs = [run.get("arch") or ((run.get("config") or {}).get("model") or {}).get("arch") for run in runs]
+    archs = [arch for arch in archs if arch]
+    settings: dict = {"arch": Counter(archs).most_common(1)[0][0] if archs else None,
+                      "budget": dict(budget) if budget else dict((summary or {}).get("budget") or {}) or None}
+    for section, key in SETTING_KEYS:
+        values = {repr(((run.get("config") or {}).get(section) or {}).get(key)) for run in runs if run.get("config")}
+        if len(values) == 1:
+            value = ((runs[0].get("config") or {}).get(section) or {}).get(key)
+            if value is not None:
+                settings[key] = value
+    settings["measured_runs"] = len(runs)
+    if data_name:
+        flags = ["ganvae", "train", family, "--data", shlex.quote(str(data_name))]
+        if settings["arch"]:
+            flags += ["--arch", shlex.quote(str(settings["arch"]))]
+        budget_flags = {"minutes": "--minutes", "epochs": "--epochs", "steps": "--steps"}
+        for key, flag in budget_flags.items():
+            if settings["budget"] and settings["budget"].get(key) is not None:
+                flags += [flag, shlex.quote(str(settings["budget"][key]))]
+                break
+        settings["command"] = " ".join(flags)
+    return settings
+
+
+def advise(
+    needs: Optional[Iterable[str] | str],
+    summary: Optional[Mapping] = None,
+    *,
+    budget: Optional[Mapping] = None,
+    data: Optional[str] = None,
+) -> Advice:
+    """Recommend a family and settings for `needs` (a subset of NEEDS), using a comparison summary if given.
+
+    budget: the budget to recommend (e.g. {"minutes": 10}); default: the summary's. data: the dataset name for
+    the suggested `ganvae train` command; default: the summary's.
+    """
+    needs = parse_needs(needs)
+    families = list((summary or {}).get("families") or ("gan", "vae"))
+    aggregate = (summary or {}).get("aggregate") or {}
+    reasons: list[str] = []
+    warnings: list[str] = []
+    votes: Counter = Counter()
+    measured_votes: Counter = Counter()
+
+    for need in ("sharp-samples", "coverage"):
+        if need not in needs:
+            continue
+        vote = _measured_vote(need, aggregate) if summary else None
+        title = need.replace("-", " ").capitalize()
+        if vote is None:
+            if need in PRIORS:
+                family, prop = PRIORS[need]
+                votes[family] += PRIOR
+                reasons.append(f"{title}: the {family_label(family)} is favoured by a general property, a prior and "
+                               f"not a measurement on your data: {prop}. Run `ganvae compare` to measure it.")
+            else:
+                warnings.append(f"{title} is measured, not assumed (recall, coverage, modes captured, smallest "
+                                f"class share), and nothing measured it here: run `ganvae compare` and pass "
+                                f"--from REPORT to weigh it.")
+            continue
+        family, weight, metrics, evidence = vote
+        if not family:
+            reasons.append(f"{title}: no clear difference measured on this data ({evidence}; the 95% intervals "
+                           f"overlap), so this need does not separate the families.")
+            continue
+        votes[family] += weight
+        measured_votes[family] += weight
+        prior = PRIORS.get(need)
+        if prior and prior[0] != family:
+            reasons.append(f"{title}: in general {prior[1]}, but on this data the {family_label(family)} measured "
+                           f"better ({evidence}); the measurement overrides the general expectation.")
+        else:
+            reasons.append(f"{title}: measured on this data, the {family_label(family)} is better ({evidence}).")
+
+    if "stable-training" in needs:
+        vote = _stability_vote(summary, families) if summary else None
+        prior_family, prop = PRIORS["stable-training"]
+        if vote is None:
+            votes[prior_family] += PRIOR
+            reasons.append(f"Stable training: the {family_label(prior_family)} is favoured by a general property, "
+                           f"a prior and not a measurement on your data: {prop}. Compare with 2 or more seeds to "
+                           f"measure the spread.")
+        elif not vote[0]:
+            reasons.append(f"Stable training: measured, both families trained alike here ({vote[2]}), so this "
+                           f"need does not separate them.")
+        else:
+            votes[vote[0]] += vote[1]
+            measured_votes[vote[0]] += vote[1]
+            override = (f"; in general {prop}, but the measurement overrides that expectation"
+                        if vote[0] != prior_family else "")
+            reasons.append(f"Stable training: measured, the {family_label(vote[0])} trained more reliably "
+                           f"({vote[2]}){override}.")
+
+    if "conditional" in needs:
+        warnings.append("ganvae does not implement conditional models yet: neither family here can be told "
+                        "which class to generate, so the recommendation follows your other needs.")
+
+    hard = [need for need in ("encoder", "likelihood") if need in needs]
+    if hard:
+        family = "vae"
+        for need in hard:
+            reason = f"{need.capitalize()}: {HARD_PROPERTIES[need]} (a property of the model, not a measurement)"
+            nll = (aggregate.get("vae") or {}).get("nll")
+            if need == "likelihood" and nll is not None:
+                reason += f"; measured here: NLL {format_interval(nll, 'nats')} per example"
+            reasons.append(reason + ".")
+        against = [f for f, weight in votes.items() if f != family and weight > votes.get(family, 0)]
+        if against:
+            reasons.append(f"Your other needs point to the {family_label(against[0])} (see above), but "
+                           f"{' and '.join(hard)} require{'s' if len(hard) == 1 else ''} a VAE, so the VAE is "
+                           f"recommended despite them.")
+            warnings.append(f"Expect the VAE to fall short where the {family_label(against[0])} was favoured.")
+    elif votes:
+        ranked = votes.most_common()
+        family = ranked[0][0]
+        if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
+            family = _break_tie([f for f, w in ranked if w == ranked[0][1]], measured_votes, aggregate, reasons)
+        else:
+            reasons.append(f"Weighing these, the {family_label(family)} fits your needs best "
+                           f"(score {ranked[0][1]} vs {', '.join(f'{w} for the {family_label(f)}' for f, w in ranked[1:]) or '0 for the others'}; "
+                           f"a measured clear difference counts {MEASURED}, a one-seed hint or a general property {PRIOR}).")
+    else:
+        family = _break_tie(families, measured_votes, aggregate, reasons)
+
+    if summary is not None and family not in families:
+        warnings.append(f"This report has no {family_label(family)} runs, so nothing about it was measured here and "
+                        f"the settings are the defaults; run `ganvae compare` with --families including {family}.")
+    if summary is not None:
+        warnings += _collapse_warnings(summary, family)
+        n_failed, n_runs = _failed_runs(summary, [family])[family]
+        if n_failed:
+            warnings.append(f"{n_failed} of {n_runs} {family_label(family)} runs failed or diverged in this "
+                            f"comparison; keep checkpoints and watch the losses.")
+    data_name = data or ((summary or {}).get("data") or {}).get("name")
+    return Advice(family=family, settings=_settings(summary, family, budget, data_name), reasons=reasons,
+                  warnings=warnings, needs=needs)
+
+
+def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Mapping, reasons: list[str]) -> str:
+    """Measured evidence first, then the overall count of clear wins, then the VAE as the safer default."""
+    candidates = list(candidates)
+    if measured_votes:
+        best = max(candidates, key=lambda f: measured_votes.get(f, 0))
+        if sum(measured_votes.get(f, 0) == measured_votes.get(best, 0) for f in candidates) == 1:
+            reasons.append(f"Your needs weigh evenly, so the measured evidence decides: the {family_label(best)} "
+                           f"has more of it (score {measured_votes.get(best, 0)} from measurements).")
+            return best
+    wins: Counter = Counter()
+    won_metrics: dict[str, list[str]] = {}
+    for metric in sorted({m for metrics in aggregate.values() for m in (metrics or {})}):
+        comparison = compare_metric(aggregate, metric)
+        if comparison["status"] == CLEAR and comparison["winner"] in candidates:
+            wins[comparison["winner"]] += 1
+            won_metrics.setdefault(comparison["winner"], []).append(metric_label(metric))
+    if wins:
+        ranked = wins.most_common()
+        if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
+            best = ranked[0][0]
+            others = ", ".join(f"{wins.get(f, 0)} for the {family_label(f)}" for f in candidates if f != best)
+            reasons.append(f"Nothing in your needs separates the families, so the overall measurements decide: the "
+                           f"{family_label(best)} is clearly better on {ranked[0][1]} metrics "
+                           f"({', '.join(won_metrics[best])}) vs {others}.")
+            return best
+    default = "vae" if "vae" in candidates else candidates[0]
+    reasons.append(f"Nothing measured or needed separates the families, so the {family_label(default)} is the "
+                   f"safer default by a general property (a prior, not a measurement): "
+                   f"{PRIORS['stable-training'][1]}, and it adds an encoder and a likelihood bound."
+                   if default == "vae" else
+                   f"Nothing measured or needed separates the families; the {family_label(default)} is listed first.")
+    return default

@@ -1,0 +1,239 @@
+"""Aggregation over seeds: means with Student-t intervals, and which family is better on a metric.
+
+An interval is a plain dict, so it goes into summary.json unchanged:
+    {"mean", "low", "high", "half_width", "std", "n", "confidence", "values"}
+With one value the interval is undefined: low = high = mean, and std and half_width are None.
+
+Two families differ clearly on a metric when their intervals do not overlap. That is a conservative test
+(non-overlapping 95% intervals imply p < 0.01 or so), which suits a report that must not overclaim on 3 seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Mapping, Optional, Sequence
+
+from ..errors import ConfigError, RunError
+
+COST_KEYS = ("seconds", "images_seen", "parameters")
+# compare_metric statuses: what the comparison of families on one metric found.
+CLEAR, OVERLAP, SINGLE_SEED = "clear", "overlap", "single-seed"
+NO_DIRECTION, NOT_ENOUGH = "no-direction", "not-enough-families"
+
+
+def _metric_info() -> Mapping[str, dict]:
+    from ..metrics import METRIC_INFO  # imported late: metrics may grow while reports are written
+
+    return METRIC_INFO
+
+
+def direction(metric: str) -> str:
+    """'lower', 'higher' or 'neither' (also for a metric METRIC_INFO does not know)."""
+    return _metric_info().get(metric, {}).get("direction", "neither")
+
+
+def applies_to(metric: str, family: str) -> bool:
+    """Whether METRIC_INFO says the metric means something for the family (unknown metrics: yes)."""
+    info = _metric_info().get(metric)
+    return info is None or family in info.get("applies_to", ())
+
+
+def _regularized_incomplete_beta(x: float, a: float, b: float) -> float:
+    """I_x(a, b) by the continued fraction of Numerical Recipes (Lentz's method), accurate to ~1e-14."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    # The fraction converges fast for x < (a + 1) / (a + b + 2); use the symmetry I_x(a,b) = 1 - I_{1-x}(b,a).
+    if x > (a + 1.0) / (a + b + 2.0):
+        return 1.0 - _regularized_incomplete_beta(1.0 - x, b, a)
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    fraction = d
+    for m in range(1, 500):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            fraction *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return math.exp(log_front) * fraction / a
+
+
+def t_cdf(t: float, df: float) -> float:
+    """P(T <= t) for Student's t with df degrees of freedom."""
+    tail = 0.5 * _regularized_incomplete_beta(df / (df + t * t), df / 2.0, 0.5)
+    return 1.0 - tail if t >= 0 else tail
+
+
+def t_quantile(p: float, df: float) -> float:
+    """The p-quantile of Student's t (scipy.stats.t.ppf without scipy), by bisection on t_cdf."""
+    if not 0.0 < p < 1.0:
+        raise ConfigError(f"a quantile needs 0 < p < 1, got {p}.")
+    if df <= 0:
+        raise ConfigError(f"degrees of freedom must be positive, got {df}.")
+    if p < 0.5:
+        return -t_quantile(1.0 - p, df)
+    low, high = 0.0, 1.0
+    while t_cdf(high, df) < p:
+        low, high = high, high * 2.0
+    for _ in range(200):
+        middle = 0.5 * (low + high)
+        if t_cdf(middle, df) < p:
+            low = middle
+        else:
+            high = middle
+        if high - low <= 1e-13 * max(1.0, high):
+            break
+    return 0.5 * (low + high)
+
+
+def mean_interval(values: Iterable[float], confidence: float = 0.95) -> dict:
+    """Mean and two-sided Student-t interval: mean +- t_{(1+confidence)/2, n-1} * s / sqrt(n).
+
+    s is the sample standard deviation (ddof 1). With n = 1 the interval is undefined: low = high = mean,
+    std and half_width are None.
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"confidence must be between 0 and 1 (such as 0.95), got {confidence}.")
+    values = [float(value) for value in values]
+    if not values:
+        raise ConfigError("mean_interval needs at least one value.")
+    n = len(values)
+    mean = math.fsum(values) / n
+    result = {"mean": mean, "low": mean, "high": mean, "half_width": None, "std": None, "n": n,
+              "confidence": confidence, "values": values}
+    if n >= 2:
+        std = math.sqrt(math.fsum((value - mean) ** 2 for value in values) / (n - 1))
+        half_width = t_quantile(0.5 + confidence / 2.0, n - 1) * std / math.sqrt(n)
+        result.update(std=std, half_width=half_width, low=mean - half_width, high=mean + half_width)
+    return result
+
+
+def interval_defined(interval: Optional[Mapping]) -> bool:
+    return interval is not None and interval.get("half_width") is not None
+
+
+def _as_number(value, what: str) -> Optional[float]:
+    """A metric or cost value as a finite float; None, NaN and infinity are 'no value'."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):  # parameters per network -> their total
+        parts = [_as_number(part, what) for part in value.values()]
+        return None if not parts or any(part is None for part in parts) else math.fsum(parts)
+    if isinstance(value, bool):
+        raise RunError(f"{what} is {value!r}, not a number; metrics and costs must be numbers or None.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RunError(f"{what} is {value!r}, not a number; metrics and costs must be numbers or None.") from None
+    return number if math.isfinite(number) else None
+
+
+def _family_order(runs: Sequence[Mapping]) -> list[str]:
+    families: list[str] = []
+    for run in runs:
+        if run["family"] not in families:
+            families.append(run["family"])
+    return families
+
+
+def _aggregate(runs: Sequence[Mapping], section: str, keys: Optional[Sequence[str]], confidence: float) -> dict:
+    for index, run in enumerate(runs):
+        if not isinstance(run, Mapping) or "family" not in run:
+            raise RunError(f"run {index} has no 'family'; each run must be a dict with family, seed and metrics.")
+    result: dict[str, dict] = {}
+    for family in _family_order(runs):
+        family_runs = [run for run in runs if run["family"] == family]
+        names: list[str] = list(keys) if keys is not None else []
+        if keys is None:
+            for run in family_runs:
+                names += [name for name in (run.get(section) or {}) if name not in names]
+        result[family] = {}
+        for name in names:
+            values = [_as_number((run.get(section) or {}).get(name),
+                                 f"{section} {name!r} of the {family} run with seed {run.get('seed')}")
+                      for run in family_runs]
+            present = [value for value in values if value is not None]
+            if not present:
+                result[family][name] = None
+                continue
+            interval = mean_interval(present, confidence)
+            interval["n_missing"] = len(values) - len(present)
+            result[family][name] = interval
+    return result
+
+
+def aggregate_runs(runs: Sequence[Mapping], confidence: float = 0.95) -> dict:
+    """Per family, per metric: mean_interval over the runs (seeds) -> {family: {metric: interval or None}}.
+
+    runs: dicts like {"family": "gan", "seed": 0, "metrics": {name: float or None}, ...}. A metric that is
+    None (or NaN) in every run of a family is None (n/a); with some values missing the rest are aggregated,
+    n counts them and n_missing the runs without one. Families keep the order of their first run.
+    """
+    return _aggregate(runs, "metrics", None, confidence)
+
+
+def aggregate_costs(runs: Sequence[Mapping], confidence: float = 0.95) -> dict:
+    """Per family: intervals of the runs' cost {"seconds", "images_seen", "parameters"} (parameters given
+    per network are summed)."""
+    return _aggregate(runs, "cost", COST_KEYS, confidence)
+
+
+def better(metric: str, a: Optional[float], b: Optional[float]) -> Optional[bool]:
+    """Whether value a is strictly better than value b on the metric (METRIC_INFO's direction).
+
+    None when there is no better direction ('neither' or an unknown metric) or a value is missing.
+    """
+    way = direction(metric)
+    if way not in ("lower", "higher") or a is None or b is None:
+        return None
+    return a < b if way == "lower" else a > b
+
+
+def compare_metric(aggregate: Mapping[str, Mapping], metric: str) -> dict:
+    """How the families compare on one metric.
+
+    Returns {"metric", "direction", "families": [with a value], "winner": family or None, "status"}:
+    status "clear" (the winner's interval is better than and disjoint from every other), "overlap" (no clear
+    difference), "single-seed" (a family has one value, so no interval; "leader" names the better mean),
+    "no-direction" ('neither' or unknown metric) or "not-enough-families" (fewer than two have a value).
+    """
+    way = direction(metric)
+    present = {family: metrics.get(metric) for family, metrics in aggregate.items()
+               if metrics is not None and metrics.get(metric) is not None}
+    result = {"metric": metric, "direction": way, "families": list(present), "winner": None, "leader": None}
+    if len(present) < 2:
+        return {**result, "status": NOT_ENOUGH}
+    if way not in ("lower", "higher"):
+        return {**result, "status": NO_DIRECTION}
+    ranked = sorted(present, key=lambda family: present[family]["mean"], reverse=(way == "higher"))
+    leader = ranked[0]
+    if present[leader]["mean"] == present[ranked[1]]["mean"]:
+        leader = None
+    result["leader"] = leader
+    if not all(interval_defined(interval) for interval in present.values()):
+        return {**result, "status": SINGLE_SEED}
+    if leader is not None:
+        lead = present[leader]
+        disjoint = all(
+            (lead["high"] < other["low"]) if way == "lower" else (lead["low"] > other["high"])
+            for family, other in present.items() if family != leader
+        )
+        if disjoint:
+            return {**result, "winner": leader, "status": CLEAR}
+    return {**result, "status": OVERLAP}
+
+
+def best_family(aggregate: Mapping[str, Mapping], metric: str) -> Optional[str]:
+    """The family whose interval is better than and disjoint from every other family's, else None.
+
+    None means no clear difference: intervals overlap, a family has only one seed (no interval), the metric
+    has no better direction, or fewer than two families have a value.
+    """
+    return compare_metric(aggregate, metric)["winner"]

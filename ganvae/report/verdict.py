@@ -1,0 +1,356 @@
+"""The verdict: plain-words sentences, each resting on numbers that the report's tables show.
+
+Every sentence is a dict {"text", "metric", "values", "kind", "winner"}: `metric` is the metric it rests on
+(None for the opening overview), `values` maps each family to the {"mean", "low", "high", "n"} quoted.
+No sentence is written without a number in it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Optional, Sequence
+
+from .aggregate import (
+    CLEAR,
+    OVERLAP,
+    SINGLE_SEED,
+    aggregate_costs,
+    compare_metric,
+    direction,
+    interval_defined,
+)
+
+METRIC_LABELS = {
+    "fid": "FID", "kid": "KID", "nll": "NLL", "neg_elbo": "negative ELBO", "bits_per_dim": "bits per dim",
+    "modes_captured": "modes captured", "min_class_share": "smallest class share", "class_kl": "class KL",
+    "mode_kl": "mode KL", "kl_per_dim": "KL per latent dimension", "high_quality_share": "high-quality share",
+    "active_units": "active units", "reconstruction_error": "reconstruction error",
+    "memorization": "memorization share",
+}
+METRIC_UNITS = {"nll": "nats", "neg_elbo": "nats", "bits_per_dim": "bits", "kl_per_dim": "nats"}
+# The order in which metrics are discussed (and listed in tables): fidelity, coverage, copying, likelihood.
+METRIC_ORDER = ("fid", "kid", "precision", "density", "recall", "coverage", "modes_captured",
+                "high_quality_share", "mode_kl", "min_class_share", "class_kl", "memorization", "nll",
+                "bits_per_dim", "neg_elbo", "reconstruction_error", "active_units", "kl_per_dim")
+# What being better on a metric means, with {W} for the better family ("the GAN").
+WINNER_PHRASES = {
+    "fid": "{W}'s samples are closer to the data",
+    "kid": "{W}'s samples are closer to the data by kernel distance",
+    "precision": "{W}'s samples fall inside the real data more often (sharper, more faithful)",
+    "density": "{W}'s samples sit in denser regions of the real data",
+    "recall": "{W} covers more of the real data",
+    "coverage": "{W} covers more of the real data's neighbourhoods",
+    "modes_captured": "{W} captures more of the data's modes",
+    "high_quality_share": "more of {W}'s samples land on a mode",
+    "mode_kl": "{W} spreads its samples more evenly over the modes",
+    "min_class_share": "{W}'s rarest class is better represented",
+    "class_kl": "{W}'s mix of classes is closer to the real data's",
+    "memorization": "{W} copies training examples less",
+}
+TIE_PHRASES = {
+    "fid": "Neither family's samples are clearly closer to the data",
+    "kid": "Neither family's samples are clearly closer to the data by kernel distance",
+    "precision": "Neither family's samples are clearly more faithful",
+    "recall": "Neither family covers the data better",
+    "coverage": "Neither family covers the data better",
+    "modes_captured": "Neither family captures clearly more modes",
+    "memorization": "Neither family clearly copies training examples more",
+}
+POSTERIOR_COLLAPSE_KL = 0.01  # nats per latent dimension: below this the code carries almost nothing
+FAILED_STATES = ("failed", "diverged", "interrupted")
+
+
+def family_label(family: str) -> str:
+    """'gan' -> 'GAN', 'wgan-gp' -> 'WGAN-GP'."""
+    return str(family).upper()
+
+
+def metric_label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, str(metric).replace("_", " "))
+
+
+def metric_sort_key(metric: str):
+    return (METRIC_ORDER.index(metric), "") if metric in METRIC_ORDER else (len(METRIC_ORDER), metric)
+
+
+def _decimals(*numbers: Optional[float]) -> int:
+    """Decimals that show the largest finite number to three significant digits (at least one below 1000)."""
+    finite = [abs(x) for x in numbers if x is not None and math.isfinite(x) and x != 0]
+    if not finite:
+        return 3
+    magnitude = math.floor(math.log10(max(finite)))
+    return min(8, max(1 if magnitude < 3 else 0, 2 - magnitude))
+
+
+def format_number(value: Optional[float], decimals: Optional[int] = None) -> str:
+    """3 significant digits (23.1, 0.620, 250.3); integers of 1000 or more with thousands separators."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, int) and not isinstance(value, bool) and decimals is None:
+        return f"{value:,}"
+    value = float(value)
+    if not math.isfinite(value):
+        return str(value)
+    if decimals is None:
+        if abs(value) >= 1000 and value == round(value):
+            return f"{value:,.0f}"
+        decimals = _decimals(value)
+    return f"{value:,.{decimals}f}"
+
+
+def format_interval(interval: Optional[Mapping], unit: str = "") -> str:
+    """'23.1 [20.5, 25.7]' (the 95% interval), '23.1 (one seed)' when undefined, 'n/a' for None."""
+    if interval is None:
+        return "n/a"
+    suffix = f" {unit}" if unit else ""
+    if not interval_defined(interval):
+        return f"{format_number(interval['mean'])}{suffix} (one seed)"
+    if interval["half_width"] == 0:
+        return f"{format_number(interval['mean'])}{suffix} (every seed)"
+    decimals = _decimals(interval["mean"], interval["low"], interval["high"])
+    text = ", ".join(format_number(interval[key], decimals) for key in ("low", "high"))
+    return f"{format_number(interval['mean'], decimals)} [{text}]{suffix}"
+
+
+def _quoted(interval: Mapping) -> dict:
+    return {key: interval.get(key) for key in ("mean", "low", "high", "n")}
+
+
+def _sentence(text: str, metric: Optional[str], values: Mapping, kind: str, winner: Optional[str] = None) -> dict:
+    return {"text": text, "metric": metric, "values": dict(values), "kind": kind, "winner": winner}
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _join(parts: Sequence[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _comparison_sentence(aggregate: Mapping, metric: str) -> Optional[dict]:
+    comparison = compare_metric(aggregate, metric)
+    status, families = comparison["status"], comparison["families"]
+    if status not in (CLEAR, OVERLAP, SINGLE_SEED):
+        return None
+    label, unit, way = metric_label(metric), METRIC_UNITS.get(metric, ""), comparison["direction"]
+    intervals = {family: aggregate[family][metric] for family in families}
+    values = {family: _quoted(interval) for family, interval in intervals.items()}
+    if status == CLEAR:
+        winner = comparison["winner"]
+        others = [f"{format_interval(intervals[f], unit)} for the {family_label(f)}" for f in families if f != winner]
+        phrase = WINNER_PHRASES.get(metric, "{W} is better on " + label)
+        text = (f"{_capitalise(phrase.format(W='the ' + family_label(winner)))}: {label} "
+                f"{format_interval(intervals[winner], unit)} vs {_join(others)} ({way} is better).")
+        return _sentence(text, metric, values, "comparison", winner)
+    quoted = _join([f"{format_interval(intervals[f], unit)} for the {family_label(f)}" for f in families])
+    if status == OVERLAP:
+        tie = TIE_PHRASES.get(metric, f"Neither family is clearly better on {label}")
+        text = f"{tie}: {label} {quoted}; the 95% intervals overlap."
+        return _sentence(text, metric, values, "comparison")
+    leader = comparison["leader"]
+    hint = (f"the {family_label(leader)} leads, but one seed gives no interval, so this is a hint, not a finding"
+            if leader else "the means are equal")
+    text = f"On {label} ({way} is better) {quoted}: {hint}."
+    return _sentence(text, metric, values, "comparison")
+
+
+def _overview(aggregate: Mapping, metrics: Sequence[str]) -> Optional[dict]:
+    wins: dict[str, list[str]] = {family: [] for family in aggregate}
+    unclear: list[str] = []
+    for metric in metrics:
+        comparison = compare_metric(aggregate, metric)
+        if comparison["status"] == CLEAR:
+            wins[comparison["winner"]].append(metric)
+        elif comparison["status"] in (OVERLAP, SINGLE_SEED):
+            unclear.append(metric)
+    compared = sum(len(won) for won in wins.values()) + len(unclear)
+    if compared == 0:
+        return None
+    parts = [f"the {family_label(family)} is clearly better on {len(won)} ({', '.join(map(metric_label, won))})"
+             for family, won in wins.items() if won]
+    if unclear:
+        parts.append(f"{len(unclear)} show{'s' if len(unclear) == 1 else ''} no clear difference "
+                     f"({', '.join(map(metric_label, unclear))})")
+    if not any(wins.values()):
+        parts = [f"none shows a clear difference ({', '.join(map(metric_label, unclear))})"]
+    text = f"Of the {compared} metric{'s' if compared != 1 else ''} measured on both families, {_join(parts)}."
+    values = {family: list(won) for family, won in wins.items()}
+    values["no_clear_difference"] = unclear
+    return _sentence(text, None, values, "overview")
+
+
+def _only_one_family(aggregate: Mapping, metric: str) -> Optional[dict]:
+    """'Only the VAE gives a likelihood bound: NLL 250.3 [...] nats.'"""
+    present = [family for family, metrics in aggregate.items() if (metrics or {}).get(metric) is not None]
+    if len(present) != 1 or len(aggregate) < 2:
+        return None
+    family = present[0]
+    interval = aggregate[family][metric]
+    unit = METRIC_UNITS.get(metric, "")
+    text = (f"Only the {family_label(family)} gives a likelihood bound: {metric_label(metric)} "
+            f"{format_interval(interval, unit)} per example (lower is better); "
+            f"{_join([f'the {family_label(f)}' for f in aggregate if f != family])} has no likelihood.")
+    return _sentence(text, metric, {family: _quoted(interval)}, "property", family)
+
+
+def _posterior_collapse(aggregate: Mapping) -> list[dict]:
+    sentences = []
+    for family, metrics in aggregate.items():
+        kl = (metrics or {}).get("kl_per_dim")
+        if kl is not None and kl["mean"] < POSTERIOR_COLLAPSE_KL:
+            text = (f"The {family_label(family)}'s latent code carries almost no information (posterior collapse): "
+                    f"KL per latent dimension {format_interval(kl, 'nats')}, below {POSTERIOR_COLLAPSE_KL} nats.")
+            sentences.append(_sentence(text, "kl_per_dim", {family: _quoted(kl)}, "collapse", None))
+    return sentences
+
+
+def _runs_of(runs: Sequence[Mapping], family: str) -> list[Mapping]:
+    return [run for run in runs if run.get("family") == family]
+
+
+def _mode_collapse(runs: Sequence[Mapping], aggregate: Mapping, data: Mapping) -> list[dict]:
+    """Runs that missed modes (modes_captured below the data's n_modes) or dropped a class (share 0)."""
+    sentences = []
+    n_modes, n_classes = data.get("n_modes"), data.get("n_classes")
+    for family, metrics in aggregate.items():
+        family_runs = _runs_of(runs, family)
+        modes = (metrics or {}).get("modes_captured")
+        if modes is not None and n_modes:
+            short = [run for run in family_runs
+                     if (run.get("metrics") or {}).get("modes_captured") is not None
+                     and run["metrics"]["modes_captured"] < n_modes]
+            if short:
+                text = (f"The {family_label(family)} missed modes in {len(short)} of {modes['n']} runs: it captured "
+                        f"{format_interval(modes)} of the {n_modes} modes on average.")
+            else:
+                text = (f"The {family_label(family)} captured all {n_modes} modes in each of its "
+                        f"{modes['n']} runs.")
+            sentences.append(_sentence(text, "modes_captured", {family: _quoted(modes)}, "collapse"))
+        share = (metrics or {}).get("min_class_share")
+        if share is not None:
+            dropped = [run for run in family_runs
+                       if (run.get("metrics") or {}).get("min_class_share") is not None
+                       and run["metrics"]["min_class_share"] <= 0]
+            fair = 1.0 / n_classes if n_classes else None
+            if dropped:
+                text = (f"The {family_label(family)} dropped a class entirely in {len(dropped)} of {share['n']} runs "
+                        f"(smallest class share {format_interval(share)}): a sign of mode collapse.")
+            elif fair is not None and share["mean"] < fair / 2:
+                text = (f"The {family_label(family)} under-produces a class: smallest class share "
+                        f"{format_interval(share)} against a fair share of {format_number(fair)} "
+                        f"for {n_classes} classes.")
+            else:
+                continue
+            sentences.append(_sentence(text, "min_class_share", {family: _quoted(share)}, "collapse"))
+    return sentences
+
+
+def _failures(runs: Sequence[Mapping], families: Sequence[str]) -> list[dict]:
+    sentences = []
+    for family in families:
+        family_runs = _runs_of(runs, family)
+        failed = [run for run in family_runs if run.get("status") in FAILED_STATES]
+        if failed:
+            states = sorted({str(run["status"]) for run in failed})
+            seeds = ", ".join(str(run.get("seed")) for run in failed)
+            text = (f"{len(failed)} of {len(family_runs)} {family_label(family)} runs did not finish "
+                    f"({' or '.join(states)}; seed {seeds}).")
+            sentences.append(_sentence(text, "status", {family: {"failed": len(failed), "runs": len(family_runs)}},
+                                       "stability"))
+    return sentences
+
+
+def seed_spread(aggregate: Mapping, metric: str) -> Optional[dict]:
+    """Seed-to-seed spread per family on a metric: {family: coefficient of variation std/|mean|}, when every
+    family has 2+ seeds and a non-zero mean."""
+    spread = {}
+    for family, metrics in aggregate.items():
+        interval = (metrics or {}).get(metric)
+        if interval is None or not interval_defined(interval) or interval["mean"] == 0:
+            return None
+        spread[family] = interval["std"] / abs(interval["mean"])
+    return spread if len(spread) >= 2 else None
+
+
+SPREAD_METRICS = ("fid", "kid", "precision", "recall", "coverage", "density")
+SPREAD_RATIO = 2.0  # one family's relative spread at least twice another's counts as less stable
+
+
+def _stability(aggregate: Mapping) -> Optional[dict]:
+    for metric in SPREAD_METRICS:
+        spread = seed_spread(aggregate, metric)
+        if spread is None:
+            continue
+        steadiest = min(spread, key=spread.get)
+        shakiest = max(spread, key=spread.get)
+        if spread[shakiest] < SPREAD_RATIO * spread[steadiest] or spread[shakiest] == 0:
+            return None
+        shaky, steady = aggregate[shakiest][metric], aggregate[steadiest][metric]
+        text = (f"The {family_label(shakiest)} varied more from seed to seed: {metric_label(metric)} standard "
+                f"deviation {format_number(shaky['std'])} around {format_number(shaky['mean'])} vs "
+                f"{format_number(steady['std'])} around {format_number(steady['mean'])} for the "
+                f"{family_label(steadiest)}.")
+        values = {f: {"std": aggregate[f][metric]["std"], "mean": aggregate[f][metric]["mean"]} for f in spread}
+        return _sentence(text, metric, values, "stability", steadiest)
+    return None
+
+
+def _cost(cost: Mapping) -> Optional[dict]:
+    seconds = {family: (keys or {}).get("seconds") for family, keys in cost.items()}
+    seconds = {family: interval for family, interval in seconds.items() if interval is not None}
+    if len(seconds) < 2:
+        return None
+    parts = [f"{format_interval(interval, 's')} for the {family_label(f)}" for f, interval in seconds.items()]
+    images = {family: (keys or {}).get("images_seen") for family, keys in cost.items()}
+    text = f"One training run took {_join(parts)}"
+    if all(interval is not None for interval in images.values()):
+        text += f", seeing {_join([format_number(images[f]['mean']) + ' images' for f in images])}"
+    return _sentence(text + ".", "seconds", {f: _quoted(i) for f, i in seconds.items()}, "cost")
+
+
+def verdict(summary_or_aggregate: Mapping) -> list[dict]:
+    """Plain-words findings from a summary (see summary.py) or a bare aggregate {family: {metric: interval}}.
+
+    Order: an overview of clear wins, one sentence per directional metric measured on 2+ families
+    (a clear winner, overlapping intervals, or a single-seed hint), what only one family offers (likelihood),
+    collapse (modes, classes, posterior), failed runs and seed-to-seed spread, and cost.
+    """
+    if "aggregate" in summary_or_aggregate and "runs" in summary_or_aggregate:
+        summary = summary_or_aggregate
+        aggregate, runs = summary["aggregate"], summary["runs"]
+        data = summary.get("data") or {}
+        cost = summary.get("cost") or aggregate_costs(runs)
+    else:
+        summary, aggregate, runs, data, cost = None, summary_or_aggregate, [], {}, {}
+    metrics = sorted({metric for metrics in aggregate.values() for metric in (metrics or {})}, key=metric_sort_key)
+    directional = [metric for metric in metrics if direction(metric) in ("lower", "higher")]
+
+    sentences = []
+    overview = _overview(aggregate, directional)
+    if overview:
+        sentences.append(overview)
+    for metric in directional:
+        sentence = _comparison_sentence(aggregate, metric)
+        if sentence:
+            sentences.append(sentence)
+    for metric in ("nll", "neg_elbo"):
+        sentence = _only_one_family(aggregate, metric)
+        if sentence:
+            sentences.append(sentence)
+            break
+    sentences += _mode_collapse(runs, aggregate, data)
+    sentences += _posterior_collapse(aggregate)
+    if summary is not None:
+        sentences += _failures(runs, list(aggregate))
+    stability = _stability(aggregate)
+    if stability:
+        sentences.append(stability)
+    cost_sentence = _cost(cost)
+    if cost_sentence:
+        sentences.append(cost_sentence)
+    return sentences
+
+
+__all__ = ["verdict", "format_interval", "format_number", "family_label", "metric_label", "metric_sort_key",
+           "seed_spread"]
