@@ -46,10 +46,11 @@ def as_dataset(data: DataLike, data_cfg: Optional[DataConfig] = None) -> Dataset
     if isinstance(data, (str, Path)):
         return load_dataset(replace(data_cfg or DataConfig(), name=str(data)))
     if isinstance(data, (np.ndarray, torch.Tensor)):
-        from .data.files import dataset_from_array
+        from .data.files import array_dataset
 
         array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else data
-        return dataset_from_array(array, name="array", source="array passed to fit()")
+        # The same rules as a .npy file: rank 2 is standardised vectors, rank 3-4 images in [0, 1].
+        return replace(array_dataset(array, Path("array")), source="an array passed to fit()")
     raise ConfigError(f"fit() takes a dataset name, a path, a Dataset or an array, not {type(data).__name__}")
 
 
@@ -120,11 +121,13 @@ class _Model:
         ARCHS.get(cfg.model.arch).check(dataset.kind, dataset.shape)
         return cfg, dataset
 
-    def fit(self, data: DataLike, resume: bool = False, data_cfg: Optional[DataConfig] = None) -> "_Model":
+    def fit(self, data: DataLike, resume: bool = False, data_cfg: Optional[DataConfig] = None,
+            figures: bool = True) -> "_Model":
         """Train on `data`: a dataset name or path, a DataConfig, a Dataset, or an array of examples.
 
         With `out` set, a run folder is written there; `resume=True` continues the run in `out` from its
         newest valid checkpoint (its budget may be raised by this model's epochs/steps/minutes).
+        figures: draw samples.png, losses.png ... into the run folder at the end.
         """
         resume_state = None
         if resume:
@@ -132,10 +135,11 @@ class _Model:
                 raise ConfigError("resume needs the run folder: set out= (on the command line, --out DIR)")
             run = RunFolder.open(Path(self.out))
             path, resume_state, skipped = latest_valid_checkpoint(run.path)
-            if resume_state is None:
-                why = f" ({'; '.join(skipped)})" if skipped else ""
-                raise RunError(f"{run.path} has no valid checkpoint to resume from{why}; start a new run")
-            self.resumed_from_ = (path, int(resume_state["train_state"]["step"]), skipped)
+            if resume_state is None and skipped:
+                raise RunError(f"{run.path} has no valid checkpoint to resume from ({'; '.join(skipped)}); "
+                               f"start a new run")
+            # No checkpoint at all: the run stopped before its first step, so it starts again from step 0.
+            self.resumed_from_ = (path, int(resume_state["train_state"]["step"]) if resume_state else 0, skipped)
             saved = RunConfig.from_dict(run.read_config())
             # The saved run decides everything but the budget, which the caller may extend.
             budget = self._config().budget
@@ -174,7 +178,7 @@ class _Model:
         if run is not None:
             from .report.figures import write_run_figures
 
-            self.figures_ = write_run_figures(self, dataset, run.path)
+            self.figures_ = write_run_figures(self, dataset, run.path) if figures else {}
             run.set_status("finished", step=self.state_.step, seconds=round(self.state_.seconds, 3),
                            images_seen=self.state_.images_seen)
         return self

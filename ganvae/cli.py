@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -18,6 +17,8 @@ from .errors import ConfigError, GanvaeError
 from .families import FAMILIES
 from .nets import ARCHS
 from .train.loop import Interrupted
+from .train.checkpoint import atomic_write_bytes
+from .train.run import RunFolder
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,11 +98,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="a .npy (float32 array) or .png file")
     p.add_argument("--seed", type=int, default=0)
 
-    p = sub.add_parser("demo", help="train a GAN and a VAE on the built-in real digits with the same budget")
-    p.add_argument("--data", default="mnist5k", metavar="NAME")
-    p.add_argument("--arch", choices=ARCHS.names(), default="conv")
-    p.add_argument("--minutes", type=_positive_float, default=1.0, help="training time for each family")
-    p.add_argument("--out", default="runs/demo", metavar="DIR")
+    p = sub.add_parser("evaluate", help="measure a run or a .npy of samples on the shared metric suite; "
+                                        "prints a table and writes metrics.json")
+    p.add_argument("source", metavar="RUN_OR_SAMPLES",
+                   help="a run folder, a checkpoint (.pt) or samples (.npy, as `ganvae sample -o` writes)")
+    p.add_argument("--data", metavar="NAME", help="the dataset the samples imitate (default: the run's dataset)")
+    p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST / Fashion-MNIST IDX files")
+    p.add_argument("--split", choices=["train", "test"],
+                   help="reference split (default test, or train for data with a single split)")
+    p.add_argument("-n", "--n-samples", type=_positive_int, default=10000, metavar="N",
+                   help="samples to draw or use, and real examples to compare with (default 10000)")
+    p.add_argument("--features", choices=["auto", "classifier", "inception", "raw"], default="auto",
+                   help="feature space (default auto: a classifier for images, standardised values for vectors)")
+    p.add_argument("--iw-samples", type=_positive_int, default=1000, metavar="K",
+                   help="VAE: importance samples per example for the NLL (default 1000)")
+    p.add_argument("--nll-examples", type=_positive_int, default=100, metavar="N",
+                   help="VAE: test examples the NLL is averaged over (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the samples drawn and of KID's subsets")
+    p.add_argument("--out", metavar="FILE", help="where to write the JSON (default: RUN/metrics.json, or "
+                                                 "SAMPLES.metrics.json beside a .npy)")
+    p.add_argument("--no-download", action="store_true", help="never try to download a missing dataset")
+
+    p = sub.add_parser("compare", help="train every family with the same budget and seeds, score, and report")
+    _add_data_flags(p, required=True)
+    p.add_argument("--families", default="gan,vae", help="comma-separated families (default gan,vae)")
+    p.add_argument("--arch", choices=["auto", *ARCHS.names()], default="auto",
+                   help="auto: conv for 8/28/32-pixel images, mlp otherwise")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--budget", metavar="TIME", help="training time per run: 90s, 10m, 1h (default 1m)")
+    budget.add_argument("--images", type=_positive_int, metavar="N", help="images seen per run")
+    budget.add_argument("--epochs", type=_positive_float, metavar="N", help="epochs per run")
+    p.add_argument("--seeds", type=_positive_int, default=3, help="seeds per family (default 3)")
+    p.add_argument("-n", "--n-eval", type=_positive_int, default=10000, metavar="N",
+                   help="samples scored per run (default 10000, capped by the reference split)")
+    p.add_argument("--iw-samples", type=_positive_int, default=1000, metavar="K",
+                   help="VAE: importance samples per example for the NLL (default 1000)")
+    p.add_argument("--nll-examples", type=_positive_int, default=100, metavar="N",
+                   help="VAE: test examples the NLL is averaged over (default 100)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    p.add_argument("--out", metavar="DIR", help="report folder (default runs/compare-DATA)")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("advise", help="recommend a family for your needs, from a report or a short pilot comparison")
+    _add_data_flags(p, required=False)
+    p.add_argument("--need", default="", metavar="NEEDS",
+                   help="comma-separated: encoder, likelihood, sharp-samples, coverage, stable-training, conditional")
+    p.add_argument("--budget", metavar="TIME", help="pilot training time per run (default 30s)")
+    p.add_argument("--seeds", type=_positive_int, default=2, help="pilot seeds per family (default 2)")
+    p.add_argument("--from", dest="report", metavar="REPORT", help="a compare report folder or its summary.json")
+    p.add_argument("--out", metavar="DIR", help="pilot report folder (default runs/advise-DATA)")
     p.add_argument("--no-progress", action="store_true")
     return parser
 
@@ -132,8 +177,7 @@ def cmd_train(args) -> int:
         validate(cfg)
         model = GAN(epochs=args.epochs, steps=args.steps, minutes=args.minutes, device=args.device,
                     out=args.out, progress=not args.no_progress)
-        saved_family = json.loads((Path(args.out) / "config.json").read_text())["model"]["family"] \
-            if (Path(args.out) / "config.json").is_file() else "gan"
+        saved_family = RunFolder.open(Path(args.out)).read_config().get("model", {}).get("family")
         if saved_family == "vae":
             model = VAE(epochs=args.epochs, steps=args.steps, minutes=args.minutes, device=args.device,
                         out=args.out, progress=not args.no_progress)
@@ -141,7 +185,8 @@ def cmd_train(args) -> int:
         path, step, skipped = model.resumed_from_
         for why in skipped:
             print(f"skipped: {why}")
-        print(f"resumed from {path} (step {step})")
+        print(f"resumed from {path} (step {step})" if path else
+              "no checkpoint was written before the run stopped: trained again from step 0")
         return _report_run(model)
     if args.family is None:
         raise ConfigError("train needs a family: `ganvae train gan ...` or `ganvae train vae ...`")
@@ -156,6 +201,7 @@ def cmd_train(args) -> int:
         seed=args.seed, device=args.device, log_every=args.log_every, checkpoint_every=args.checkpoint_every,
     )
     out = Path(args.out) if args.out else default_run_dir(args.family, args.data, args.arch)
+    args.out = str(out)  # so an interruption's resume hint names the folder
     model_cls = GAN if args.family == "gan" else VAE
     model = model_cls.from_config(validate(cfg), out=None if args.print_config else out,
                                   progress=not args.no_progress)
@@ -185,40 +231,94 @@ def cmd_sample(args) -> int:
         raise ConfigError(f"-o must end in .npy or .png, not {output.name!r}")
     model = load(args.run)
     samples = model.sample(args.n_samples, seed=args.seed)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if output.suffix == ".npy":
-        from .train.checkpoint import atomic_write_bytes
-        import io
-
-        buffer = io.BytesIO()
-        np.save(buffer, samples.astype(np.float32))
-        atomic_write_bytes(output, buffer.getvalue())
-    else:
-        save_samples(samples, output, kind=model.data_info_["kind"])
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if output.suffix == ".npy":
+            buffer = io.BytesIO()
+            np.save(buffer, samples.astype(np.float32))
+            atomic_write_bytes(output, buffer.getvalue())
+        else:
+            save_samples(samples, output, kind=model.data_info_["kind"])
+    except OSError as exc:
+        raise ConfigError(f"cannot write -o {output} ({exc.strerror or exc}); choose a writable path") from None
     print(f"wrote {len(samples)} samples of shape {tuple(samples.shape[1:])} to {output}")
     return 0
 
 
-def cmd_demo(args) -> int:
-    """Until `ganvae compare` exists: both families, same data, same wall-clock budget."""
-    data = DataConfig(name=args.data)
-    models = []
-    for model_cls in (GAN, VAE):
-        out = Path(args.out) / model_cls.family_name
-        if (out / "config.json").exists():
-            import shutil
+def cmd_evaluate(args) -> int:
+    from .metrics.evaluate import evaluate, format_table, metrics_path_for, save_metrics
 
-            shutil.rmtree(out)
-        model = model_cls(arch=args.arch, minutes=args.minutes, out=out, progress=not args.no_progress)
-        print(f"training a {model_cls.__name__} ({args.arch}) on {args.data} for {args.minutes:g} min ...")
-        model.fit(data)
-        _report_run(model)
-        models.append(model)
-    print("\nOpen samples.png in each run folder to see the two families side by side.")
+    result = evaluate(args.source, data=args.data, split=args.split, n_samples=args.n_samples,
+                      features=args.features, seed=args.seed, iw_samples=args.iw_samples,
+                      nll_examples=args.nll_examples, data_dir=args.data_dir, download=not args.no_download,
+                      progress=True)
+    print(format_table(result))
+    path = save_metrics(result, args.out or metrics_path_for(args.source))
+    print(f"wrote {path}")
     return 0
 
 
-COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "sample": cmd_sample, "demo": cmd_demo}
+def _data_slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(str(name)).name)[:40]
+
+
+def cmd_compare(args) -> int:
+    from .config import CompareConfig, parse_duration
+    from .report.compare import compare
+
+    budget = BudgetConfig(epochs=args.epochs) if args.epochs else BudgetConfig(
+        minutes=None if args.images else parse_duration(args.budget or "1m"))
+    cfg = CompareConfig(data=_data_config(args), families=tuple(f.strip() for f in args.families.split(",") if f.strip()),
+                        arch=args.arch, budget=budget, images=args.images, seeds=args.seeds, n_eval=args.n_eval,
+                        iw_samples=args.iw_samples, nll_examples=args.nll_examples, device=args.device)
+    out = Path(args.out) if args.out else Path("runs") / f"compare-{_data_slug(args.data)}"
+    summary, paths = compare(cfg, out, progress=not args.no_progress)
+    print("\nVerdict:")
+    for sentence in summary["verdict"]:
+        print(f"- {sentence['text']}")
+    print(f"\nreport: {paths['html']}")
+    print(f"also: {paths['markdown']}, {paths['summary']}")
+    return 0
+
+
+def cmd_advise(args) -> int:
+    from .config import CompareConfig, parse_duration
+    from .report.advise import advise, parse_needs
+    from .report.compare import compare
+    from .report.summary import SUMMARY_NAME, read_summary
+
+    needs = parse_needs(args.need)
+    if args.report:
+        path = Path(args.report)
+        summary = read_summary(path / SUMMARY_NAME if path.is_dir() else path)
+        source = f"the report in {path}"
+    else:
+        if not args.data:
+            raise ConfigError("advise needs --data NAME for a pilot comparison, or --from REPORT")
+        cfg = CompareConfig(data=_data_config(args), budget=BudgetConfig(minutes=parse_duration(args.budget or "30s")),
+                            seeds=args.seeds, n_eval=2000)
+        out = Path(args.out) if args.out else Path("runs") / f"advise-{_data_slug(args.data)}"
+        print(f"no report given: a pilot comparison ({args.budget or '30s'} per run, {args.seeds} seeds) into {out}")
+        summary, _ = compare(cfg, out, progress=not args.no_progress)
+        source = f"a pilot comparison in {out}"
+    advice = advise(needs, summary)
+    print(f"\nRecommendation: {advice.family.upper()} (from {source})")
+    for reason in advice.reasons:
+        print(f"- {reason}")
+    for warning in advice.warnings:
+        print(f"! {warning}")
+    if advice.settings.get("command"):
+        print(f"\nTo train it: {advice.settings['command']}")
+    return 0
+
+
+COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
+            "compare": cmd_compare, "advise": cmd_advise}
+
+
+def _one_line(exc: Exception) -> str:
+    """A message that quotes a library's several-line text still prints as one line."""
+    return " ".join(str(exc).split())
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -227,11 +327,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except Interrupted as exc:
-        out = getattr(args, "out", None)
-        print(f"ganvae: {exc}; resume with: ganvae train --resume --out {out}", file=sys.stderr)
+        if args.command == "train":
+            hint = f"resume with: ganvae train --resume --out {args.out}"
+        else:
+            hint = "run the same command again to continue where it stopped"
+        print(f"ganvae: {_one_line(exc)}; {hint}", file=sys.stderr)
         return 130
     except GanvaeError as exc:
-        print(f"ganvae: error: {exc}", file=sys.stderr)
+        print(f"ganvae: error: {_one_line(exc)}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
     except KeyboardInterrupt:
         print("ganvae: interrupted", file=sys.stderr)

@@ -15,6 +15,8 @@ from typing import Any, Optional
 from .errors import ConfigError
 
 FAMILY_NAMES = ("gan", "vae")
+MAX_EXAMPLES = 10_000_000  # --n-samples
+MAX_IMAGE_SIZE = 1024  # --image-size
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -98,6 +100,8 @@ class RunConfig:
                     bad = sorted(set(value) - sub_known) if isinstance(value, dict) else value
                     raise ConfigError(f"config section {key!r} has unknown keys {bad}")
                 if key == "optim" and value.get("betas") is not None:
+                    if not isinstance(value["betas"], (list, tuple)):
+                        raise ConfigError(f"Adam betas must be two numbers in [0, 1), not {value['betas']!r}")
                     value = {**value, "betas": tuple(value["betas"])}
                 kwargs[key] = sub(**value)
             else:
@@ -151,8 +155,15 @@ def validate(cfg: RunConfig) -> RunConfig:
     if o.betas is not None:
         if len(o.betas) != 2 or not all(isinstance(v, (int, float)) and 0 <= v < 1 for v in o.betas):
             raise ConfigError(f"Adam betas must be two numbers in [0, 1), not {o.betas!r}")
-    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
-        raise ConfigError(f"--seed must be a whole number >= 0, not {cfg.seed!r}")
+    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or not 0 <= cfg.seed < 2**32:
+        raise ConfigError(f"--seed must be a whole number from 0 to {2**32 - 1}, not {cfg.seed!r}")
+    # Beyond these a value is surely a typo, and numpy or the memory would fail deep inside instead.
+    if cfg.data.n_samples is not None and cfg.data.n_samples > MAX_EXAMPLES:
+        raise ConfigError(f"--n-samples must be at most {MAX_EXAMPLES:,}, not {cfg.data.n_samples:,}")
+    if cfg.data.image_size is not None and cfg.data.image_size > MAX_IMAGE_SIZE:
+        raise ConfigError(f"--image-size must be at most {MAX_IMAGE_SIZE} pixels, not {cfg.data.image_size:,}")
+    if not isinstance(cfg.data.seed, int) or isinstance(cfg.data.seed, bool) or not 0 <= cfg.data.seed < 2**32:
+        raise ConfigError(f"--data-seed must be a whole number from 0 to {2**32 - 1}, not {cfg.data.seed!r}")
     if cfg.data.split not in ("train", "test"):
         raise ConfigError(f"--split must be train or test, not {cfg.data.split!r}")
     return cfg
@@ -193,3 +204,57 @@ def resolve(cfg: RunConfig, kind: str, data_shape: tuple[int, ...]) -> RunConfig
     if budget.epochs is None and budget.steps is None and budget.minutes is None:
         budget = replace(budget, epochs=preset["epochs"])
     return replace(cfg, model=model, optim=optim, budget=budget)
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """A fair comparison: every family gets the same data, budget per run, and seeds."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    families: tuple[str, ...] = FAMILY_NAMES
+    arch: str = "auto"  # auto: conv for 8/28/32-pixel square images, mlp otherwise
+    budget: BudgetConfig = field(default_factory=lambda: BudgetConfig(minutes=1.0))
+    images: Optional[int] = None  # budget in images seen per run (turned into steps)
+    seeds: int = 3
+    n_eval: int = 10000  # samples scored per run (capped by the reference split's size)
+    iw_samples: int = 1000  # VAE: importance samples K per example for the NLL
+    nll_examples: int = 100  # VAE: test examples the NLL is averaged over
+    device: str = "auto"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def parse_duration(text: str, flag: str = "--budget") -> float:
+    """'10m', '90s', '1.5h' or a bare number of minutes -> minutes."""
+    units = {"s": 1 / 60, "m": 1.0, "h": 60.0}
+    value = str(text).strip().lower()
+    scale = units.get(value[-1:], None)
+    number = value[:-1] if scale is not None else value
+    try:
+        minutes = float(number) * (scale if scale is not None else 1.0)
+    except ValueError:
+        raise ConfigError(f"{flag} must be a duration such as 90s, 10m or 1h, not {text!r}") from None
+    if not minutes > 0 or minutes == float("inf"):
+        raise ConfigError(f"{flag} must be a positive duration such as 90s, 10m or 1h, not {text!r}")
+    return minutes
+
+
+def validate_compare(cfg: CompareConfig) -> CompareConfig:
+    if not cfg.families or len(set(cfg.families)) != len(cfg.families):
+        raise ConfigError(f"--families must list distinct families from {', '.join(FAMILY_NAMES)}, "
+                          f"not {','.join(cfg.families) or 'nothing'}")
+    for family in cfg.families:
+        if family not in FAMILY_NAMES:
+            raise ConfigError(f"--families must list families from {', '.join(FAMILY_NAMES)}, not {family!r}")
+    _positive_int("--seeds", cfg.seeds, allow_none=False)
+    _positive_int("--images", cfg.images)
+    _positive_int("-n", cfg.n_eval, allow_none=False)
+    _positive_int("--iw-samples", cfg.iw_samples, allow_none=False)
+    _positive_int("--nll-examples", cfg.nll_examples, allow_none=False)
+    b = cfg.budget
+    if sum(v is not None for v in (b.minutes, b.epochs, b.steps, cfg.images)) != 1:
+        raise ConfigError("give exactly one budget: --budget DURATION, --images N or --epochs N")
+    if cfg.device not in DEVICES:
+        raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, not {cfg.device!r}")
+    return cfg

@@ -89,7 +89,8 @@ def main():
         "ganvae_version": __version__,
         "trained_at": time.strftime("%Y-%m-%d"),
     }
-    atomic_write_bytes(args.weights_dir / MANIFEST_NAME, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    manifest_text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    atomic_write_bytes(args.weights_dir / MANIFEST_NAME, manifest_text.encode())
     print(f"wrote {args.weights_dir / file_name} ({len(raw) / 1024:.0f} KiB, sha256 {sha256[:16]}...)")
 
 

@@ -26,8 +26,16 @@ __all__ = ["DATASETS", "IMAGE", "VECTOR", "Dataset", "DatasetEntry", "MODE_MEANS
 _TABLE_SIZES = {**toy.TABLE_SIZES, **images.TABLE_SIZES, **idx.TABLE_SIZES}
 
 
-def load_dataset(cfg: DataConfig) -> Dataset:
-    """The dataset cfg describes, in memory as one tensor (see Dataset)."""
+def load_dataset(cfg: "DataConfig | str", **options) -> Dataset:
+    """The dataset cfg describes, in memory as one tensor (see Dataset).
+
+    cfg: a DataConfig, or a dataset name or path with DataConfig's fields as keywords
+    (`load_dataset("fashion-mnist", split="test")`).
+    """
+    if not isinstance(cfg, DataConfig):
+        cfg = DataConfig(name=str(cfg), **options)
+    elif options:
+        cfg = replace(cfg, **options)
     if cfg.split not in ("train", "test"):
         raise ConfigError(f"--split must be train or test, not {cfg.split!r}")
     if cfg.name in DATASETS:

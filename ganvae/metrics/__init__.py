@@ -81,10 +81,9 @@ METRIC_INFO = {
                                   "computed by the VAE family"),
 }
 
-# The pipeline over the pure functions above (imported after METRIC_INFO, which it reads).
-from ganvae.metrics.evaluate import evaluate, format_table, metrics_path_for, save_metrics  # noqa: E402
+# The pipeline over the pure functions above (imported after METRIC_INFO, which it reads). The function
+# evaluate is not re-exported here, so that `ganvae.metrics.evaluate` stays the module; import it from there.
 from ganvae.metrics.features import FeatureExtractor, feature_extractor_for  # noqa: E402
 from ganvae.metrics.vae_metrics import importance_weighted_nll, negative_elbo, vae_metrics  # noqa: E402
 
-__all__ += ["FeatureExtractor", "evaluate", "feature_extractor_for", "format_table", "importance_weighted_nll",
-            "metrics_path_for", "negative_elbo", "save_metrics", "vae_metrics"]
+__all__ += ["FeatureExtractor", "feature_extractor_for", "importance_weighted_nll", "negative_elbo", "vae_metrics"]

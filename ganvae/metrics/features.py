@@ -236,7 +236,7 @@ def train_feature_net(x: torch.Tensor, y: Optional[torch.Tensor], epochs: float,
                 break
     net.eval()
     record = {"steps": step, "epochs": round(step / steps_per_epoch, 3), "seed": seed, "batch_size": batch_size,
-              "lr": lr, "seconds": round(time.perf_counter() - start, 1), "final_loss": round(float(loss), 5),
+              "lr": lr, "seconds": round(time.perf_counter() - start, 1), "final_loss": round(float(loss.detach()), 5),
               "n_train": len(x)}
     if y is not None:
         record["train_accuracy"] = round(accuracy(net, x, y), 5)

@@ -70,7 +70,7 @@ def negative_elbo(family, x: torch.Tensor, seed: int = 0) -> np.ndarray:
     for batch in _batches(x, BATCH):
         batch = batch.to(family.device)
         mu, logvar = family.encode(batch)
-        z = mu + torch.randn(mu.shape, generator=generator, device=mu.device) * (0.5 * logvar).exp()
+        z = mu + torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype) * (0.5 * logvar).exp()
         reconstruction = -family.log_likelihood(batch, family.decode(z))
         values.append((reconstruction + gaussian_kl(mu, logvar).sum(1)).cpu())
     return torch.cat(values).double().numpy()
@@ -99,7 +99,7 @@ def importance_weighted_nll(family, x: torch.Tensor, n_importance: int = 1000, s
         log_p_x, log_p_z, log_q = [], [], []
         for start in range(0, n_importance, chunk):
             k = min(chunk, n_importance - start)
-            eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device)  # (k, B, L)
+            eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)  # (k, B, L)
             z = mu + std * eps
             raw = family.decode(z.reshape(k * len(batch), -1))  # (k*B, ...)
             repeated = batch.unsqueeze(0).expand(k, *batch.shape).reshape(k * len(batch), *batch.shape[1:])
@@ -128,14 +128,15 @@ def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> np.ndarray:
     return gaussian_kl(mu.double(), logvar.double()).mean(0).numpy()
 
 
-def vae_metrics(family, x: torch.Tensor, n_importance: int = 1000, nll_examples: Optional[int] = 200,
+def vae_metrics(family, x: torch.Tensor, n_importance: int = 1000, nll_examples: Optional[int] = 100,
                 seed: int = 0, log_scale_sum: float = 0.0) -> dict:
     """Every VAE-only metric on the examples x (model space): neg_elbo, reconstruction_error, kl_per_dim,
     active_units over all of x; nll and bits_per_dim over the first ``nll_examples`` of x (all when None).
 
     log_scale_sum: sum of log(scale) of a standardisation the model was trained under (CSV data); it is
     added to the NLL and the negative ELBO so both are densities of the data in its own units.
-    Returns plain floats (kl_per_dim a list), plus ``nll_examples`` and ``iw_samples`` used.
+    Returns plain floats (kl_per_dim a list), plus ``nll_examples`` and ``iw_samples`` used and the NLL's
+    standard error over those examples (``nll_std_error``).
     """
     family.eval()
     n_dims = int(np.prod(x.shape[1:]))
@@ -144,6 +145,7 @@ def vae_metrics(family, x: torch.Tensor, n_importance: int = 1000, nll_examples:
     nll = importance_weighted_nll(family, x[:n_nll], n_importance, seed=seed) + log_scale_sum
     return {
         "nll": float(nll.mean()),
+        "nll_std_error": float(nll.std(ddof=1) / math.sqrt(n_nll)) if n_nll > 1 else None,
         "bits_per_dim": float(bits_per_dim(float(nll.mean()), n_dims)),
         "neg_elbo": float(negative_elbo(family, x, seed=seed).mean() + log_scale_sum),
         "kl_per_dim": [float(v) for v in kl_per_dimension(mu, logvar)],

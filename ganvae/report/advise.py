@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
-from .aggregate import CLEAR, SINGLE_SEED, compare_metric
+from .aggregate import CLEAR, OVERLAP, SINGLE_SEED, compare_metric
 from .verdict import (
     FAILED_STATES,
     SPREAD_METRICS,
@@ -84,19 +84,21 @@ def parse_needs(needs: Optional[Iterable[str] | str]) -> list[str]:
     return [need for need in NEEDS if need in parsed]
 
 
-def _quote(aggregate: Mapping, metric: str, families: Sequence[str]) -> str:
-    return " vs ".join(f"{format_interval(aggregate[f][metric])} for the {family_label(f)}" for f in families)
+def _quote(aggregate: Mapping, metric: str, families: Sequence[str], first: Optional[str] = None) -> str:
+    """'23.1 [20.5, 25.7] for the GAN vs 41.0 [...] for the VAE', with `first` quoted first."""
+    ordered = sorted(families, key=lambda f: f != first)
+    return " vs ".join(f"{format_interval(aggregate[f][metric])} for the {family_label(f)}" for f in ordered)
 
 
-def _measured_vote(need: str, aggregate: Mapping) -> Optional[tuple[str, int, list[str], str]]:
-    """(family, weight, metrics it rests on, evidence text) from the need's metrics, or None if unmeasured.
+def _measured_vote(need: str, aggregate: Mapping) -> Optional[tuple[str, int, str]]:
+    """(family, weight, evidence) from the need's metrics, or None when none of them was measured.
 
-    A family wins a need by having more clear wins (disjoint intervals) on its metrics; with no clear win,
-    by more one-seed leads (a hint). Returns family "" when the metrics were measured but nothing separates
-    the families.
+    A family wins a need by more clear wins (disjoint 95% intervals) on its metrics; with no clear win at all,
+    by more one-seed leads (weight HINT). Family "" means measured but not separated: the evidence then says
+    whether the intervals overlap or the metrics split between the families.
     """
     comparisons = [compare_metric(aggregate, metric) for metric in NEED_METRICS[need]]
-    measured = [c for c in comparisons if c["status"] in (CLEAR, SINGLE_SEED, "overlap")]
+    measured = [c for c in comparisons if c["status"] in (CLEAR, SINGLE_SEED, OVERLAP)]
     if not measured:
         return None
     for status, weight, key in ((CLEAR, MEASURED, "winner"), (SINGLE_SEED, HINT, "leader")):
@@ -105,21 +107,24 @@ def _measured_vote(need: str, aggregate: Mapping) -> Optional[tuple[str, int, li
             continue
         ranked = tally.most_common()
         if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-            break  # the measurements split evenly: no vote
+            split = "; ".join(f"{metric_label(c['metric'])} favours the {family_label(c[key])}: "
+                              f"{_quote(aggregate, c['metric'], c['families'], c[key])}"
+                              for c in measured if c["status"] == status and c[key])
+            return "", 0, f"the metrics split evenly between the families ({split})"
         family = ranked[0][0]
         backing = [c for c in measured if c["status"] == status and c[key] == family]
         against = [c for c in measured if c["status"] == status and c[key] not in (family, None)]
-        parts = [f"{metric_label(c['metric'])} {_quote(aggregate, c['metric'], c['families'])} "
-                 f"({c['direction']} is better)" for c in backing]
-        text = "; ".join(parts)
+        text = "; ".join(f"{metric_label(c['metric'])} {_quote(aggregate, c['metric'], c['families'], family)} "
+                         f"({c['direction']} is better)" for c in backing)
         if against:
             text += "; although " + "; ".join(
                 f"{metric_label(c['metric'])} favours the {family_label(c[key])}" for c in against)
         if status == SINGLE_SEED:
             text += " (one seed per family, so no interval: a hint, not a finding)"
-        return family, weight, [c["metric"] for c in backing], text
-    parts = [f"{metric_label(c['metric'])} {_quote(aggregate, c['metric'], c['families'])}" for c in measured]
-    return "", 0, [c["metric"] for c in measured], "; ".join(parts)
+        return family, weight, text
+    quoted = "; ".join(f"{metric_label(c['metric'])} {_quote(aggregate, c['metric'], c['families'])}"
+                       for c in measured)
+    return "", 0, f"no clear difference: {quoted}; the 95% intervals overlap"
 
 
 def _failed_runs(summary: Mapping, families: Sequence[str]) -> dict[str, tuple[int, int]]:
@@ -163,16 +168,22 @@ def _stability_vote(summary: Mapping, families: Sequence[str]) -> Optional[tuple
 
 
 def _collapse_warnings(summary: Mapping, family: str) -> list[str]:
-    warnings = []
+    """Runs of the family that missed modes of a known mixture or dropped a class entirely."""
     n_modes = (summary.get("data") or {}).get("n_modes")
     runs = [run for run in summary.get("runs") or [] if run.get("family") == family]
-    for metric, bad, what in (("modes_captured", lambda v: bool(n_modes) and v < n_modes, f"of {n_modes} modes"),
-                              ("min_class_share", lambda v: v <= 0, "as smallest class share (a class missing)")):
-        values = [(run.get("metrics") or {}).get(metric) for run in runs]
-        bad_values = [v for v in values if v is not None and bad(v)]
-        if bad_values:
-            warnings.append(f"The {family_label(family)} showed mode collapse in {len(bad_values)} of {len(runs)} "
-                            f"runs: {metric_label(metric)} {', '.join(format_number(v) for v in bad_values)} {what}.")
+
+    def values(metric: str) -> list[float]:
+        return [v for v in ((run.get("metrics") or {}).get(metric) for run in runs) if v is not None]
+
+    warnings = []
+    missed = [v for v in values("modes_captured") if n_modes and v < n_modes]
+    if missed:
+        warnings.append(f"The {family_label(family)} showed mode collapse in {len(missed)} of {len(runs)} runs: "
+                        f"modes captured {', '.join(format_number(v) for v in missed)} of {n_modes}.")
+    dropped = [v for v in values("min_class_share") if v <= 0]
+    if dropped:
+        warnings.append(f"The {family_label(family)} dropped a class entirely in {len(dropped)} of {len(runs)} "
+                        f"runs (smallest class share 0): a sign of mode collapse.")
     return warnings
 
 
@@ -238,16 +249,16 @@ def advise(
                                 f"class share), and nothing measured it here: run `ganvae compare` and pass "
                                 f"--from REPORT to weigh it.")
             continue
-        family, weight, metrics, evidence = vote
+        family, weight, evidence = vote
         if not family:
-            reasons.append(f"{title}: no clear difference measured on this data ({evidence}; the 95% intervals "
-                           f"overlap), so this need does not separate the families.")
+            reasons.append(f"{title}: measured on this data, {evidence}; so this need does not separate the "
+                           f"families.")
             continue
         votes[family] += weight
         measured_votes[family] += weight
         prior = PRIORS.get(need)
         if prior and prior[0] != family:
-            reasons.append(f"{title}: in general {prior[1]}, but on this data the {family_label(family)} measured "
+            reasons.append(f"{title}: {prior[1]}, but on this data the {family_label(family)} measured "
                            f"better ({evidence}); the measurement overrides the general expectation.")
         else:
             reasons.append(f"{title}: measured on this data, the {family_label(family)} is better ({evidence}).")
@@ -266,7 +277,8 @@ def advise(
         else:
             votes[vote[0]] += vote[1]
             measured_votes[vote[0]] += vote[1]
-            override = (f"; in general {prop}, but the measurement overrides that expectation"
+            override = (f"; {prop}, so the VAE is usually the steadier one, but the measurement overrides "
+                        f"that expectation"
                         if vote[0] != prior_family else "")
             reasons.append(f"Stable training: measured, the {family_label(vote[0])} trained more reliably "
                            f"({vote[2]}){override}.")
@@ -296,9 +308,10 @@ def advise(
         if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
             family = _break_tie([f for f, w in ranked if w == ranked[0][1]], measured_votes, aggregate, reasons)
         else:
-            reasons.append(f"Weighing these, the {family_label(family)} fits your needs best "
-                           f"(score {ranked[0][1]} vs {', '.join(f'{w} for the {family_label(f)}' for f, w in ranked[1:]) or '0 for the others'}; "
-                           f"a measured clear difference counts {MEASURED}, a one-seed hint or a general property {PRIOR}).")
+            others = ", ".join(f"{votes.get(f, 0)} for the {family_label(f)}" for f in families if f != family)
+            reasons.append(f"Weighing these, the {family_label(family)} fits your needs best (score "
+                           f"{ranked[0][1]} vs {others or '0 for the others'}; a measured clear difference counts "
+                           f"{MEASURED}, a one-seed hint or a general property {PRIOR}).")
     else:
         family = _break_tie(families, measured_votes, aggregate, reasons)
 

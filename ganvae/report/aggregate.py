@@ -16,6 +16,18 @@ from typing import Iterable, Mapping, Optional, Sequence
 from ..errors import ConfigError, RunError
 
 COST_KEYS = ("seconds", "images_seen", "parameters")
+# The range a metric can take. A t interval is symmetric and can reach past it (a share above 1, a negative
+# FID) on few seeds; aggregate_runs clips low and high to the range, keeping half_width as computed.
+# KID's unbiased estimate and the likelihoods of continuous data can be negative, so they are not bounded.
+UNIT = (0.0, 1.0)
+NON_NEGATIVE = (0.0, None)
+METRIC_RANGES = {
+    "fid": NON_NEGATIVE, "precision": UNIT, "recall": UNIT, "density": NON_NEGATIVE, "coverage": UNIT,
+    "modes_captured": NON_NEGATIVE, "high_quality_share": UNIT, "mode_kl": NON_NEGATIVE, "class_kl": NON_NEGATIVE,
+    "min_class_share": UNIT, "memorization": UNIT, "kl_per_dim": NON_NEGATIVE, "active_units": NON_NEGATIVE,
+    "reconstruction_error": NON_NEGATIVE,
+    "seconds": NON_NEGATIVE, "images_seen": NON_NEGATIVE, "parameters": NON_NEGATIVE,
+}
 # compare_metric statuses: what the comparison of families on one metric found.
 CLEAR, OVERLAP, SINGLE_SEED = "clear", "overlap", "single-seed"
 NO_DIRECTION, NOT_ENOUGH = "no-direction", "not-enough-families"
@@ -115,6 +127,17 @@ def mean_interval(values: Iterable[float], confidence: float = 0.95) -> dict:
     return result
 
 
+def clip_interval(interval: dict, bounds: Optional[tuple[Optional[float], Optional[float]]]) -> dict:
+    """Clip low and high to bounds (lower, upper; None for no bound), in place; half_width is kept."""
+    if bounds is not None:
+        lower, upper = bounds
+        if lower is not None:
+            interval["low"] = max(interval["low"], lower)
+        if upper is not None:
+            interval["high"] = min(interval["high"], upper)
+    return interval
+
+
 def interval_defined(interval: Optional[Mapping]) -> bool:
     return interval is not None and interval.get("half_width") is not None
 
@@ -163,7 +186,7 @@ def _aggregate(runs: Sequence[Mapping], section: str, keys: Optional[Sequence[st
             if not present:
                 result[family][name] = None
                 continue
-            interval = mean_interval(present, confidence)
+            interval = clip_interval(mean_interval(present, confidence), METRIC_RANGES.get(name))
             interval["n_missing"] = len(values) - len(present)
             result[family][name] = interval
     return result
@@ -174,7 +197,8 @@ def aggregate_runs(runs: Sequence[Mapping], confidence: float = 0.95) -> dict:
 
     runs: dicts like {"family": "gan", "seed": 0, "metrics": {name: float or None}, ...}. A metric that is
     None (or NaN) in every run of a family is None (n/a); with some values missing the rest are aggregated,
-    n counts them and n_missing the runs without one. Families keep the order of their first run.
+    n counts them and n_missing the runs without one. low and high are clipped to the metric's range
+    (METRIC_RANGES: shares to [0, 1], distances to 0 or more). Families keep the order of their first run.
     """
     return _aggregate(runs, "metrics", None, confidence)
 

@@ -19,13 +19,15 @@ from typing import Mapping, Optional, Sequence, Union
 from PIL import Image
 
 from ..errors import RunError
-from .aggregate import CLEAR, OVERLAP, SINGLE_SEED, applies_to, compare_metric, direction
+from .aggregate import CLEAR, NO_DIRECTION, NOT_ENOUGH, OVERLAP, SINGLE_SEED, applies_to, compare_metric, direction
 from .plots import _atomic_write, save_density_coverage_plane, save_metric_curves, save_precision_recall_plane
 from .summary import FIGURE_KINDS, SUMMARY_NAME, check_summary, write_summary
 from .verdict import family_label, format_interval, format_number, metric_label, metric_sort_key
 
 PathLike = Union[str, os.PathLike]
 HTML_NAME, MARKDOWN_NAME, FIGURES_DIR = "report.html", "report.md", "figures"
+NO_VERDICT = "Nothing was measured, so there is no verdict."
+DIRECTION_LABELS = {"lower": "lower \u2193", "higher": "higher \u2191"}
 FIGURE_TITLES = {"samples": "Samples", "losses": "Loss curves", "reconstructions": "Reconstructions",
                  "interpolations": "Latent interpolations"}
 CSS = """
@@ -39,6 +41,7 @@ th, td { border: 1px solid #ddd; padding: 0.35rem 0.6rem; text-align: left; vert
 th { background: #f4f4f6; } td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.best { background: #e8f5e9; font-weight: 700; } td.na { color: #999; }
 .side { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 1rem; }
+.stack { display: grid; grid-template-columns: 1fr; gap: 1rem; }
 figure { margin: 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 0.85rem; color: #555; } .note { color: #666; font-size: 0.9rem; }
 ol.verdict li, ul.reasons li { margin-bottom: 0.35rem; } .warning { color: #8a4b00; }
@@ -190,7 +193,8 @@ class _Content:
         facts = [("Data", str(data["name"]))]
         details = []
         for key, label in (("kind", "kind"), ("shape", "shape"), ("n_train", "training examples"),
-                           ("n_modes", "modes"), ("n_classes", "classes")):
+                           ("n_examples", "examples"), ("split", "split"), ("n_modes", "modes"),
+                           ("n_classes", "classes"), ("source", "source")):
             if data.get(key) is not None:
                 value = data[key]
                 value = "x".join(map(str, value)) if isinstance(value, list) else value
@@ -230,10 +234,13 @@ class _Content:
                                   "title": ""})
             finding = {CLEAR: f"{family_label(comparison['winner'] or '')} clearly better",
                        OVERLAP: "no clear difference (intervals overlap)",
-                       SINGLE_SEED: "one seed: no interval"}.get(comparison["status"], "")
+                       SINGLE_SEED: "one seed: no interval",
+                       NO_DIRECTION: "a diagnostic: no better direction"}.get(comparison["status"], "")
+            if comparison["status"] == NOT_ENOUGH and len(comparison["families"]) == 1 and len(self.families) > 1:
+                finding = f"only the {family_label(comparison['families'][0])} has it"
             rows.append({"metric": metric, "label": metric_label(metric),
                          "description": METRIC_INFO.get(metric, {}).get("description", ""),
-                         "direction": {"lower": "lower \u25bc", "higher": "higher \u25b2"}.get(direction(metric), "\u2014"),
+                         "direction": DIRECTION_LABELS.get(direction(metric), "\u2014"),
                          "cells": cells, "finding": finding})
         return rows
 
@@ -291,26 +298,36 @@ def _e(value: object) -> str:
 
 
 def _md(value: object) -> str:
-    """Escape Markdown (and inline HTML) in a user string: backslash before each special character."""
+    """Escape a user string for Markdown: a backslash before every character that could start markup, a
+    link, an image or inline HTML."""
     return re.sub(r"([\\`*_\[\]<>|&#!~{}])", r"\\\1", str(value)).replace("\n", " ")
 
 
-def _html_figures(content: _Content, figures: Sequence[ReportFigure]) -> str:
+def _md_text(value: object) -> str:
+    """Escape text that ganvae wrote (sentences, numbers, [low, high] intervals): emphasis, inline HTML and
+    table pipes only, so intervals stay readable in the raw file."""
+    return re.sub(r"([\\`*_<>|&])", r"\\\1", str(value)).replace("\n", " ")
+
+
+def _html_figures(content: _Content, figures: Sequence[ReportFigure], layout: str = "side") -> str:
+    """Figures side by side (layout "side") or one per row ("stack", for wide multi-panel figures)."""
     items = []
     for figure in figures:
         items.append(f'<figure><img src="{content.figures.data_uri(figure)}" alt="{_e(figure.caption)}">'
                      f"<figcaption>{_e(figure.caption)}</figcaption></figure>")
-    return f'<div class="side">{"".join(items)}</div>'
+    return f'<div class="{layout}">{"".join(items)}</div>'
 
 
 def _html_run_figures(content: _Content, kind: str, intro: str) -> str:
     first, rest = content.first_and_rest(kind)
     if not first:
         return ""
-    parts = [f"<h2>{_e(FIGURE_TITLES[kind])}</h2>", f'<p class="note">{_e(intro)}</p>', _html_figures(content, first)]
+    layout = "stack" if kind == "losses" else "side"
+    parts = [f"<h2>{_e(FIGURE_TITLES[kind])}</h2>", f'<p class="note">{_e(intro)}</p>',
+             _html_figures(content, first, layout)]
     if rest:
         parts.append(f"<details><summary>Every other seed ({len(rest)} more)</summary>"
-                     f"{_html_figures(content, rest)}</details>")
+                     f"{_html_figures(content, rest, layout)}</details>")
     return "\n".join(parts)
 
 
@@ -345,7 +362,7 @@ def render_html(content: _Content) -> str:
     ]
     sentences = summary.get("verdict") or []
     parts.append('<ol class="verdict">' + "".join(f"<li>{_e(s['text'])}</li>" for s in sentences) + "</ol>"
-                 if sentences else '<p class="note">No metric was measured on two families, so there is no verdict.</p>')
+                 if sentences else f'<p class="note">{NO_VERDICT}</p>')
     advice = summary.get("advice")
     if advice:
         parts.append(f"<h2>Advice: use the {_e(family_label(advice['family']))}</h2>")
@@ -410,9 +427,13 @@ def render_html(content: _Content) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(_md(cell) for cell in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows]
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]], user_columns: Sequence[int] = ()) -> str:
+    """A pipe table; cells in user_columns (indices) are user strings and escaped fully."""
+    def cell(index: int, value: object) -> str:
+        return _md(value) if index in user_columns else _md_text(value)
+
+    lines = ["| " + " | ".join(_md_text(value) for value in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(i, value) for i, value in enumerate(row)) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -426,17 +447,18 @@ def render_markdown(content: _Content) -> str:
     lines = [f"# {' vs '.join(family_label(f) for f in content.families)} on {_md(name)}", ""]
     lines += [f"- **{_md(key)}**: {_md(value)}" for key, value in content.facts()] + ["", "## Verdict", ""]
     sentences = summary.get("verdict") or []
-    lines += [f"{i}. {_md(s['text'])}" for i, s in enumerate(sentences, 1)] or \
-        ["No metric was measured on two families, so there is no verdict."]
+    lines += [f"{i}. {_md_text(s['text'])}" for i, s in enumerate(sentences, 1)] or \
+        [NO_VERDICT]
     advice = summary.get("advice")
     if advice:
         lines += ["", f"## Advice: use the {_md(family_label(advice['family']))}", ""]
-        lines += [f"- {_md(r)}" for r in advice.get("reasons") or []]
-        lines += [f"- **Warning**: {_md(w)}" for w in advice.get("warnings") or []]
+        lines += [f"- {_md_text(r)}" for r in advice.get("reasons") or []]
+        lines += [f"- **Warning**: {_md_text(w)}" for w in advice.get("warnings") or []]
         settings = {k: v for k, v in (advice.get("settings") or {}).items() if v is not None}
         if settings:
             lines += ["", _md_table(["setting", "value"],
-                                    [[k, format_budget(v) if k == "budget" else str(v)] for k, v in settings.items()])]
+                                    [[k, format_budget(v) if k == "budget" else str(v)] for k, v in settings.items()],
+                                    user_columns=(1,))]
     lines += ["", "## Metrics", ""]
     rows = content.metric_rows()
     if rows:
@@ -465,7 +487,7 @@ def render_markdown(content: _Content) -> str:
                         content.cost_rows()),
               "", "### Every run", "",
               _md_table(["family", "seed", "status", "arch", "seconds", "images seen", "parameters", "run folder"],
-                        content.run_rows())]
+                        content.run_rows(), user_columns=(2, 3, 7))]
     if content.metrics:
         lines += ["", "### Every run's metrics", "",
                   _md_table(["family", "seed"] + [metric_label(m) for m in content.metrics],

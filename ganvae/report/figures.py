@@ -24,7 +24,9 @@ def latent_interpolations(model, real: np.ndarray, n_pairs: int = N_PAIRS, n_ste
     family = model.family_
     generator = torch.Generator().manual_seed(seed)
     if model.family_name == "vae":
-        picks = torch.randperm(len(real), generator=generator)[: 2 * n_pairs].numpy()
+        # With fewer than 2 * n_pairs examples, some are used twice.
+        picks = torch.randint(len(real), (2 * n_pairs,), generator=generator).numpy() if len(real) < 2 * n_pairs \
+            else torch.randperm(len(real), generator=generator)[: 2 * n_pairs].numpy()
         codes = torch.from_numpy(model.encode(real[picks]))
     else:
         codes = torch.randn(2 * n_pairs, family.latent_dim, generator=generator)

@@ -443,7 +443,7 @@ def save_quality_plane(
     runs: dicts {"family", "seed", "metrics": {name: float or None}}; runs missing either metric are left out,
     and a figure with none says "not measured". reference: an ideal point drawn as a star.
     """
-    from .aggregate import mean_interval
+    from .aggregate import METRIC_RANGES, clip_interval, mean_interval
 
     points: dict[str, list[tuple[float, float, object]]] = {}
     for run in runs:
@@ -466,9 +466,12 @@ def save_quality_plane(
             for x, y, seed in family_points:
                 axes.annotate(f"s{seed}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7,
                               color=colour)
-        x_mean, y_mean = mean_interval(xs), mean_interval(ys)
-        x_err = None if x_mean["half_width"] is None else x_mean["half_width"]
-        y_err = None if y_mean["half_width"] is None else y_mean["half_width"]
+        # Error bars span the family's 95% interval, clipped to the metric's range (a share stays in [0, 1]).
+        x_mean = clip_interval(mean_interval(xs), METRIC_RANGES.get(x_metric))
+        y_mean = clip_interval(mean_interval(ys), METRIC_RANGES.get(y_metric))
+        x_err, y_err = (None if interval["half_width"] is None else
+                        [[interval["mean"] - interval["low"]], [interval["high"] - interval["mean"]]]
+                        for interval in (x_mean, y_mean))
         axes.errorbar(x_mean["mean"], y_mean["mean"], xerr=x_err, yerr=y_err, color=colour, marker=marker,
                       markersize=11, markeredgecolor="black", capsize=4, linewidth=1.5,
                       label=f"{family.upper()} mean" + (" \u00b1 95% interval" if x_err is not None else ""))
@@ -516,8 +519,12 @@ def save_metric_curves(
 
     runs: dicts with "family", "seed" and "curve": [{"seconds", "images_seen", metric: value, ...}, ...].
     x_key: the clock on the x axis; default "seconds" when every point has it, else "images_seen".
-    metrics: which to plot; default every non-clock key with a number, in order of first appearance.
+    metrics: which to plot; default every non-clock key with a number, in the report's metric order, at most
+    max_panels of them.
     """
+    from .aggregate import direction
+    from .verdict import metric_label, metric_sort_key
+
     curves = [(run, run.get("curve") or []) for run in runs]
     curves = [(run, curve) for run, curve in curves if curve]
     if not curves:
@@ -532,9 +539,11 @@ def save_metric_curves(
                 if key not in CURVE_CLOCKS and key not in metrics and isinstance(value, (int, float)) \
                         and not isinstance(value, bool):
                     metrics.append(key)
+        metrics.sort(key=metric_sort_key)  # the report's order: FID, KID, precision, density, recall, ...
     metrics = list(metrics)[:max_panels]
     if not metrics:
         return _placeholder("Metrics during training", "no metric in the curves", path)
+
     styles = _family_styles(runs)
     ncols = min(len(metrics), 3)
     nrows = math.ceil(len(metrics) / ncols)
@@ -554,7 +563,8 @@ def save_metric_curves(
             axes.plot([p[0] for p in pairs], [p[1] for p in pairs], color=colour, marker=marker, markersize=3,
                       linewidth=1.3, alpha=0.8, label=None if family in labelled else family.upper())
             labelled.add(family)
-        axes.set_title(metric)
+        way = direction(metric)
+        axes.set_title(metric_label(metric) + (f" ({way} is better)" if way in ("lower", "higher") else ""))
         axes.set_xlabel((x_key or "evaluation").replace("_", " "))
         axes.grid(alpha=0.3)
         if labelled:

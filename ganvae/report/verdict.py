@@ -305,7 +305,9 @@ def _cost(cost: Mapping) -> Optional[dict]:
     images = {family: (keys or {}).get("images_seen") for family, keys in cost.items()}
     text = f"One training run took {_join(parts)}"
     if all(interval is not None for interval in images.values()):
-        text += f", seeing {_join([format_number(images[f]['mean']) + ' images' for f in images])}"
+        seen = [format_number(interval["mean"]) for interval in images.values()]
+        text += (f", each seeing {seen[0]} images" if len(set(seen)) == 1 else
+                 f", seeing {_join([f'{n} images' for n in seen])} respectively")
     return _sentence(text + ".", "seconds", {f: _quoted(i) for f, i in seconds.items()}, "cost")
 
 

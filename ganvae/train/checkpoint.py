@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -18,6 +20,8 @@ LATEST = "checkpoint.pt"
 PREVIOUS = "checkpoint.prev.pt"
 # What a checkpoint written by the training loop holds; `save` in the API writes only some of these.
 TRAINING_KEYS = ("family_state", "optimizers", "train_state", "rng")
+# Phrases of torch's weights_only unpickler when a file asks for a global (a class or a function to call).
+CODE_SIGNS = ("GLOBAL", "Can only build", "Can only create new object", "reduce for unrecognized function")
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -44,9 +48,14 @@ def _write_synced(tmp: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def _cannot_write(path: Path, exc: OSError, keep: str) -> RunError:
-    return RunError(f"cannot write {path} ({exc.strerror or exc}); {keep}free space or choose a writable "
-                    f"folder, then try again")
+def cannot_write_error(path: Path, exc: OSError, kept: str, then: str) -> RunError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free space"
+    elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        fix = "check that the folder exists"
+    else:
+        fix = "choose a writable place"
+    return RunError(f"cannot write {path} ({exc.strerror or exc}); {kept}: {fix}, then {then}")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -59,7 +68,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         _write_synced(tmp, data)
         os.replace(tmp, path)
     except OSError as exc:
-        raise _cannot_write(path, exc, "the earlier file, if any, is unchanged; ") from None
+        raise cannot_write_error(path, exc, "the earlier file, if any, is unchanged", "try again") from None
     finally:
         _remove_quietly(tmp)
     _fsync_dir(path.parent)
@@ -134,7 +143,7 @@ def save_run_checkpoint(state: dict[str, Any], run_dir: Path) -> Path:
             os.replace(latest, previous)
         os.replace(tmp, latest)
     except OSError as exc:
-        raise _cannot_write(latest, exc, "the previous checkpoint is kept; ") from None
+        raise cannot_write_error(latest, exc, "the previous checkpoint is kept", "resume") from None
     finally:
         _remove_quietly(tmp)
     _fsync_dir(run_dir)
@@ -148,9 +157,13 @@ def _refuse_code(path: Path) -> RunError:
 
 def _safe_load(source, path: Path, map_location) -> Any:
     try:
-        return torch.load(source, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols in damaged files: we say why
+            warnings.simplefilter("ignore")
+            return torch.load(source, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError... for bad files
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+        # Every weights_only failure mentions weights_only; only these mean "a class or function was asked for"
+        # (random bytes fail with "Unsupported operand" instead).
+        if any(sign in str(exc) for sign in CODE_SIGNS):
             raise _refuse_code(path) from None
         raise RunError(f"{path} is not a readable ganvae checkpoint (truncated or corrupt: "
                        f"{type(exc).__name__}); resume from the previous one or retrain") from None

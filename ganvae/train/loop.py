@@ -32,7 +32,7 @@ class TrainState:
 
 
 class Interrupted(RunError):
-    """Training was stopped by SIGINT/SIGTERM after a checkpoint was saved."""
+    """Training was stopped by SIGINT/SIGTERM; the newest valid checkpoint can be resumed."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -86,8 +86,9 @@ class _StopSignal:
         return self
 
     def _handle(self, signum, frame):
-        if self.received is not None:  # a second Ctrl-C stops at once
-            raise KeyboardInterrupt
+        if self.received is not None:  # a second Ctrl-C stops at once; the checkpoint writer is atomic
+            raise Interrupted(f"stopped at once by a second {signal.Signals(signum).name}; the newest valid "
+                              f"checkpoint is kept")
         self.received = signum
 
     def __exit__(self, *exc):
@@ -138,9 +139,9 @@ def _restore(family: Family, optimizers: dict[str, torch.optim.Optimizer], resum
         state = TrainState(**resume["train_state"])
         torch.set_rng_state(resume["rng"]["torch"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = " ".join(str(exc).split())[:300] or type(exc).__name__  # one line: torch's text has several
         raise RunError(f"the checkpoint does not match the networks and optimisers of this run's config.json "
-                       f"({first_line[:200]}); start a new run") from None
+                       f"({detail}); start a new run") from None
     if "cuda" in resume["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(resume["rng"]["cuda"])
     return state
@@ -267,7 +268,7 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
                     flush_log()
                     save()
                     bar.close()
-                    raise Interrupted(f"stopped by signal {stop.received} at step {state.step}; "
+                    raise Interrupted(f"stopped by {signal.Signals(stop.received).name} at step {state.step}; "
                                       f"a checkpoint was saved")
             if state.batch_index >= n_batches:
                 state.epoch += 1

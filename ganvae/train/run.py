@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import ConfigError, RunError
-from .checkpoint import LATEST, PREVIOUS, atomic_write_bytes
+from .checkpoint import LATEST, PREVIOUS, atomic_write_bytes, cannot_write_error
 
 CONFIG = "config.json"
 DATA_INFO = "data.json"
@@ -76,8 +76,9 @@ class RunFolder:
         return cls(path)
 
     def write_config(self, config: dict, data_info: dict) -> None:
-        write_json(self.path / CONFIG, config)
+        # config.json last: its presence is what makes the folder a run (a kill in between leaves none).
         write_json(self.path / DATA_INFO, data_info)
+        write_json(self.path / CONFIG, config)
 
     def read_config(self) -> dict:
         return read_json(self.path / CONFIG)
@@ -165,8 +166,7 @@ class LogWriter:
                     writer.writeheader()
                 writer.writerow({k: _fmt(row.get(k)) for k in self.fields})
         except OSError as exc:
-            raise RunError(f"cannot write {self.path} ({exc.strerror or exc}); the last checkpoint is kept: "
-                           f"free space or move the run folder, then resume") from None
+            raise cannot_write_error(self.path, exc, "the last checkpoint is kept", "resume") from None
 
 
 def _fmt(value: Any) -> str:

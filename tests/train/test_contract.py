@@ -160,3 +160,15 @@ def test_image_runs_draw_latent_interpolations(family, tmp_path):
     # each row starts and ends at its own two codes, so the ends of a row differ
     rows = path.reshape(N_PAIRS, N_STEPS, -1)
     assert (np.abs(rows[:, 0] - rows[:, -1]).max(axis=1) > 0).all()
+
+
+def test_fit_on_a_numpy_array_returns_samples_in_its_units():
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(200, 3)) * [1.0, 10.0, 100.0] + [0.0, 50.0, -500.0]).astype(np.float32)
+    vae = ganvae.VAE(steps=40, batch_size=50).fit(x)
+    samples = vae.sample(500, seed=0)
+    assert samples.shape == (500, 3)
+    # standardised inside, original units outside: the third column is centred far from the others
+    assert abs(samples[:, 2].mean() - (-500)) < 150 and abs(samples[:, 1].mean() - 50) < 15
+    with pytest.raises(ganvae.DataError, match="NaN"):
+        ganvae.GAN(steps=1).fit(np.full((10, 2), np.nan, np.float32))

@@ -1,0 +1,186 @@
+"""advise on synthetic summaries: hard needs, measured needs, priors, and needs that measurements contradict."""
+
+from __future__ import annotations
+
+import pytest
+
+from ganvae.errors import ConfigError
+from ganvae.report import NEEDS, Advice, advise, build_summary, parse_needs
+
+
+def run(family, seed, status="finished", arch="mlp", **metrics):
+    return {"family": family, "seed": seed, "status": status, "metrics": metrics,
+            "config": {"model": {"arch": arch, "latent_dim": 8 if family == "vae" else 100, "beta": 1.0},
+                       "optim": {"lr": 2e-4, "batch_size": 128}},
+            "cost": {"seconds": 60.0, "images_seen": 20000, "parameters": 1000}}
+
+
+def summary_of(gan, vae, seeds=3, families=("gan", "vae"), **data):
+    """gan, vae: metric -> list of per-seed values (or a callable of the seed)."""
+    runs = []
+    for family, metrics in (("gan", gan), ("vae", vae)):
+        if family not in families:
+            continue
+        for seed in range(seeds):
+            runs.append(run(family, seed, **{name: values[seed] for name, values in metrics.items()}))
+    return build_summary(data={"name": "toy", **data}, budget={"minutes": 5}, seeds=list(range(seeds)),
+                         runs=runs, families=list(families))
+
+
+GAN_SHARP = dict(fid=[20.0, 21.0, 22.0], precision=[0.90, 0.91, 0.92], recall=[0.40, 0.41, 0.42])
+VAE_BLURRY = dict(fid=[40.0, 41.0, 42.0], precision=[0.60, 0.61, 0.62], recall=[0.80, 0.81, 0.82],
+                  nll=[250.0, 251.0, 252.0])
+GAN_BLURRY = dict(fid=[60.0, 61.0, 62.0], precision=[0.50, 0.51, 0.52], recall=[0.30, 0.31, 0.32])
+VAE_SHARP = dict(fid=[15.0, 15.5, 16.0], precision=[0.85, 0.86, 0.87], recall=[0.80, 0.81, 0.82])
+
+
+def test_needs_encoder_gives_vae_whatever_the_measurements():
+    advice = advise({"encoder", "sharp-samples"}, summary_of(GAN_SHARP, VAE_BLURRY))
+    assert isinstance(advice, Advice) and advice.family == "vae"
+    assert any("only a VAE learns an encoder" in reason for reason in advice.reasons)
+    # The measured GAN advantage is not hidden: it is named, and overruled explicitly.
+    assert any("point to the GAN" in reason and "encoder require" in reason for reason in advice.reasons)
+    assert any("FID 21.0 [" in reason for reason in advice.reasons)
+
+
+def test_needs_likelihood_cites_measured_nll():
+    advice = advise({"likelihood"}, summary_of(GAN_SHARP, VAE_BLURRY))
+    assert advice.family == "vae"
+    [reason] = advice.reasons
+    assert "only a VAE gives a likelihood bound" in reason and "NLL 251.0 [" in reason
+
+
+def test_sharp_samples_measured_gan_better():
+    advice = advise({"sharp-samples"}, summary_of(GAN_SHARP, VAE_BLURRY))
+    assert advice.family == "gan"
+    assert advice.reasons[0].startswith("Sharp samples: measured on this data, the GAN is better (FID 21.0 [")
+    assert "precision 0.910 [" in advice.reasons[0]
+    assert "prior" not in advice.reasons[0]
+
+
+def test_sharp_samples_but_vae_measured_better_follows_the_measurement():
+    advice = advise({"sharp-samples"}, summary_of(GAN_BLURRY, VAE_SHARP))
+    assert advice.family == "vae"
+    reason = advice.reasons[0]
+    assert "GANs usually give sharper samples" in reason
+    assert "on this data the VAE measured better" in reason
+    assert "the measurement overrides the general expectation" in reason
+    assert "FID 15.5 [14.3, 16.7] for the VAE vs 61.0 [58.5, 63.5] for the GAN" in reason
+
+
+def test_coverage_is_measured():
+    advice = advise({"coverage"}, summary_of(GAN_SHARP, VAE_BLURRY))
+    assert advice.family == "vae"
+    assert advice.reasons[0].startswith("Coverage: measured on this data, the VAE is better (recall 0.810 [")
+
+
+def test_coverage_without_measurement_is_not_assumed():
+    advice = advise({"coverage"}, None)
+    assert not any("Coverage:" in reason for reason in advice.reasons)
+    assert any("measured, not assumed" in warning for warning in advice.warnings)
+
+
+def test_mode_collapse_in_the_chosen_family_is_a_warning():
+    gan = dict(GAN_SHARP, modes_captured=[5, 8, 8])
+    vae = dict(VAE_BLURRY, modes_captured=[8, 8, 8])
+    advice = advise({"sharp-samples"}, summary_of(gan, vae, n_modes=8))
+    assert advice.family == "gan"
+    assert any(warning == "The GAN showed mode collapse in 1 of 3 runs: modes captured 5 of 8."
+               for warning in advice.warnings)
+
+
+def test_sharp_samples_with_overlapping_measurements_do_not_vote():
+    gan = dict(fid=[20.0, 30.0, 40.0], precision=[0.7, 0.8, 0.9])
+    vae = dict(fid=[25.0, 30.0, 35.0], precision=[0.75, 0.8, 0.85])
+    advice = advise({"sharp-samples"}, summary_of(gan, vae))
+    assert advice.reasons[0].startswith("Sharp samples: measured on this data, no clear difference: FID 30.0 [")
+    assert "intervals overlap; so this need does not separate the families." in advice.reasons[0]
+    # Nothing separates them, so the default is the VAE, and that reason is marked as a prior.
+    assert advice.family == "vae"
+    assert "a prior, not a measurement" in advice.reasons[-1]
+
+
+def test_no_summary_gives_priors_marked_as_priors():
+    advice = advise({"sharp-samples"}, None)
+    assert advice.family == "gan"
+    assert "a prior and not a measurement on your data" in advice.reasons[0]
+    advice = advise({"stable-training"}, None)
+    assert advice.family == "vae"
+    assert "a prior and not a measurement" in advice.reasons[0]
+    assert "one objective" in advice.reasons[0]
+
+
+def test_stable_training_measured_by_failed_runs_overrides_prior():
+    runs = [run("gan", s, fid=20.0 + s) for s in range(3)]
+    runs += [run("vae", 0, fid=30.0), run("vae", 1, status="diverged", fid=None), run("vae", 2, fid=31.0)]
+    summary = build_summary(data={"name": "toy"}, budget={"minutes": 5}, seeds=[0, 1, 2], runs=runs)
+    advice = advise({"stable-training"}, summary)
+    assert advice.family == "gan"
+    assert "0 of 3 GAN runs failed or diverged; 1 of 3 VAE runs failed or diverged" in advice.reasons[0]
+    assert "the measurement overrides that expectation" in advice.reasons[0]
+
+
+def test_stable_training_measured_by_seed_spread():
+    gan = dict(fid=[10.0, 30.0, 50.0])
+    vae = dict(fid=[30.0, 31.0, 32.0])
+    advice = advise({"stable-training"}, summary_of(gan, vae))
+    assert advice.family == "vae"
+    assert "seed-to-seed spread differs: FID standard deviation 20.0 around 30.0 over 3 seeds for the GAN" \
+        in advice.reasons[0]
+
+
+def test_conditional_is_a_plain_warning_and_other_needs_decide():
+    advice = advise({"conditional", "encoder"}, None)
+    assert advice.family == "vae"
+    assert any("does not implement conditional models yet" in warning for warning in advice.warnings)
+
+
+def test_unknown_need_is_a_config_error_naming_the_allowed_values():
+    with pytest.raises(ConfigError, match="choose from encoder, likelihood, sharp-samples"):
+        advise({"speed"}, None)
+
+
+def test_parse_needs_accepts_commas_underscores_and_order():
+    assert parse_needs("sharp_samples, Encoder") == ["encoder", "sharp-samples"]
+    assert parse_needs(None) == [] and parse_needs("") == []
+    assert set(NEEDS) == {"encoder", "likelihood", "sharp-samples", "coverage", "stable-training", "conditional"}
+
+
+def test_settings_come_from_the_chosen_familys_runs():
+    advice = advise({"sharp-samples"}, summary_of(GAN_SHARP, VAE_BLURRY))
+    assert advice.settings["arch"] == "mlp"
+    assert advice.settings["budget"] == {"minutes": 5}
+    assert advice.settings["latent_dim"] == 100 and advice.settings["measured_runs"] == 3
+    assert advice.settings["command"] == "ganvae train gan --data toy --arch mlp --minutes 5"
+    assert advice.to_dict()["family"] == "gan"
+
+
+def test_needed_family_missing_from_the_report_is_a_warning():
+    advice = advise({"encoder"}, summary_of(GAN_SHARP, VAE_BLURRY, families=("gan",)))
+    assert advice.family == "vae"
+    assert any("This report has no VAE runs" in warning for warning in advice.warnings)
+
+
+def test_no_needs_follows_overall_measurements():
+    advice = advise(set(), summary_of(GAN_SHARP, VAE_BLURRY))
+    # GAN clearly better on FID and precision, the VAE on recall: 2 vs 1.
+    assert advice.family == "gan"
+    assert "clearly better on 2 metrics (FID, precision) vs 1 for the VAE" in advice.reasons[-1]
+
+
+def test_every_reason_names_a_number_or_a_property():
+    cases = [({"sharp-samples", "coverage", "stable-training"}, summary_of(GAN_SHARP, VAE_BLURRY)),
+             ({"encoder", "likelihood"}, None), ({"sharp-samples", "stable-training"}, None)]
+    for needs, summary in cases:
+        for reason in advise(needs, summary).reasons:
+            assert any(ch.isdigit() for ch in reason) or "property" in reason or "prior" in reason, reason
+
+
+def test_measurements_that_split_evenly_do_not_vote():
+    # FID favours the GAN, precision the VAE, both clearly: sharp samples is undecided, and says why.
+    gan = dict(fid=[20.0, 21.0, 22.0], precision=[0.50, 0.51, 0.52])
+    vae = dict(fid=[40.0, 41.0, 42.0], precision=[0.80, 0.81, 0.82])
+    advice = advise({"sharp-samples"}, summary_of(gan, vae))
+    reason = advice.reasons[0]
+    assert "the metrics split evenly between the families" in reason
+    assert "FID favours the GAN: 21.0 [" in reason and "precision favours the VAE: 0.810 [" in reason

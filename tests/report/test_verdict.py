@@ -1,0 +1,138 @@
+"""The verdict: every sentence rests on numbers, names the right winner, and says so when nothing separates."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ganvae.report import aggregate_runs, build_summary, verdict
+from ganvae.report.verdict import format_interval, format_number
+
+NUMBER = re.compile(r"\d")
+
+
+def run(family, seed, status="finished", **metrics):
+    return {"family": family, "seed": seed, "status": status, "metrics": metrics,
+            "cost": {"seconds": 60.0 + seed, "images_seen": 20000, "parameters": 1000}}
+
+
+def summary_of(runs, **data):
+    return build_summary(data={"name": "toy", **data}, budget={"minutes": 1}, seeds=[0, 1, 2], runs=runs)
+
+
+def gan_sharp_vae_covering():
+    runs = []
+    for seed in range(3):
+        runs.append(run("gan", seed, fid=20.0 + seed, precision=0.90 + 0.01 * seed, recall=0.40 + 0.01 * seed,
+                        coverage=0.60 + 0.05 * seed, nll=None))
+        runs.append(run("vae", seed, fid=40.0 + seed, precision=0.60 + 0.01 * seed, recall=0.80 + 0.01 * seed,
+                        coverage=0.62 + 0.05 * seed, nll=250.0 + seed))
+    return runs
+
+
+def by_metric(sentences, metric):
+    return [s for s in sentences if s["metric"] == metric]
+
+
+def test_every_sentence_has_a_number_and_a_metric_or_overview():
+    sentences = verdict(summary_of(gan_sharp_vae_covering()))
+    assert sentences
+    for sentence in sentences:
+        assert NUMBER.search(sentence["text"]), sentence["text"]
+        assert sentence["metric"] is not None or sentence["kind"] == "overview"
+        assert sentence["text"].endswith(".")
+
+
+def test_clear_winner_sentence_quotes_both_intervals():
+    summary = summary_of(gan_sharp_vae_covering())
+    [fid] = by_metric(summary["verdict"], "fid")
+    assert fid["winner"] == "gan"
+    gan, vae = summary["aggregate"]["gan"]["fid"], summary["aggregate"]["vae"]["fid"]
+    assert format_interval(gan) in fid["text"] and format_interval(vae) in fid["text"]
+    assert fid["text"].startswith("The GAN's samples are closer to the data: FID 21.0 [")
+    assert "lower is better" in fid["text"]
+    assert fid["values"]["gan"]["mean"] == 21.0
+    [recall] = by_metric(summary["verdict"], "recall")
+    assert recall["winner"] == "vae" and "higher is better" in recall["text"]
+
+
+def test_overlapping_intervals_say_no_clear_difference():
+    [coverage] = by_metric(verdict(summary_of(gan_sharp_vae_covering())), "coverage")
+    assert coverage["winner"] is None
+    assert coverage["text"].startswith("Neither family covers the data better: coverage 0.650 [")
+    assert "intervals overlap" in coverage["text"]
+
+
+def test_overview_counts_clear_wins():
+    overview = verdict(summary_of(gan_sharp_vae_covering()))[0]
+    assert overview["kind"] == "overview"
+    assert "Of the 4 metrics measured on both families" in overview["text"]
+    assert overview["values"]["gan"] == ["fid", "precision"]
+    assert overview["values"]["vae"] == ["recall"]
+    assert overview["values"]["no_clear_difference"] == ["coverage"]
+
+
+def test_only_the_vae_gives_a_likelihood_bound():
+    [nll] = by_metric(verdict(summary_of(gan_sharp_vae_covering())), "nll")
+    assert nll["text"].startswith("Only the VAE gives a likelihood bound: NLL 251.0 [")
+    assert "nats" in nll["text"] and nll["winner"] == "vae"
+
+
+def test_single_seed_is_a_hint_not_a_finding():
+    runs = [run("gan", 0, fid=20.0), run("vae", 0, fid=40.0)]
+    [fid] = by_metric(verdict(summary_of(runs)), "fid")
+    assert fid["winner"] is None
+    assert "one seed gives no interval" in fid["text"] and "20.0 (one seed)" in fid["text"]
+
+
+def test_mode_collapse_and_missing_class_are_named():
+    gan_values = [(5, 0.0), (8, 0.02), (6, 0.0)]
+    runs = [run("gan", s, modes_captured=m, min_class_share=c) for s, (m, c) in enumerate(gan_values)]
+    runs += [run("vae", s, modes_captured=8, min_class_share=0.08) for s in range(3)]
+    sentences = verdict(summary_of(runs, n_modes=8, n_classes=10))
+    modes = [s["text"] for s in by_metric(sentences, "modes_captured") if s["kind"] == "collapse"]
+    assert "The GAN missed modes in 2 of 3 runs: it captured 6.3 [2.5, 10.1] of the 8 modes" in modes[0]
+    assert "of the 8 modes on average" in modes[0]
+    assert modes[1] == "The VAE captured all 8 modes in each of its 3 runs."
+    classes = [s["text"] for s in by_metric(sentences, "min_class_share") if s["kind"] == "collapse"]
+    assert len(classes) == 1 and classes[0].startswith("The GAN dropped a class entirely in 2 of 3 runs")
+
+
+def test_under_represented_class_against_fair_share():
+    runs = [run("gan", s, min_class_share=0.03) for s in range(2)]
+    runs += [run("vae", s, min_class_share=0.09) for s in range(2)]
+    sentences = [s["text"] for s in verdict(summary_of(runs, n_classes=10)) if s["kind"] == "collapse"]
+    assert sentences == ["The GAN under-produces a class: smallest class share 0.0300 (every seed) against a fair "
+                         "share of 0.100 for 10 classes."]
+
+
+def test_posterior_collapse_failures_spread_and_cost():
+    runs = [run("gan", 0, fid=10.0), run("gan", 1, fid=30.0), run("gan", 2, status="diverged", fid=None),
+            run("vae", 0, fid=20.0, kl_per_dim=0.001), run("vae", 1, fid=20.5, kl_per_dim=0.002)]
+    sentences = verdict(summary_of(runs))
+    texts = " ".join(s["text"] for s in sentences)
+    assert "posterior collapse" in texts and "0.00150" in texts
+    assert "1 of 3 GAN runs did not finish (diverged; seed 2)." in texts
+    [spread] = [s for s in sentences if s["kind"] == "stability" and s["metric"] == "fid"]
+    assert spread["text"].startswith("The GAN varied more from seed to seed: FID standard deviation 14.1 around 20.0")
+    [cost] = [s for s in sentences if s["kind"] == "cost"]
+    assert "61.0 [" in cost["text"] and "20,000 images" in cost["text"]
+
+
+def test_bare_aggregate_works_without_runs():
+    aggregate = aggregate_runs(gan_sharp_vae_covering())
+    sentences = verdict(aggregate)
+    assert {s["metric"] for s in sentences} >= {"fid", "precision", "recall", "coverage", "nll"}
+    assert all(NUMBER.search(s["text"]) for s in sentences)
+
+
+def test_no_metric_leaves_only_the_cost_sentence():
+    sentences = verdict(summary_of([run("gan", 0), run("vae", 0)]))
+    assert [s["kind"] for s in sentences] == ["cost"]
+
+
+@pytest.mark.parametrize("value, text", [(23.14, "23.1"), (0.62, "0.620"), (250.31, "250.3"), (20000.0, "20,000"),
+                                         (12345, "12,345"), (0.0012, "0.00120"), (None, "n/a")])
+def test_format_number(value, text):
+    assert format_number(value) == text
