@@ -87,3 +87,26 @@ def test_bad_flag_from_a_real_process_is_one_line():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "--epochs" in proc.stderr
+
+
+def test_compare_then_advise_from_its_report(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    code, text, err = run(capsys, "compare", "--data", "ring8", "--n-samples", "400", "--images", "512",
+                          "--seeds", "1", "-n", "200", "--iw-samples", "10", "--out", str(out), "--no-progress")
+    assert code == 0, err
+    assert "Verdict:" in text and f"report: {out / 'report.html'}" in text
+    code, text, err = run(capsys, "advise", "--from", str(out), "--need", "encoder,likelihood")
+    assert code == 0, err
+    assert "Recommendation: VAE" in text and "encoder" in text
+    code, text, err = run(capsys, "advise", "--from", str(out), "--need", "telepathy")
+    assert code == 2 and "telepathy" in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_a_run_writes_metrics_json(tmp_path, capsys):
+    run_dir = tmp_path / "gan"
+    assert run(capsys, "train", "gan", "--data", "ring8", "--steps", "5", "--out", str(run_dir), "--no-progress")[0] == 0
+    code, text, err = run(capsys, "evaluate", str(run_dir), "-n", "300")
+    assert code == 0, err
+    result = json.loads((run_dir / "metrics.json").read_text())
+    assert result["n_samples"] == 300 and result["metrics"]["nll"] is None
+    assert result["metrics"]["modes_captured"] is not None and "fid" in text
