@@ -166,6 +166,13 @@ class _Model:
         try:
             self.state_ = fit_loop(family, dataset.x, cfg, run_dir=self.run_dir_, resume=resume_state,
                                    progress=self.progress, checkpoint_extra=extra)
+            family.eval()
+            if run is not None and figures:
+                self.figures_ = self._write_figures(dataset, run)
+        except KeyboardInterrupt:  # outside the loop's own handler (figures, a second Ctrl-C): still resumable
+            if run is not None:
+                run.set_status("interrupted", message="interrupted")
+            raise Interrupted("interrupted; the newest valid checkpoint is kept") from None
         except Interrupted as exc:
             if run is not None:
                 run.set_status("interrupted", message=str(exc))
@@ -174,14 +181,20 @@ class _Model:
             if run is not None:
                 run.set_status("failed", message=str(exc))
             raise
-        family.eval()
         if run is not None:
-            from .report.figures import write_run_figures
-
-            self.figures_ = write_run_figures(self, dataset, run.path) if figures else {}
             run.set_status("finished", step=self.state_.step, seconds=round(self.state_.seconds, 3),
                            images_seen=self.state_.images_seen)
         return self
+
+    def _write_figures(self, dataset: Dataset, run: RunFolder) -> dict[str, Path]:
+        from .report.figures import write_run_figures
+
+        try:
+            return write_run_figures(self, dataset, run.path)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise RunError(f"training finished and its checkpoint is saved, but drawing the figures in {run.path} "
+                           f"failed ({type(exc).__name__}: {exc}); `ganvae sample {run.path} -o grid.png` "
+                           f"draws samples from the checkpoint") from None
 
     def _check_fitted(self) -> Family:
         if self.family_ is None:

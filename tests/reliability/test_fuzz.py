@@ -16,8 +16,9 @@ from ganvae.config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, Ru
 from ganvae.errors import ConfigError
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "budget": BudgetConfig}
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True, allow_infinity=True),
-                    st.text(max_size=6), st.sampled_from(["gan", "vae", "mlp", "seed", "conv", "cpu", "train", "test"]))
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
+                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6),
+                    st.sampled_from(["gan", "vae", "mlp", "seed", "conv", "cpu", "train", "test"]))
 JSON_VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
                                                             st.dictionaries(st.text(max_size=5), inner, max_size=3)),
                            max_leaves=8)
@@ -142,7 +143,8 @@ def _image_bytes(mode: str, size: tuple[int, int], fmt: str, seed: int) -> bytes
 
 
 IMAGE_FILE = st.one_of(
-    st.tuples(st.sampled_from(["L", "RGB", "RGBA", "P", "1", "I;16", "LA"]), st.tuples(st.integers(1, 12), st.integers(1, 12)),
+    st.tuples(st.sampled_from(["L", "RGB", "RGBA", "P", "1", "I;16", "LA"]),
+              st.tuples(st.integers(1, 12), st.integers(1, 12)),
               st.sampled_from(["png", "jpg"]), st.integers(0, 9), st.one_of(st.none(), st.floats(0, 1)))
     .map(lambda t: (t[2], _image_bytes(t[0], t[1], t[2], t[3]), t[4])),
     st.tuples(st.sampled_from(["png", "jpg"]), st.binary(max_size=200).map(lambda b: b"\x89PNG\r\n\x1a\n" + b),
