@@ -96,9 +96,13 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
         model = _model(family, arch, seed, budget, run_dir, cfg, progress)
         final = index == len(budgets) - 1
         model.fit(cfg.data, resume=(run_dir / CONFIG).exists(), figures=final)
-        result = _score(model, cfg, n_eval if final else min(n_eval, CURVE_SAMPLES), final)
+        # Every curve point scores the same number of samples: k-NN metrics (precision, recall...) depend on it.
+        curve_samples = min(n_eval, CURVE_SAMPLES)
+        result = _score(model, cfg, curve_samples, final=False)
         point = {"seconds": model.state_.seconds, "images_seen": model.state_.images_seen,
                  "step": model.state_.step, **{k: v for k, v in result["metrics"].items() if v is not None}}
+        if final:
+            result = _score(model, cfg, n_eval, final=True)
         curve.append(point)
         write_json(curve_path, curve)
         if final:

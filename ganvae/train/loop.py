@@ -263,7 +263,8 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
                     bar.update(1)
                     if state.step % 10 == 0:
                         shown = {k: f"{v:.3g}" for k, v in reported.items() if k.endswith("loss") or k == "neg_elbo"}
-                        bar.set_postfix(img_s=f"{state.images_seen / max(state.seconds, 1e-9):.0f}", **shown)
+                        speed = f"{state.images_seen / max(state.seconds, 1e-9):.0f}"
+                        bar.set_postfix(img_s=speed, **shown, refresh=False)  # drawn at tqdm's own pace
                 if stop.received is not None:
                     flush_log()
                     save()
