@@ -8,18 +8,19 @@ interrupted is resumed: an interrupted comparison continues where it stopped.
 
 from __future__ import annotations
 
-import json
 import math
+from dataclasses import asdict
 import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from ..api import GAN, VAE
-from ..config import BudgetConfig, CompareConfig, RunConfig, validate_compare
+from ..config import FAMILY_DEFAULTS, BudgetConfig, CompareConfig, RunConfig, validate_compare
 from ..data import IMAGE, MODE_MEANS, Dataset, load_dataset
 from ..errors import ConfigError
 from ..nets import ARCHS
+from ..train.checkpoint import LATEST, PREVIOUS
 from ..train.run import CONFIG, RunFolder, read_json, write_json
 from .document import write_report
 from .summary import build_summary
@@ -71,8 +72,8 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
     """One run of the comparison: trained to budget in segments, scored; reused if already done."""
     done_path = run_dir / DONE
     expected = {"family": family, "seed": seed, "arch": arch, "data": cfg.data.name, "iw_samples": cfg.iw_samples,
-                "budget": {"minutes": cfg.budget.minutes, "epochs": cfg.budget.epochs, "steps": cfg.budget.steps,
-                           "images": cfg.images}, "n_eval": n_eval}
+                "nll_examples": cfg.nll_examples, "budget": {**asdict(cfg.budget), "images": cfg.images},
+                "n_eval": n_eval}
     if done_path.exists():
         record = read_json(done_path)
         if record.get("settings") != expected:
@@ -81,23 +82,23 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
         say(f"  reusing {run_dir}")
         return record["run"]
 
-    batch_size = 128
-    budgets = segment_budgets(cfg, batch_size, CURVE_POINTS)
+    # The run uses its family's default batch size (compare sets no other), which turns --images into steps.
+    budgets = segment_budgets(cfg, FAMILY_DEFAULTS[family]["batch_size"], CURVE_POINTS)
     curve_path = run_dir / "curve.json"
     curve: list[dict] = read_json(curve_path) if curve_path.exists() else []
-    has_checkpoint = (run_dir / "checkpoint.pt").exists() or (run_dir / "checkpoint.prev.pt").exists()
+    has_checkpoint = (run_dir / LATEST).exists() or (run_dir / PREVIOUS).exists()
     if run_dir.exists() and not has_checkpoint:
         shutil.rmtree(run_dir)  # died before its first checkpoint: nothing to keep
         curve = []
     model = None
+    # Every curve point scores the same number of samples: k-NN metrics (precision, recall...) depend on it.
+    curve_samples = min(n_eval, CURVE_SAMPLES)
     for index, budget in enumerate(budgets):
         if index < len(curve):
             continue  # this segment was trained and scored before an interruption
         model = _model(family, arch, seed, budget, run_dir, cfg, progress)
         final = index == len(budgets) - 1
         model.fit(cfg.data, resume=(run_dir / CONFIG).exists(), figures=final)
-        # Every curve point scores the same number of samples: k-NN metrics (precision, recall...) depend on it.
-        curve_samples = min(n_eval, CURVE_SAMPLES)
         result = _score(model, cfg, curve_samples, final=False)
         point = {"seconds": model.state_.seconds, "images_seen": model.state_.images_seen,
                  "step": model.state_.step, **{k: v for k, v in result["metrics"].items() if v is not None}}
@@ -163,5 +164,5 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True,
     summary = build_summary(data=data_info, budget=budget, seeds=list(range(cfg.seeds)),
                             runs=runs, families=list(cfg.families), notes=notes)
     paths = write_report(summary, out)
-    (out / "compare-config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    write_json(out / "compare-config.json", cfg.to_dict())
     return summary, paths
