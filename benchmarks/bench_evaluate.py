@@ -25,6 +25,7 @@ from ganvae.config import DataConfig
 from ganvae.data import load_dataset
 from ganvae.metrics import METRIC_INFO
 from ganvae.metrics.evaluate import evaluate, format_table
+from ganvae.report.aggregate import better
 
 
 def blur(images: np.ndarray) -> np.ndarray:
@@ -84,14 +85,11 @@ def main():
         if all(v is None for v in values):
             continue
         real_value, others = values[0], values[1:]
-        if info["direction"] == "lower":
-            verdict = ["yes" if real_value < v else "no" for v in others]
-        elif info["direction"] == "higher":
-            verdict = ["yes" if real_value > v else "no" for v in others]
-        else:
-            verdict = ["-", "-"]
+        ranks = [better(metric, real_value, v) for v in others]  # the report's rule, targets included
+        verdict = ["-" if r is None else "yes" if r else "no" for r in ranks]
         shown = " ".join(f"{v:10.4g}" for v in values)
-        print(f"{metric:20s} {shown}  {info['direction']:6s}  vs blurred {verdict[0]}, vs one class {verdict[1]}")
+        way = f"near {info['target']:g}" if info["direction"] == "target" else info["direction"]
+        print(f"{metric:20s} {shown}  {way:9s}  vs blurred {verdict[0]}, vs one class {verdict[1]}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from ganvae.metrics.prdc import nearest_neighbour_distances, prdc
 
 __all__ = [
     "METRIC_INFO",
+    "MEMORIZATION_QUANTILE",
     "active_units",
     "bits_per_dim",
     "class_coverage",
@@ -33,11 +34,19 @@ _BOTH = ("gan", "vae")
 _VAE = ("vae",)
 
 
-def _info(direction, applies_to, description, computed_by):
-    return {"direction": direction, "applies_to": applies_to, "description": description, "computed_by": computed_by}
+def _info(direction, applies_to, description, computed_by, target=None):
+    info = {"direction": direction, "applies_to": applies_to, "description": description, "computed_by": computed_by}
+    if target is not None:
+        info["target"] = target
+    return info
 
 
-# direction: "lower" or "higher" is better; "neither" for a diagnostic with no better direction.
+# The share of held-out real examples that memorisation counts by construction (its threshold is this quantile
+# of test-to-train distances), so fresh real data reads this value.
+MEMORIZATION_QUANTILE = 0.05
+
+# direction: "lower" or "higher" is better; "target" when the value real data itself gets is best and both
+# sides of it are worse (then "target" holds that value); "neither" for a diagnostic with no better direction.
 METRIC_INFO = {
     "fid": _info("lower", _BOTH, "Frechet distance between Gaussians fitted to real and generated features "
                  "(Heusel et al. 2017).", "frechet_distance"),
@@ -47,9 +56,9 @@ METRIC_INFO = {
                        "(Kynkaanniemi et al. 2019): fidelity.", "prdc()['precision']"),
     "recall": _info("higher", _BOTH, "Share of real samples inside the generated samples' k-NN manifold "
                     "(Kynkaanniemi et al. 2019): diversity.", "prdc()['recall']"),
-    "density": _info("higher", _BOTH, "Mean number of real k-NN balls holding each generated sample, over k "
-                     "(Naeem et al. 2020); 1 for a perfect model, above 1 when samples crowd dense regions.",
-                     "prdc()['density']"),
+    "density": _info("target", _BOTH, "Mean number of real k-NN balls holding each generated sample, over k "
+                     "(Naeem et al. 2020); about 1 for a perfect model, above 1 when samples crowd the dense "
+                     "regions of the data, below 1 when they stray from it.", "prdc()['density']", target=1.0),
     "coverage": _info("higher", _BOTH, "Share of real k-NN balls holding at least one generated sample "
                       "(Naeem et al. 2020); about 1 - 2^-k (0.97 for k=5) for a perfect model.",
                       "prdc()['coverage']"),
@@ -64,9 +73,11 @@ METRIC_INFO = {
                       "class_coverage()['kl']"),
     "min_class_share": _info("higher", _BOTH, "Smallest predicted-class share among samples; 0 when a class "
                              "is missing.", "class_coverage()['min_class_share']"),
-    "memorization": _info("lower", _BOTH, "Share of samples closer to a training example than the 5th "
-                          "percentile of test-to-train distances; about 0.05 for a model that does not copy.",
-                          "memorization_share()['share']"),
+    "memorization": _info("target", _BOTH, "Share of samples closer to a training example than the 5th "
+                          "percentile of test-to-train distances: 0.05 for fresh real data; above it a model "
+                          "copies its training set, below it its samples lie further from the data than real "
+                          "data does (both sides are worse; compare the two-sided test of Meehan et al. 2020).",
+                          "memorization_share()['share']", target=MEMORIZATION_QUANTILE),
     "nll": _info("lower", _VAE, "Negative log-likelihood in nats from the importance-weighted bound "
                  "(Burda et al. 2016).", "-importance_weighted_log_likelihood"),
     "bits_per_dim": _info("lower", _VAE, "NLL divided by (data dimensions x ln 2).", "bits_per_dim"),

@@ -27,7 +27,7 @@ from ganvae.config import DataConfig
 from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dataset
 from ganvae.data.idx import cache_dir
 from ganvae.errors import ConfigError, DataError
-from ganvae.metrics import METRIC_INFO
+from ganvae.metrics import MEMORIZATION_QUANTILE, METRIC_INFO
 from ganvae.metrics.coverage import class_coverage
 from ganvae.metrics.features import FeatureExtractor, data_sha256, feature_extractor_for
 from ganvae.metrics.fid import feature_statistics, frechet_distance_from_stats
@@ -47,7 +47,6 @@ DEFAULT_IW_SAMPLES = 1000
 DEFAULT_NLL_EXAMPLES = 100
 PRDC_K = 5
 KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
-MEMORIZATION_QUANTILE = 0.05
 MIN_SAMPLES = 10
 REFERENCE_SEED = 0  # the reference subset is fixed, so its cached statistics serve every evaluation
 IMAGE_RANGE_SLACK = 1e-3
@@ -445,9 +444,12 @@ def format_table(result: dict) -> str:
     width = max(len(name) for name in result["metrics"])
     lines.append(f"{'metric':<{width}}  {'value':>10}  better")
     for name, value in result["metrics"].items():
-        direction = METRIC_INFO.get(name, {}).get("direction", "")
+        info = METRIC_INFO.get(name, {})
+        direction = info.get("direction", "")
+        if direction == "target":
+            direction = f"near {info['target']:g}"
         note = result["notes"].get(name, "")
-        lines.append(f"{name:<{width}}  {_format_value(value):>10}  {direction:<7} {note}".rstrip())
+        lines.append(f"{name:<{width}}  {_format_value(value):>10}  {direction:<9} {note}".rstrip())
     lines.append("")
     lines.append(f"{result['seconds']:.1f} s")
     return "\n".join(lines)

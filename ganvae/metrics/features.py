@@ -152,26 +152,43 @@ class NetworkFeatures(FeatureExtractor):
         return feats, (np.concatenate(predictions).astype(np.int64) if self.n_classes is not None else None)
 
 
+INCEPTION_WEIGHTS_ENV = "GANVAE_INCEPTION_WEIGHTS"
+
+
 class InceptionFeatures(FeatureExtractor):
     """Inception-v3 pool features (2048-d) from torch-fidelity, on images repeated to 3 channels and
-    quantised to uint8 (torch-fidelity resizes them to 299x299 itself)."""
+    quantised to uint8 (torch-fidelity resizes them to 299x299 itself).
+
+    The weights come from torch-fidelity's download on first use, or, offline, from the file named by the
+    environment variable GANVAE_INCEPTION_WEIGHTS (torch-fidelity's weights-inception-2015-12-05-6726825d.pth).
+    """
 
     name = "inception-v3:torch-fidelity"
 
-    def __init__(self):
+    def __init__(self, weights_path: Optional[str] = None):
+        import os
+
+        weights_path = weights_path or os.environ.get(INCEPTION_WEIGHTS_ENV) or None
         try:
             from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-        except ImportError as error:
-            raise ConfigError(f"--features inception needs the torch-fidelity package ({error}); install it with "
-                              f"`pip install torch-fidelity` (it needs torchvision and downloads the Inception "
-                              f"weights on first use), or use --features auto") from None
+        except Exception as error:  # absent (ImportError), or torchvision broken beside this torch (anything)
+            raise ConfigError(f"--features inception needs the torch-fidelity package, which failed to import "
+                              f"({type(error).__name__}: {_first_line(error)}); install it with "
+                              f"`pip install ganvae[inception]` (it needs a torchvision that matches your torch), "
+                              f"or use --features auto") from None
+        if weights_path is not None and not Path(weights_path).is_file():
+            raise ConfigError(f"{INCEPTION_WEIGHTS_ENV} names {weights_path}, which is not a file; point it at "
+                              f"torch-fidelity's weights-inception-2015-12-05-6726825d.pth or unset it")
         try:
-            self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"]).eval()
+            self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
+                                                   feature_extractor_weights_path=weights_path).eval()
         except Exception as error:  # a failed weight download surfaces as URLError, OSError, RuntimeError...
-            raise ConfigError(f"--features inception could not load the Inception-v3 weights "
-                              f"({type(error).__name__}: {error}); connect to the internet once so torch-fidelity "
-                              f"can download them, or use --features auto") from None
-        self.info = {"kind": "inception", "package": "torch-fidelity"}
+            where = weights_path or "torch-fidelity's download"
+            raise ConfigError(f"--features inception could not load the Inception-v3 weights from {where} "
+                              f"({type(error).__name__}: {_first_line(error)}); offline, download "
+                              f"weights-inception-2015-12-05-6726825d.pth elsewhere and set "
+                              f"{INCEPTION_WEIGHTS_ENV} to its path, or use --features auto") from None
+        self.info = {"kind": "inception", "package": "torch-fidelity", "weights": weights_path or "downloaded"}
 
     @torch.no_grad()
     def embed(self, x):
@@ -185,6 +202,11 @@ class InceptionFeatures(FeatureExtractor):
             uint8 = (batch.clamp(0, 1) * 255).round().to(torch.uint8)  # (B, 3, H, W)
             features.append(self.net(uint8)[0].reshape(len(batch), -1).numpy())
         return np.concatenate(features).astype(np.float32), None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else "no message"
 
 
 def data_sha256(x: torch.Tensor, y: Optional[torch.Tensor] = None) -> str:

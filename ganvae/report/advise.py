@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
-from .aggregate import CLEAR, OVERLAP, SINGLE_SEED, compare_metric
+from .aggregate import CLEAR, OVERLAP, SINGLE_SEED, compare_metric, direction_phrase
 from .verdict import (
     FAILED_STATES,
     SPREAD_METRICS,
@@ -115,7 +115,7 @@ def _measured_vote(need: str, aggregate: Mapping) -> Optional[tuple[str, int, st
         backing = [c for c in measured if c["status"] == status and c[key] == family]
         against = [c for c in measured if c["status"] == status and c[key] not in (family, None)]
         text = "; ".join(f"{metric_label(c['metric'])} {_quote(aggregate, c['metric'], c['families'], family)} "
-                         f"({c['direction']} is better)" for c in backing)
+                         f"({direction_phrase(c['metric'])})" for c in backing)
         if against:
             text += "; although " + "; ".join(
                 f"{metric_label(c['metric'])} favours the {family_label(c[key])}" for c in against)

@@ -39,9 +39,34 @@ def _metric_info() -> Mapping[str, dict]:
     return METRIC_INFO
 
 
+DIRECTIONAL = ("lower", "higher", "target")  # directions under which one value is better than another
+
+
 def direction(metric: str) -> str:
-    """'lower', 'higher' or 'neither' (also for a metric METRIC_INFO does not know)."""
+    """'lower', 'higher', 'target' (closest to METRIC_INFO's target is best) or 'neither' (also for a metric
+    METRIC_INFO does not know)."""
     return _metric_info().get(metric, {}).get("direction", "neither")
+
+
+def target(metric: str) -> Optional[float]:
+    """The value real data gets on a 'target' metric (density 1, memorisation 0.05), else None."""
+    value = _metric_info().get(metric, {}).get("target")
+    return None if value is None else float(value)
+
+
+def direction_phrase(metric: str) -> str:
+    """'lower is better', 'higher is better', 'closer to 1 is better', or '' without a better direction."""
+    way = direction(metric)
+    if way == "target":
+        return f"closer to {target(metric):g} is better"
+    return f"{way} is better" if way in ("lower", "higher") else ""
+
+
+def _distance_range(interval: Mapping, goal: float) -> tuple[float, float]:
+    """The nearest and farthest distance from goal to any value in [low, high]."""
+    low, high = interval["low"], interval["high"]
+    farthest = max(abs(low - goal), abs(high - goal))
+    return (0.0 if low <= goal <= high else min(abs(low - goal), abs(high - goal))), farthest
 
 
 def applies_to(metric: str, family: str) -> bool:
@@ -210,13 +235,16 @@ def aggregate_costs(runs: Sequence[Mapping], confidence: float = 0.95) -> dict:
 
 
 def better(metric: str, a: Optional[float], b: Optional[float]) -> Optional[bool]:
-    """Whether value a is strictly better than value b on the metric (METRIC_INFO's direction).
+    """Whether value a is strictly better than value b on the metric (METRIC_INFO's direction; for 'target'
+    metrics, strictly closer to the target).
 
     None when there is no better direction ('neither' or an unknown metric) or a value is missing.
     """
     way = direction(metric)
-    if way not in ("lower", "higher") or a is None or b is None:
+    if way not in DIRECTIONAL or a is None or b is None:
         return None
+    if way == "target":
+        return abs(a - target(metric)) < abs(b - target(metric))
     return a < b if way == "lower" else a > b
 
 
@@ -224,8 +252,9 @@ def compare_metric(aggregate: Mapping[str, Mapping], metric: str) -> dict:
     """How the families compare on one metric.
 
     Returns {"metric", "direction", "families": [with a value], "winner": family or None, "status"}:
-    status "clear" (the winner's interval is better than and disjoint from every other), "overlap" (no clear
-    difference), "single-seed" (a family has one value, so no interval; "leader" names the better mean),
+    status "clear" (the winner's interval is better than and disjoint from every other; for a 'target' metric,
+    every value in the winner's interval is closer to the target than every value in the others'), "overlap"
+    (no clear difference), "single-seed" (a family has one value, so no interval; "leader" names the better mean),
     "no-direction" ('neither' or unknown metric) or "not-enough-families" (fewer than two have a value).
     """
     way = direction(metric)
@@ -234,21 +263,31 @@ def compare_metric(aggregate: Mapping[str, Mapping], metric: str) -> dict:
     result = {"metric": metric, "direction": way, "families": list(present), "winner": None, "leader": None}
     if len(present) < 2:
         return {**result, "status": NOT_ENOUGH}
-    if way not in ("lower", "higher"):
+    if way not in DIRECTIONAL:
         return {**result, "status": NO_DIRECTION}
-    ranked = sorted(present, key=lambda family: present[family]["mean"], reverse=(way == "higher"))
+    goal = target(metric)
+
+    def badness(family: str) -> float:
+        mean = present[family]["mean"]
+        return {"lower": mean, "higher": -mean, "target": abs(mean - goal) if goal is not None else 0.0}[way]
+
+    ranked = sorted(present, key=badness)
     leader = ranked[0]
-    if present[leader]["mean"] == present[ranked[1]]["mean"]:
+    if badness(leader) == badness(ranked[1]):
         leader = None
     result["leader"] = leader
     if not all(interval_defined(interval) for interval in present.values()):
         return {**result, "status": SINGLE_SEED}
     if leader is not None:
         lead = present[leader]
-        disjoint = all(
-            (lead["high"] < other["low"]) if way == "lower" else (lead["low"] > other["high"])
-            for family, other in present.items() if family != leader
-        )
+        if way == "target":
+            disjoint = all(_distance_range(lead, goal)[1] < _distance_range(other, goal)[0]
+                           for family, other in present.items() if family != leader)
+        else:
+            disjoint = all(
+                (lead["high"] < other["low"]) if way == "lower" else (lead["low"] > other["high"])
+                for family, other in present.items() if family != leader
+            )
         if disjoint:
             return {**result, "winner": leader, "status": CLEAR}
     return {**result, "status": OVERLAP}

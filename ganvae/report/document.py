@@ -19,7 +19,8 @@ from typing import Mapping, Optional, Sequence, Union
 from PIL import Image
 
 from ..errors import RunError
-from .aggregate import CLEAR, NO_DIRECTION, NOT_ENOUGH, OVERLAP, SINGLE_SEED, applies_to, compare_metric, direction
+from .aggregate import (CLEAR, NO_DIRECTION, NOT_ENOUGH, OVERLAP, SINGLE_SEED, applies_to, compare_metric, direction,
+                        target)
 from .plots import _atomic_write, save_density_coverage_plane, save_metric_curves, save_precision_recall_plane
 from .summary import FIGURE_KINDS, SUMMARY_NAME, check_summary, write_summary
 from .verdict import family_label, format_interval, format_number, metric_label, metric_sort_key
@@ -240,7 +241,8 @@ class _Content:
                 finding = f"only the {family_label(comparison['families'][0])} has it"
             rows.append({"metric": metric, "label": metric_label(metric),
                          "description": METRIC_INFO.get(metric, {}).get("description", ""),
-                         "direction": DIRECTION_LABELS.get(direction(metric), "\u2014"),
+                         "direction": (f"closer to {target(metric):g} \u2195" if direction(metric) == "target"
+                                       else DIRECTION_LABELS.get(direction(metric), "\u2014")),
                          "cells": cells, "finding": finding})
         return rows
 

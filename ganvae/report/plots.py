@@ -522,7 +522,7 @@ def save_metric_curves(
     metrics: which to plot; default every non-clock key with a number, in the report's metric order, at most
     max_panels of them.
     """
-    from .aggregate import direction
+    from .aggregate import direction_phrase, target
     from .verdict import metric_label, metric_sort_key
 
     curves = [(run, run.get("curve") or []) for run in runs]
@@ -563,8 +563,10 @@ def save_metric_curves(
             axes.plot([p[0] for p in pairs], [p[1] for p in pairs], color=colour, marker=marker, markersize=3,
                       linewidth=1.3, alpha=0.8, label=None if family in labelled else family.upper())
             labelled.add(family)
-        way = direction(metric)
-        axes.set_title(metric_label(metric) + (f" ({way} is better)" if way in ("lower", "higher") else ""))
+        way, goal = direction_phrase(metric), target(metric)
+        if goal is not None:  # what real data scores: the line a good model's curve approaches
+            axes.axhline(goal, color="0.4", linestyle="--", linewidth=1, label=f"real data ({goal:g})")
+        axes.set_title(metric_label(metric) + (f" ({way})" if way else ""))
         axes.set_xlabel((x_key or "evaluation").replace("_", " "))
         axes.grid(alpha=0.3)
         if labelled:

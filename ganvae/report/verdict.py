@@ -15,8 +15,10 @@ from .aggregate import (
     OVERLAP,
     SINGLE_SEED,
     aggregate_costs,
+    DIRECTIONAL,
     compare_metric,
     direction,
+    direction_phrase,
     interval_defined,
 )
 
@@ -37,7 +39,8 @@ WINNER_PHRASES = {
     "fid": "{W}'s samples are closer to the data",
     "kid": "{W}'s samples are closer to the data by kernel distance",
     "precision": "{W}'s samples fall inside the real data more often (sharper, more faithful)",
-    "density": "{W}'s samples sit in denser regions of the real data",
+    "density": "{W}'s samples fill the real data's neighbourhoods about as densely as real data does, "
+               "neither crowding nor straying",
     "recall": "{W} covers more of the real data",
     "coverage": "{W} covers more of the real data's neighbourhoods",
     "modes_captured": "{W} captures more of the data's modes",
@@ -45,7 +48,8 @@ WINNER_PHRASES = {
     "mode_kl": "{W} spreads its samples more evenly over the modes",
     "min_class_share": "{W}'s rarest class is better represented",
     "class_kl": "{W}'s mix of classes is closer to the real data's",
-    "memorization": "{W} copies training examples less",
+    "memorization": "{W}'s samples lie about as close to the training set as fresh real data does "
+                    "(neither copying it nor straying from it)",
 }
 TIE_PHRASES = {
     "fid": "Neither family's samples are clearly closer to the data",
@@ -54,7 +58,7 @@ TIE_PHRASES = {
     "recall": "Neither family covers the data better",
     "coverage": "Neither family covers the data better",
     "modes_captured": "Neither family captures clearly more modes",
-    "memorization": "Neither family clearly copies training examples more",
+    "memorization": "Neither family is clearly closer to fresh real data's distance from the training set",
 }
 POSTERIOR_COLLAPSE_KL = 0.01  # nats per latent dimension: below this the code carries almost nothing
 FAILED_STATES = ("failed", "diverged", "interrupted")
@@ -133,7 +137,7 @@ def _comparison_sentence(aggregate: Mapping, metric: str) -> Optional[dict]:
     status, families = comparison["status"], comparison["families"]
     if status not in (CLEAR, OVERLAP, SINGLE_SEED):
         return None
-    label, unit, way = metric_label(metric), METRIC_UNITS.get(metric, ""), comparison["direction"]
+    label, unit, way = metric_label(metric), METRIC_UNITS.get(metric, ""), direction_phrase(metric)
     intervals = {family: aggregate[family][metric] for family in families}
     values = {family: _quoted(interval) for family, interval in intervals.items()}
     if status == CLEAR:
@@ -141,7 +145,7 @@ def _comparison_sentence(aggregate: Mapping, metric: str) -> Optional[dict]:
         others = [f"{format_interval(intervals[f], unit)} for the {family_label(f)}" for f in families if f != winner]
         phrase = WINNER_PHRASES.get(metric, "{W} is better on " + label)
         text = (f"{_capitalise(phrase.format(W='the ' + family_label(winner)))}: {label} "
-                f"{format_interval(intervals[winner], unit)} vs {_join(others)} ({way} is better).")
+                f"{format_interval(intervals[winner], unit)} vs {_join(others)} ({way}).")
         return _sentence(text, metric, values, "comparison", winner)
     quoted = _join([f"{format_interval(intervals[f], unit)} for the {family_label(f)}" for f in families])
     if status == OVERLAP:
@@ -151,7 +155,7 @@ def _comparison_sentence(aggregate: Mapping, metric: str) -> Optional[dict]:
     leader = comparison["leader"]
     hint = (f"the {family_label(leader)} leads, but one seed gives no interval, so this is a hint, not a finding"
             if leader else "the means are equal")
-    text = f"On {label} ({way} is better) {quoted}: {hint}."
+    text = f"On {label} ({way}) {quoted}: {hint}."
     return _sentence(text, metric, values, "comparison")
 
 
@@ -326,7 +330,7 @@ def verdict(summary_or_aggregate: Mapping) -> list[dict]:
     else:
         summary, aggregate, runs, data, cost = None, summary_or_aggregate, [], {}, {}
     metrics = sorted({metric for metrics in aggregate.values() for metric in (metrics or {})}, key=metric_sort_key)
-    directional = [metric for metric in metrics if direction(metric) in ("lower", "higher")]
+    directional = [metric for metric in metrics if direction(metric) in DIRECTIONAL]
 
     sentences = []
     overview = _overview(aggregate, directional)

@@ -66,7 +66,84 @@ def test_wrong_kinds_are_config_errors():
 
 @pytest.mark.skipif(importlib.util.find_spec("torch_fidelity") is not None, reason="torch-fidelity is installed")
 def test_inception_without_torch_fidelity_says_what_to_install_in_one_line():
-    with pytest.raises(ConfigError, match="pip install torch-fidelity") as error:
+    with pytest.raises(ConfigError, match="pip install ganvae\\[inception\\]") as error:
+        feature_extractor_for(load_dataset(DataConfig(name="digits")), "inception")
+    assert "\n" not in str(error.value)
+
+
+class FakeInception(torch.nn.Module):
+    """Stands in for torch-fidelity's FeatureExtractorInceptionV3 (whose real weights cannot be had offline):
+    same constructor and call convention, fails like a download offline without a weights path, and records
+    what ganvae feeds it. Its 2048 'features' are each image's mean grey level, repeated."""
+
+    instances = []
+
+    def __init__(self, name, features_list, feature_extractor_weights_path=None):
+        super().__init__()
+        if feature_extractor_weights_path is None:
+            raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
+        self.name, self.features_list, self.weights_path = name, features_list, feature_extractor_weights_path
+        self.inputs = []
+        FakeInception.instances.append(self)
+
+    def forward(self, x):
+        assert x.dtype == torch.uint8 and x.dim() == 4 and x.shape[1] == 3  # torch-fidelity's own checks
+        self.inputs.append(x)
+        return (x.float().mean((1, 2, 3))[:, None].expand(-1, 2048).contiguous(),)
+
+
+@pytest.fixture
+def fake_torch_fidelity(monkeypatch):
+    import sys
+    import types
+
+    module = types.ModuleType("torch_fidelity.feature_extractor_inceptionv3")
+    module.FeatureExtractorInceptionV3 = FakeInception
+    monkeypatch.setitem(sys.modules, "torch_fidelity", types.ModuleType("torch_fidelity"))
+    monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", module)
+    monkeypatch.delenv(features.INCEPTION_WEIGHTS_ENV, raising=False)
+    FakeInception.instances.clear()
+    return FakeInception
+
+
+def test_inception_offline_without_weights_says_how_to_point_at_them_in_one_line(fake_torch_fidelity):
+    with pytest.raises(ConfigError, match="could not load the Inception-v3 weights.*GANVAE_INCEPTION_WEIGHTS") \
+            as error:
+        feature_extractor_for(load_dataset(DataConfig(name="digits")), "inception")
+    assert "\n" not in str(error.value) and "name resolution" in str(error.value)
+
+
+def test_inception_weights_variable_naming_a_missing_file_is_one_line(fake_torch_fidelity, monkeypatch, tmp_path):
+    monkeypatch.setenv(features.INCEPTION_WEIGHTS_ENV, str(tmp_path / "nope.pth"))
+    with pytest.raises(ConfigError, match="nope.pth, which is not a file") as error:
+        feature_extractor_for(load_dataset(DataConfig(name="digits")), "inception")
+    assert "\n" not in str(error.value)
+
+
+def test_inception_features_feed_torch_fidelity_three_channel_uint8(fake_torch_fidelity, monkeypatch, tmp_path):
+    weights = tmp_path / "weights-inception-2015-12-05-6726825d.pth"
+    weights.write_bytes(b"stand-in")
+    monkeypatch.setenv(features.INCEPTION_WEIGHTS_ENV, str(weights))
+    extractor = feature_extractor_for(load_dataset(DataConfig(name="digits")), "inception")
+    net = fake_torch_fidelity.instances[-1]
+    assert net.weights_path == str(weights) and net.features_list == ["2048"]
+    images = np.random.default_rng(0).random((250, 1, 8, 8)).astype(np.float32)
+    images[0] = 1.0
+    feats, predictions = extractor.embed(images)
+    assert feats.shape == (250, 2048) and feats.dtype == np.float32 and predictions is None
+    assert [len(batch) for batch in net.inputs] == [100, 100, 50]
+    fed = torch.cat(net.inputs)
+    assert fed.shape == (250, 3, 8, 8) and bool((fed[:, 0] == fed[:, 2]).all())  # grey repeated to RGB
+    assert torch.equal(fed[:, 0], torch.from_numpy(np.round(images[:, 0] * 255)).to(torch.uint8))
+    assert feats[0, 0] == 255.0
+    assert extractor.name == "inception-v3:torch-fidelity" and extractor.info["weights"] == str(weights)
+
+
+def test_inception_that_fails_to_import_is_one_line(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", None)  # import fails
+    with pytest.raises(ConfigError, match="failed to import.*pip install ganvae\\[inception\\]") as error:
         feature_extractor_for(load_dataset(DataConfig(name="digits")), "inception")
     assert "\n" not in str(error.value)
 

@@ -74,9 +74,13 @@ def test_metric_info_lists_every_metric_with_a_direction():
     }
     assert set(METRIC_INFO) == expected
     for name, info in METRIC_INFO.items():
-        assert info["direction"] in ("lower", "higher", "neither"), name
+        assert info["direction"] in ("lower", "higher", "target", "neither"), name
+        assert ("target" in info) == (info["direction"] == "target"), name
         assert info["applies_to"] in (("gan", "vae"), ("vae",)), name
         assert info["description"].endswith("."), name
+    # What real data scores on the two-sided metrics: density 1 (Naeem et al. 2020), memorisation its quantile.
+    assert {name: info["target"] for name, info in METRIC_INFO.items() if "target" in info} == {
+        "density": 1.0, "memorization": metrics.MEMORIZATION_QUANTILE}
     assert {name for name, info in METRIC_INFO.items() if info["applies_to"] == ("vae",)} == {
         "nll", "bits_per_dim", "neg_elbo", "kl_per_dim", "active_units", "reconstruction_error",
     }

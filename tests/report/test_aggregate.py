@@ -10,7 +10,7 @@ from scipy import stats
 
 from ganvae.errors import ConfigError, RunError
 from ganvae.report import aggregate_costs, aggregate_runs, best_family, better, compare_metric, mean_interval
-from ganvae.report.aggregate import t_cdf, t_quantile
+from ganvae.report.aggregate import direction_phrase, t_cdf, t_quantile
 
 
 @pytest.mark.parametrize("df", [1, 2, 3, 4, 5, 7, 9, 14, 19, 29, 30, 31, 60, 120, 1000])
@@ -132,6 +132,35 @@ def test_better_follows_direction():
     assert better("kl_per_dim", 1.0, 2.0) is None  # 'neither'
     assert better("no_such_metric", 1.0, 2.0) is None
     assert better("fid", None, 2.0) is None
+
+
+def test_better_on_target_metrics_means_closer_to_what_real_data_scores():
+    assert better("density", 0.95, 1.2) is True  # 0.05 from 1 beats 0.2 from 1
+    assert better("density", 1.2, 0.95) is False
+    assert better("density", 1.3, 0.7) is False  # both 0.3 away: neither is strictly better
+    assert better("memorization", 0.05, 0.006) is True  # fresh-data rate beats straying from the data
+    assert better("memorization", 0.05, 0.5) is True  # and beats copying
+    assert direction_phrase("density") == "closer to 1 is better"
+    assert direction_phrase("fid") == "lower is better"
+    assert direction_phrase("kl_per_dim") == ""
+
+
+def test_compare_metric_on_a_target_metric_needs_every_value_of_the_winner_closer():
+    # gan density 1.30 +- 0.06 (crowding), vae 0.98 +- 0.03: every vae value is closer to 1.
+    clear = aggregate_of([1.28, 1.30, 1.32], [0.97, 0.98, 0.99], metric="density")
+    assert compare_metric(clear, "density")["status"] == "clear"
+    assert best_family(clear, "density") == "vae"
+    # Means 0.80 and 1.15: the vae leads (0.15 from 1 vs 0.2), but the gan's interval reaches 0.88..., which is
+    # closer to 1 than the vae's far end (1.15 + its half width): no clear winner.
+    overlap = aggregate_of([0.7, 0.8, 0.9], [1.10, 1.15, 1.20], metric="density")
+    comparison = compare_metric(overlap, "density")
+    assert comparison["leader"] == "vae" and comparison["status"] == "overlap"
+    # gan 1.0 +- 0.124 straddles the target (distances 0..0.124); vae 1.5 +- 0.248 lies 0.252..0.748 away.
+    straddle = aggregate_of([0.95, 1.0, 1.05], [1.4, 1.5, 1.6], metric="density")
+    assert best_family(straddle, "density") == "gan"
+    # Values on both sides of the target at the same distances: neither leads.
+    mirrored = aggregate_of([0.625, 0.75, 0.875], [1.125, 1.25, 1.375], metric="density")
+    assert compare_metric(mirrored, "density")["leader"] is None
 
 
 def aggregate_of(gan_values, vae_values, metric="fid"):
