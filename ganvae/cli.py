@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="VAE: test examples the NLL is averaged over (default 100)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     p.add_argument("--out", metavar="DIR", help="report folder (default runs/compare-DATA)")
+    p.add_argument("--rescore", action="store_true",
+                   help="score finished runs in --out again with this version's metrics (no retraining)")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("advise", help="recommend a family for your needs, from a report or a short pilot comparison")
@@ -272,7 +274,7 @@ def cmd_compare(args) -> int:
                         arch=args.arch, budget=budget, images=args.images, seeds=args.seeds, n_eval=args.n_eval,
                         iw_samples=args.iw_samples, nll_examples=args.nll_examples, device=args.device)
     out = Path(args.out) if args.out else Path("runs") / f"compare-{_data_slug(args.data)}"
-    summary, paths = compare(cfg, out, progress=not args.no_progress)
+    summary, paths = compare(cfg, out, progress=not args.no_progress, rescore=args.rescore)
     print("\nVerdict:")
     for sentence in summary["verdict"]:
         print(f"- {sentence['text']}")

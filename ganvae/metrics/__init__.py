@@ -11,6 +11,7 @@ from ganvae.metrics.likelihood import active_units, bits_per_dim, gaussian_kl, i
 from ganvae.metrics.memorization import memorization_share
 from ganvae.metrics.modes import mode_metrics
 from ganvae.metrics.prdc import nearest_neighbour_distances, prdc
+from ganvae.metrics.sharpness import laplacian_energy, sharpness_ratio
 
 __all__ = [
     "METRIC_INFO",
@@ -24,10 +25,12 @@ __all__ = [
     "gaussian_kl",
     "importance_weighted_log_likelihood",
     "kernel_distance",
+    "laplacian_energy",
     "memorization_share",
     "mode_metrics",
     "nearest_neighbour_distances",
     "prdc",
+    "sharpness_ratio",
 ]
 
 _BOTH = ("gan", "vae")
@@ -52,6 +55,10 @@ METRIC_INFO = {
                  "(Heusel et al. 2017).", "frechet_distance"),
     "kid": _info("lower", _BOTH, "Kernel distance: unbiased polynomial-kernel MMD^2 averaged over subsets "
                  "(Binkowski et al. 2018); about 0 for a perfect model.", "kernel_distance()['mean']"),
+    "sharpness": _info("target", _BOTH, "Mean energy of the images' Laplacian over that of real images, in pixel "
+                       "space (variance of the Laplacian, Pech-Pacheco et al. 2000): 1 for real images, below 1 "
+                       "for blurrier samples, above 1 for noisier ones. Images only.",
+                       "sharpness_ratio()['ratio']", target=1.0),
     "precision": _info("higher", _BOTH, "Share of generated samples inside the real data's k-NN manifold "
                        "(Kynkaanniemi et al. 2019): fidelity.", "prdc()['precision']"),
     "recall": _info("higher", _BOTH, "Share of real samples inside the generated samples' k-NN manifold "

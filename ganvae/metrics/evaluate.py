@@ -34,6 +34,7 @@ from ganvae.metrics.fid import feature_statistics, frechet_distance_from_stats
 from ganvae.metrics.kid import kernel_distance
 from ganvae.metrics.modes import mode_metrics
 from ganvae.metrics.prdc import prdc
+from ganvae.metrics.sharpness import sharpness_ratio
 from ganvae.metrics.vae_metrics import vae_metrics
 from ganvae.train.checkpoint import atomic_write_bytes
 
@@ -112,6 +113,7 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
     details: dict[str, Any] = {}
     kid_settings = _distribution_metrics(fake_features, real, seed, metrics, details)
     _mode_metrics(samples, train_data, metrics, notes, details)
+    _sharpness(samples, reference, metrics, notes, details)
     _class_metrics(fake_predictions, real, extractor, metrics, notes, details)
     n_train_reference = None
     if split == "train":
@@ -187,6 +189,16 @@ def _mode_metrics(samples: np.ndarray, data: Dataset, metrics: dict, notes: dict
     details["mode_histogram"] = [int(v) for v in modes["mode_histogram"]]
     if math.isnan(modes["kl_to_uniform"]):
         notes["mode_kl"] = "undefined: no sample lies within 3 sigma of a mode"
+
+
+def _sharpness(samples: np.ndarray, reference: Dataset, metrics: dict, notes: dict, details: dict) -> None:
+    """Laplacian energy of the samples against the reference images, in pixel space (images only)."""
+    if reference.kind != IMAGE or min(reference.shape[-2:]) < 3:
+        notes["sharpness"] = "images only: it measures fine detail in pixels"
+        return
+    result = sharpness_ratio(samples, _in_data_units(reference))
+    metrics["sharpness"] = result["ratio"]
+    details["laplacian_energy"] = {"samples": result["fake_energy"], "real": result["real_energy"]}
 
 
 def _class_metrics(fake_predictions: Optional[np.ndarray], real: dict, extractor: FeatureExtractor, metrics: dict,

@@ -25,13 +25,16 @@ from .verdict import (
     format_interval,
     format_number,
     metric_label,
+    metric_sort_key,
     seed_spread,
 )
 
 NEEDS = ("encoder", "likelihood", "sharp-samples", "coverage", "stable-training", "conditional")
-# Metrics that measure each soft need. Fidelity: closeness and sharpness; coverage: diversity and collapse.
+# Metrics that measure each soft need. Sharp samples: detail in pixels, and closeness to the data (precision
+# and density are left out: blur moves features toward typical ones and can raise both, docs/metrics.md);
+# coverage: diversity and collapse.
 NEED_METRICS = {
-    "sharp-samples": ("fid", "kid", "precision", "density"),
+    "sharp-samples": ("sharpness", "fid", "kid"),
     "coverage": ("recall", "coverage", "modes_captured", "min_class_share", "class_kl", "mode_kl"),
 }
 # The general expectation for a soft need, and the property it rests on.
@@ -340,19 +343,31 @@ def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Ma
             return best
     wins: Counter = Counter()
     won_metrics: dict[str, list[str]] = {}
-    for metric in sorted({m for metrics in aggregate.values() for m in (metrics or {})}):
+    leads: dict[str, list[str]] = {}  # metrics measured on every candidate without a clear winner, by mean leader
+    for metric in sorted({m for metrics in aggregate.values() for m in (metrics or {})}, key=metric_sort_key):
         comparison = compare_metric(aggregate, metric)
         if comparison["status"] == CLEAR and comparison["winner"] in candidates:
             wins[comparison["winner"]] += 1
-            won_metrics.setdefault(comparison["winner"], []).append(metric_label(metric))
+            won_metrics.setdefault(comparison["winner"], []).append(
+                f"{metric_label(metric)} {_quote(aggregate, metric, comparison['families'], comparison['winner'])}")
+        elif comparison["status"] in (OVERLAP, SINGLE_SEED) and comparison["leader"] in candidates:
+            leads.setdefault(comparison["leader"], []).append(metric_label(metric))
     if wins:
         ranked = wins.most_common()
         if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
             best = ranked[0][0]
             others = ", ".join(f"{wins.get(f, 0)} for the {family_label(f)}" for f in candidates if f != best)
+            unclear = ""
+            if leads:
+                n_unclear = sum(len(names) for names in leads.values())
+                leaning = "; ".join(f"the {family_label(f)} has the better mean on {', '.join(names)}"
+                                    for f, names in leads.items())
+                unclear = (f" {n_unclear} other metric{'s show' if n_unclear != 1 else ' shows'} no clear difference "
+                           f"({leaning}); more seeds narrow the intervals and may separate them.")
             reasons.append(f"Nothing in your needs separates the families, so the overall measurements decide: the "
-                           f"{family_label(best)} is clearly better on {ranked[0][1]} metrics "
-                           f"({', '.join(won_metrics[best])}) vs {others}.")
+                           f"{family_label(best)} is clearly better on {ranked[0][1]} "
+                           f"metric{'s' if ranked[0][1] != 1 else ''} ({'; '.join(won_metrics[best])}) vs "
+                           f"{others}.{unclear}")
             return best
     default = "vae" if "vae" in candidates else candidates[0]
     reasons.append(f"Nothing measured or needed separates the families, so the {family_label(default)} is the "

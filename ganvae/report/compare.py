@@ -68,8 +68,9 @@ def _score(model, cfg: CompareConfig, n_samples: int, final: bool) -> dict:
 
 
 def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_dir: Path, n_eval: int,
-                    progress: bool, say: Callable[[str], None]) -> dict:
-    """One run of the comparison: trained to budget in segments, scored; reused if already done."""
+                    progress: bool, say: Callable[[str], None], rescore: bool = False) -> dict:
+    """One run of the comparison: trained to budget in segments, scored; reused if already done (and, with
+    rescore, its final weights scored again with this version's metrics; the curves keep their points)."""
     done_path = run_dir / DONE
     expected = {"family": family, "seed": seed, "arch": arch, "data": cfg.data.name, "iw_samples": cfg.iw_samples,
                 "nll_examples": cfg.nll_examples, "budget": {**asdict(cfg.budget), "images": cfg.images},
@@ -79,8 +80,16 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
         if record.get("settings") != expected:
             raise ConfigError(f"{run_dir} holds a run with other settings ({record.get('settings')}); "
                               f"use another --out or delete that folder")
-        say(f"  reusing {run_dir}")
-        return record["run"]
+        if not rescore:
+            say(f"  reusing {run_dir}")
+            return record["run"]
+        say(f"  reusing {run_dir}, scoring its final weights again")
+        result = _score(MODELS[family].load(run_dir), cfg, n_eval, final=True)
+        write_json(run_dir / "metrics.json", result)
+        run = {**record["run"], "metrics": result["metrics"],
+               "evaluated": {key: result.get(key) for key in ("n_samples", "n_reference", "split", "feature_space")}}
+        write_json(done_path, {"settings": expected, "run": run})
+        return run
 
     # The run uses its family's default batch size (compare sets no other), which turns --images into steps.
     budgets = segment_budgets(cfg, FAMILY_DEFAULTS[family]["batch_size"], CURVE_POINTS)
@@ -128,9 +137,10 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
     return run
 
 
-def compare(cfg: CompareConfig, out: Path, progress: bool = True,
-            say: Callable[[str], None] = print) -> tuple[dict, dict[str, Path]]:
-    """Run the whole comparison into `out`; return the summary and the report's paths."""
+def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[[str], None] = print,
+            rescore: bool = False) -> tuple[dict, dict[str, Path]]:
+    """Run the whole comparison into `out`; return the summary and the report's paths. rescore: score runs
+    that are already done again (after an upgrade of ganvae's metrics) instead of reusing their numbers."""
     cfg = validate_compare(cfg)
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -144,7 +154,7 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True,
         for family in cfg.families:
             say(f"[{family} seed {seed}] training ({arch}) and scoring ...")
             run = train_and_score(family, seed, arch, cfg, out / "runs" / f"{family}-seed{seed}", n_eval,
-                                  progress, say)
+                                  progress, say, rescore=rescore)
             fid = run["metrics"].get("fid")
             say(f"  {run['cost']['seconds']:.0f} s, {run['cost']['images_seen']} images"
                 + (f", FID {fid:.2f}" if fid is not None else ""))

@@ -396,6 +396,7 @@ def save_samples(samples, path: PathLike, real=None, kind: str = "image") -> Pat
 FAMILY_COLOURS = {"gan": "tab:red", "vae": "tab:green"}
 FAMILY_MARKERS = {"gan": "o", "vae": "s"}
 SPARE_MARKERS = ("^", "D", "v", "P", "X")
+CURVE_FIRST = ("fid", "sharpness", "precision", "recall", "coverage", "min_class_share", "modes_captured", "nll")
 CURVE_CLOCKS = ("seconds", "images_seen", "step", "epoch")
 
 
@@ -519,7 +520,7 @@ def save_metric_curves(
 
     runs: dicts with "family", "seed" and "curve": [{"seconds", "images_seen", metric: value, ...}, ...].
     x_key: the clock on the x axis; default "seconds" when every point has it, else "images_seen".
-    metrics: which to plot; default every non-clock key with a number, in the report's metric order, at most
+    metrics: which to plot; default every non-clock key with a number, headline metrics first (CURVE_FIRST), at most
     max_panels of them.
     """
     from .aggregate import direction_phrase, target
@@ -539,7 +540,9 @@ def save_metric_curves(
                 if key not in CURVE_CLOCKS and key not in metrics and isinstance(value, (int, float)) \
                         and not isinstance(value, bool):
                     metrics.append(key)
-        metrics.sort(key=metric_sort_key)  # the report's order: FID, KID, precision, density, recall, ...
+        # The headline metrics first (closeness, detail, fidelity, diversity, collapse), then the report's order.
+        metrics.sort(key=lambda m: (CURVE_FIRST.index(m) if m in CURVE_FIRST else len(CURVE_FIRST),
+                                    metric_sort_key(m)))
     metrics = list(metrics)[:max_panels]
     if not metrics:
         return _placeholder("Metrics during training", "no metric in the curves", path)

@@ -20,6 +20,7 @@ from .aggregate import (
     direction,
     direction_phrase,
     interval_defined,
+    target,
 )
 
 METRIC_LABELS = {
@@ -31,16 +32,16 @@ METRIC_LABELS = {
 }
 METRIC_UNITS = {"nll": "nats", "neg_elbo": "nats", "bits_per_dim": "bits", "kl_per_dim": "nats"}
 # The order in which metrics are discussed (and listed in tables): fidelity, coverage, copying, likelihood.
-METRIC_ORDER = ("fid", "kid", "precision", "density", "recall", "coverage", "modes_captured",
+METRIC_ORDER = ("fid", "kid", "sharpness", "precision", "density", "recall", "coverage", "modes_captured",
                 "high_quality_share", "mode_kl", "min_class_share", "class_kl", "memorization", "nll",
                 "bits_per_dim", "neg_elbo", "reconstruction_error", "active_units", "kl_per_dim")
 # What being better on a metric means, with {W} for the better family ("the GAN").
 WINNER_PHRASES = {
     "fid": "{W}'s samples are closer to the data",
     "kid": "{W}'s samples are closer to the data by kernel distance",
-    "precision": "{W}'s samples fall inside the real data more often (sharper, more faithful)",
-    "density": "{W}'s samples fill the real data's neighbourhoods about as densely as real data does, "
-               "neither crowding nor straying",
+    "sharpness": "{W}'s images are closer to real images in fine detail",
+    "precision": "{W}'s samples fall inside the real data more often (more faithful)",
+    "density": "{W}'s density is closer to the 1 that real data scores",
     "recall": "{W} covers more of the real data",
     "coverage": "{W} covers more of the real data's neighbourhoods",
     "modes_captured": "{W} captures more of the data's modes",
@@ -48,17 +49,25 @@ WINNER_PHRASES = {
     "mode_kl": "{W} spreads its samples more evenly over the modes",
     "min_class_share": "{W}'s rarest class is better represented",
     "class_kl": "{W}'s mix of classes is closer to the real data's",
-    "memorization": "{W}'s samples lie about as close to the training set as fresh real data does "
-                    "(neither copying it nor straying from it)",
+    "memorization": "{W}'s memorization share is closer to the 0.05 that fresh real data scores",
 }
 TIE_PHRASES = {
     "fid": "Neither family's samples are clearly closer to the data",
     "kid": "Neither family's samples are clearly closer to the data by kernel distance",
+    "sharpness": "Neither family's images are clearly closer to real images in fine detail",
     "precision": "Neither family's samples are clearly more faithful",
     "recall": "Neither family covers the data better",
     "coverage": "Neither family covers the data better",
     "modes_captured": "Neither family captures clearly more modes",
-    "memorization": "Neither family is clearly closer to fresh real data's distance from the training set",
+    "density": "Neither family's density is clearly closer to the 1 that real data scores",
+    "memorization": "Neither family's memorization share is clearly closer to the 0.05 that fresh real data scores",
+}
+# For the two-sided ('target') metrics: what a value below, and above, the target means.
+TARGET_SIDES = {
+    "sharpness": ("images are blurrier than real ones", "images are noisier than real ones"),
+    "density": ("samples stray from the real data", "samples crowd its dense regions"),
+    "memorization": ("samples lie further from the training set than held-out real data does",
+                     "samples copy training examples"),
 }
 POSTERIOR_COLLAPSE_KL = 0.01  # nats per latent dimension: below this the code carries almost nothing
 FAILED_STATES = ("failed", "diverged", "interrupted")
@@ -145,18 +154,35 @@ def _comparison_sentence(aggregate: Mapping, metric: str) -> Optional[dict]:
         others = [f"{format_interval(intervals[f], unit)} for the {family_label(f)}" for f in families if f != winner]
         phrase = WINNER_PHRASES.get(metric, "{W} is better on " + label)
         text = (f"{_capitalise(phrase.format(W='the ' + family_label(winner)))}: {label} "
-                f"{format_interval(intervals[winner], unit)} vs {_join(others)} ({way}).")
+                f"{format_interval(intervals[winner], unit)} vs {_join(others)} ({way})"
+                f"{_target_sides(metric, intervals)}.")
         return _sentence(text, metric, values, "comparison", winner)
     quoted = _join([f"{format_interval(intervals[f], unit)} for the {family_label(f)}" for f in families])
     if status == OVERLAP:
         tie = TIE_PHRASES.get(metric, f"Neither family is clearly better on {label}")
-        text = f"{tie}: {label} {quoted}; the 95% intervals overlap."
+        text = f"{tie}: {label} {quoted}; the 95% intervals overlap{_target_sides(metric, intervals)}."
         return _sentence(text, metric, values, "comparison")
     leader = comparison["leader"]
     hint = (f"the {family_label(leader)} leads, but one seed gives no interval, so this is a hint, not a finding"
             if leader else "the means are equal")
     text = f"On {label} ({way}) {quoted}: {hint}."
     return _sentence(text, metric, values, "comparison")
+
+
+def _target_sides(metric: str, intervals: Mapping[str, Mapping]) -> str:
+    """'; below 1 for both: samples stray from the real data' for a two-sided metric, '' otherwise."""
+    goal, sides = target(metric), TARGET_SIDES.get(metric)
+    if goal is None or sides is None:
+        return ""
+    below = [f for f, interval in intervals.items() if interval["mean"] < goal]
+    above = [f for f, interval in intervals.items() if interval["mean"] > goal]
+    parts = []
+    for families, side, meaning in ((below, "below", sides[0]), (above, "above", sides[1])):
+        if families:
+            who = "both" if len(families) == len(intervals) == 2 else \
+                _join([f"the {family_label(f)}" for f in families])
+            parts.append(f"{side} {goal:g} for {who}: {meaning}")
+    return "; " + "; ".join(parts) if parts else ""
 
 
 def _overview(aggregate: Mapping, metrics: Sequence[str]) -> Optional[dict]:

@@ -45,9 +45,9 @@ def test_a_toy_gan_run_gets_mode_metrics_and_reads_na_for_vae_only_metrics(gan_r
     assert list(metrics) == list(METRIC_INFO)
     assert isinstance(metrics["modes_captured"], int) and 0 <= metrics["modes_captured"] <= 8
     assert 0 <= metrics["high_quality_share"] <= 1
-    for name in VAE_ONLY + ["class_kl", "min_class_share"]:
+    for name in VAE_ONLY + ["class_kl", "min_class_share", "sharpness"]:
         assert metrics[name] is None and name in result["not_applicable"], name
-    assert "VAE only" in result["notes"]["nll"]
+    assert "VAE only" in result["notes"]["nll"] and "images only" in result["notes"]["sharpness"]
     for name in ("fid", "kid", "precision", "recall", "density", "coverage", "memorization"):
         assert isinstance(metrics[name], float), name
     table = format_table(result)
@@ -65,7 +65,7 @@ def test_a_vae_gets_finite_vae_only_metrics_and_the_nll_bound_holds(ring8_vae):
     assert metrics["bits_per_dim"] == pytest.approx(metrics["nll"] / (2 * np.log(2)))
     assert len(result["details"]["kl_per_latent_dim"]) == ring8_vae.family_.latent_dim
     assert metrics["kl_per_dim"] == pytest.approx(np.mean(result["details"]["kl_per_latent_dim"]))
-    assert result["not_applicable"] == ["class_kl", "min_class_share"]
+    assert result["not_applicable"] == ["sharpness", "class_kl", "min_class_share"]
 
 
 def test_real_versus_real_on_a_mixture_is_near_perfect():
@@ -230,6 +230,7 @@ def test_fashion_real_ranks_above_blurred(against_train):
     blurred images fall inside the real data's k-NN balls about as often as real ones (measured at n=2000:
     precision 0.963 blurred vs 0.945 real, density 0.989 vs 0.990; docs/metrics.md)."""
     real, blurred = against_train["real"]["metrics"], against_train["blurred"]["metrics"]
+    assert real["sharpness"] == pytest.approx(1.0, abs=0.05) and blurred["sharpness"] < 0.15  # 0.07 at n=10,000
     for name in LOWER:
         assert real[name] < blurred[name], name
     for name in ("recall", "coverage", "min_class_share"):
@@ -241,6 +242,7 @@ def test_fashion_one_class_sample_reads_as_mode_collapse(against_train):
     """Precision and density are left out: real trousers are faithful images (for some classes both read
     as high as for a real mix); the collapse shows in the distribution and class metrics."""
     real, collapsed = against_train["real"]["metrics"], against_train["one class"]["metrics"]
+    assert better("sharpness", real["sharpness"], collapsed["sharpness"])  # trousers: 0.88 of the mix's detail
     for name in LOWER:
         assert real[name] < collapsed[name], name
     for name in ("recall", "coverage", "min_class_share"):
@@ -270,7 +272,7 @@ def test_fashion_test_split_against_itself_ranks_above_blur_and_one_class_on_eve
     assert real["fid"] < 1e-6 and real["precision"] == real["recall"] == real["coverage"] == 1.0
     assert real["density"] == pytest.approx(1.0) and real["memorization"] == pytest.approx(0.05, abs=1e-3)
     printed = [name for name, value in real.items() if value is not None]
-    assert set(printed) == {"fid", "kid", "precision", "recall", "density", "coverage", "class_kl",
+    assert set(printed) == {"fid", "kid", "sharpness", "precision", "recall", "density", "coverage", "class_kl",
                             "min_class_share", "memorization"}
     for worse in ("blurred", "one class"):
         for name in printed:

@@ -68,7 +68,7 @@ def test_likelihood_inputs_are_checked():
 
 def test_metric_info_lists_every_metric_with_a_direction():
     expected = {
-        "fid", "kid", "precision", "recall", "density", "coverage", "modes_captured", "high_quality_share",
+        "fid", "kid", "sharpness", "precision", "recall", "density", "coverage", "modes_captured", "high_quality_share",
         "mode_kl", "class_kl", "min_class_share", "memorization", "nll", "bits_per_dim", "neg_elbo", "kl_per_dim",
         "active_units", "reconstruction_error",
     }
@@ -80,7 +80,7 @@ def test_metric_info_lists_every_metric_with_a_direction():
         assert info["description"].endswith("."), name
     # What real data scores on the two-sided metrics: density 1 (Naeem et al. 2020), memorisation its quantile.
     assert {name: info["target"] for name, info in METRIC_INFO.items() if "target" in info} == {
-        "density": 1.0, "memorization": metrics.MEMORIZATION_QUANTILE}
+        "sharpness": 1.0, "density": 1.0, "memorization": metrics.MEMORIZATION_QUANTILE}
     assert {name for name, info in METRIC_INFO.items() if info["applies_to"] == ("vae",)} == {
         "nll", "bits_per_dim", "neg_elbo", "kl_per_dim", "active_units", "reconstruction_error",
     }

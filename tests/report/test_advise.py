@@ -27,9 +27,10 @@ def summary_of(gan, vae, seeds=3, families=("gan", "vae"), **data):
                          runs=runs, families=list(families))
 
 
-GAN_SHARP = dict(fid=[20.0, 21.0, 22.0], precision=[0.90, 0.91, 0.92], recall=[0.40, 0.41, 0.42])
-VAE_BLURRY = dict(fid=[40.0, 41.0, 42.0], precision=[0.60, 0.61, 0.62], recall=[0.80, 0.81, 0.82],
-                  nll=[250.0, 251.0, 252.0])
+GAN_SHARP = dict(fid=[20.0, 21.0, 22.0], sharpness=[0.96, 0.97, 0.98], precision=[0.90, 0.91, 0.92],
+                 recall=[0.40, 0.41, 0.42])
+VAE_BLURRY = dict(fid=[40.0, 41.0, 42.0], sharpness=[0.40, 0.41, 0.42], precision=[0.60, 0.61, 0.62],
+                  recall=[0.80, 0.81, 0.82], nll=[250.0, 251.0, 252.0])
 GAN_BLURRY = dict(fid=[60.0, 61.0, 62.0], precision=[0.50, 0.51, 0.52], recall=[0.30, 0.31, 0.32])
 VAE_SHARP = dict(fid=[15.0, 15.5, 16.0], precision=[0.85, 0.86, 0.87], recall=[0.80, 0.81, 0.82])
 
@@ -53,8 +54,9 @@ def test_needs_likelihood_cites_measured_nll():
 def test_sharp_samples_measured_gan_better():
     advice = advise({"sharp-samples"}, summary_of(GAN_SHARP, VAE_BLURRY))
     assert advice.family == "gan"
-    assert advice.reasons[0].startswith("Sharp samples: measured on this data, the GAN is better (FID 21.0 [")
-    assert "precision 0.910 [" in advice.reasons[0]
+    assert advice.reasons[0].startswith("Sharp samples: measured on this data, the GAN is better (sharpness 0.970 [")
+    assert "(closer to 1 is better); FID 21.0 [" in advice.reasons[0]
+    assert "precision" not in advice.reasons[0]  # blur can raise precision: it does not vote on sharpness
     assert "prior" not in advice.reasons[0]
 
 
@@ -163,9 +165,19 @@ def test_needed_family_missing_from_the_report_is_a_warning():
 
 def test_no_needs_follows_overall_measurements():
     advice = advise(set(), summary_of(GAN_SHARP, VAE_BLURRY))
-    # GAN clearly better on FID and precision, the VAE on recall: 2 vs 1.
+    # GAN clearly better on FID, sharpness and precision, the VAE on recall: 3 vs 1, each quoted.
     assert advice.family == "gan"
-    assert "clearly better on 2 metrics (FID, precision) vs 1 for the VAE" in advice.reasons[-1]
+    reason = advice.reasons[-1]
+    assert "the GAN is clearly better on 3 metrics (FID 21.0 [" in reason and reason.endswith(") vs 1 for the VAE.")
+    assert "sharpness 0.970 [" in reason and "precision 0.910 [" in reason
+
+
+def test_no_needs_names_the_unseparated_metrics_and_their_mean_leaders():
+    gan = dict(GAN_SHARP, coverage=[0.2, 0.5, 0.8])
+    vae = dict(VAE_BLURRY, coverage=[0.3, 0.6, 0.9])
+    reason = advise(set(), summary_of(gan, vae)).reasons[-1]
+    assert reason.endswith("1 other metric shows no clear difference (the VAE has the better mean on coverage); "
+                           "more seeds narrow the intervals and may separate them.")
 
 
 def test_every_reason_names_a_number_or_a_property():
@@ -177,10 +189,10 @@ def test_every_reason_names_a_number_or_a_property():
 
 
 def test_measurements_that_split_evenly_do_not_vote():
-    # FID favours the GAN, precision the VAE, both clearly: sharp samples is undecided, and says why.
-    gan = dict(fid=[20.0, 21.0, 22.0], precision=[0.50, 0.51, 0.52])
-    vae = dict(fid=[40.0, 41.0, 42.0], precision=[0.80, 0.81, 0.82])
+    # FID favours the GAN, sharpness the VAE, both clearly: sharp samples is undecided, and says why.
+    gan = dict(fid=[20.0, 21.0, 22.0], sharpness=[1.50, 1.51, 1.52])
+    vae = dict(fid=[40.0, 41.0, 42.0], sharpness=[0.80, 0.81, 0.82])
     advice = advise({"sharp-samples"}, summary_of(gan, vae))
     reason = advice.reasons[0]
     assert "the metrics split evenly between the families" in reason
-    assert "FID favours the GAN: 21.0 [" in reason and "precision favours the VAE: 0.810 [" in reason
+    assert "FID favours the GAN: 21.0 [" in reason and "sharpness favours the VAE: 0.810 [" in reason

@@ -57,6 +57,26 @@ def test_complete_runs_are_reused(compared):
     assert again["aggregate"]["gan"]["fid"]["mean"] == summary["aggregate"]["gan"]["fid"]["mean"]
 
 
+def test_rescore_scores_finished_runs_again_without_training(compared):
+    out, summary, _ = compared
+    run_dir = out / "runs" / "vae-seed1"
+    checkpoint, metrics_file = run_dir / "checkpoint.pt", run_dir / "metrics.json"
+    before = checkpoint.stat().st_mtime_ns
+    stored = json.loads((run_dir / "compare.json").read_text())
+    stored["run"]["metrics"]["fid"] = 12345.0  # as if scored by an older version
+    (run_dir / "compare.json").write_text(json.dumps(stored))
+    said = []
+    again, _ = compare(small(), out, progress=False, say=said.append, rescore=True)
+    assert checkpoint.stat().st_mtime_ns == before  # no training
+    assert sum("scoring its final weights again" in line for line in said) == 4
+    vae1 = next(r for r in again["runs"] if r["family"] == "vae" and r["seed"] == 1)
+    # Same weights, same seeds: the score equals the first one, not the planted value.
+    original = next(r for r in summary["runs"] if r["family"] == "vae" and r["seed"] == 1)
+    assert vae1["metrics"]["fid"] == pytest.approx(original["metrics"]["fid"])
+    assert json.loads(metrics_file.read_text())["metrics"]["fid"] == pytest.approx(original["metrics"]["fid"])
+    assert vae1["curve"] == original["curve"]
+
+
 def test_an_interrupted_run_continues(tmp_path, monkeypatch):
     import ganvae.report.compare as compare_module
 

@@ -64,6 +64,23 @@ def test_overlapping_intervals_say_no_clear_difference():
     assert "intervals overlap" in coverage["text"]
 
 
+def test_two_sided_metrics_name_the_target_and_which_side_each_family_is_on():
+    runs = []
+    for seed in range(3):
+        runs.append(run("gan", seed, density=1.30 + 0.01 * seed, memorization=0.004 + 0.001 * seed))
+        runs.append(run("vae", seed, density=0.95 + 0.01 * seed, memorization=0.006 + 0.001 * seed))
+    sentences = verdict(summary_of(runs))
+    [density] = by_metric(sentences, "density")
+    assert density["winner"] == "vae"  # 0.04 from 1 beats 0.31 from 1, and the intervals keep apart
+    assert density["text"].startswith("The VAE's density is closer to the 1 that real data scores: density 0.960 [")
+    assert "(closer to 1 is better); below 1 for the VAE: samples stray from the real data; " \
+           "above 1 for the GAN: samples crowd its dense regions." in density["text"]
+    [memorization] = by_metric(sentences, "memorization")
+    assert memorization["winner"] is None and "intervals overlap" in memorization["text"]
+    assert memorization["text"].endswith("below 0.05 for both: samples lie further from the training set than "
+                                         "held-out real data does.")
+
+
 def test_overview_counts_clear_wins():
     overview = verdict(summary_of(gan_sharp_vae_covering()))[0]
     assert overview["kind"] == "overview"
