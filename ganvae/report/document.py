@@ -166,8 +166,9 @@ class _Content:
         self.runs = list(summary["runs"])
         self.aggregate = summary["aggregate"]
         self.cost = summary.get("cost") or {}
-        self.metrics = sorted({m for metrics in self.aggregate.values() for m in (metrics or {})},
-                              key=metric_sort_key)
+        # Metrics no family has a value for (mode metrics off the 2-D mixtures...) would be rows of blanks.
+        self.metrics = sorted({m for metrics in self.aggregate.values() for m, value in (metrics or {}).items()
+                               if value is not None}, key=metric_sort_key)
         self.run_figures: dict[str, list[ReportFigure]] = {kind: [] for kind in FIGURE_KINDS}
         for run in self.runs:
             for kind in FIGURE_KINDS:

@@ -20,6 +20,7 @@ from .aggregate import (
     direction,
     direction_phrase,
     interval_defined,
+    t_quantile,
     target,
 )
 
@@ -170,19 +171,28 @@ def _comparison_sentence(aggregate: Mapping, metric: str) -> Optional[dict]:
 
 
 def _target_sides(metric: str, intervals: Mapping[str, Mapping]) -> str:
-    """'; below 1 for both: samples stray from the real data' for a two-sided metric, '' otherwise."""
+    """For a two-sided metric, which side of the target each family's interval lies on: '; below 1 for both:
+    samples stray from the real data'; '' for other metrics. An interval that holds the target is said so."""
     goal, sides = target(metric), TARGET_SIDES.get(metric)
     if goal is None or sides is None:
         return ""
-    below = [f for f, interval in intervals.items() if interval["mean"] < goal]
-    above = [f for f, interval in intervals.items() if interval["mean"] > goal]
+    groups = {"below": [], "above": [], "around": []}
+    for family, interval in intervals.items():
+        side = "below" if interval["high"] < goal else "above" if interval["low"] > goal else "around"
+        groups[side].append(family)
     parts = []
-    for families, side, meaning in ((below, "below", sides[0]), (above, "above", sides[1])):
-        if families:
-            who = "both" if len(families) == len(intervals) == 2 else \
-                _join([f"the {family_label(f)}" for f in families])
+    for side, meaning in (("below", sides[0]), ("above", sides[1]), ("around", None)):
+        families = groups[side]
+        if not families:
+            continue
+        who = "both" if len(families) == len(intervals) == 2 else _join([f"the {family_label(f)}" for f in families])
+        if meaning is None:
+            parts.append(f"both intervals include {goal:g}" if who == "both" else
+                         f"{_join([f'the {family_label(f)}' + chr(39) + 's' for f in families])} interval "
+                         f"include{'s' if len(families) == 1 else ''} {goal:g}")
+        else:
             parts.append(f"{side} {goal:g} for {who}: {meaning}")
-    return "; " + "; ".join(parts) if parts else ""
+    return "; " + "; ".join(parts)
 
 
 def _overview(aggregate: Mapping, metrics: Sequence[str]) -> Optional[dict]:
@@ -205,6 +215,13 @@ def _overview(aggregate: Mapping, metrics: Sequence[str]) -> Optional[dict]:
     if not any(wins.values()):
         parts = [f"none shows a clear difference ({', '.join(map(metric_label, unclear))})"]
     text = f"Of the {compared} metric{'s' if compared != 1 else ''} measured on both families, {_join(parts)}."
+    seeds = [interval["n"] for family in aggregate.values() for interval in (family or {}).values()
+             if interval is not None and interval.get("n")]
+    if seeds and min(seeds) in (2, 3):
+        n = min(seeds)
+        text += (f" With {n} seeds per family a 95% interval is the mean \u00b1 {t_quantile(0.975, n - 1):.3g} standard "
+                 f"errors, so only large differences separate; more seeds narrow it "
+                 f"(\u00b1 {t_quantile(0.975, 4):.3g} with 5).")
     values = {family: list(won) for family, won in wins.items()}
     values["no_clear_difference"] = unclear
     return _sentence(text, None, values, "overview")

@@ -53,7 +53,7 @@ def make_run(tmp_path: Path, family: str, seed: int, rng: np.random.Generator) -
     metrics = {"fid": (20.0 if sharp else 40.0) + seed, "precision": (0.9 if sharp else 0.6) + 0.01 * seed,
                "recall": (0.4 if sharp else 0.8) + 0.01 * seed, "density": (1.1 if sharp else 0.7) + 0.02 * seed,
                "coverage": 0.6 + 0.03 * seed, "nll": None if sharp else 250.0 + seed,
-               "modes_captured": 7 if sharp else 8}
+               "modes_captured": 7 if sharp else 8, "class_kl": None}
     curve = [{"seconds": t, "images_seen": 1000 * t, "fid": metrics["fid"] + 30 / t} for t in (1, 2, 4)]
     return {"family": family, "seed": seed, "run_dir": run_dir, "status": "finished", "arch": "mlp",
             "metrics": metrics, "figures": figures, "curve": curve, "notes": "note with <b>tag</b> & ampersand",
@@ -122,6 +122,7 @@ def test_html_sections_and_marked_winner(summary, report):
     assert '<td class="best"' in fid_row and "\u25b2 20.5 [" in fid_row
     nll_row = re.search(r"<tr><td[^>]*>NLL</td>.*?</tr>", text).group(0)
     assert ">n/a</td>" in nll_row
+    assert ">class KL</td>" not in text  # no family has a value: no row of blanks
     for sentence in summary["verdict"]:
         assert sentence["text"].replace("&", "&amp;").replace("'", "&#x27;") in text
 

@@ -75,6 +75,18 @@ def test_two_sided_metrics_name_the_target_and_which_side_each_family_is_on():
     assert density["text"].startswith("The VAE's density is closer to the 1 that real data scores: density 0.960 [")
     assert "(closer to 1 is better); below 1 for the VAE: samples stray from the real data; " \
            "above 1 for the GAN: samples crowd its dense regions." in density["text"]
+    wide = [run("gan", 0, sharpness=0.93), run("gan", 1, sharpness=1.02), run("vae", 0, sharpness=0.231),
+            run("vae", 1, sharpness=0.235)]
+    wide_sentences = verdict(summary_of(wide))
+    [sharpness] = by_metric(wide_sentences, "sharpness")
+    # With two seeds the overview says how wide an interval is (t with 1 degree of freedom: 12.7).
+    assert wide_sentences[0]["kind"] == "overview"
+    assert wide_sentences[0]["text"].endswith("With 2 seeds per family a 95% interval is the mean \u00b1 12.7 "
+                                              "standard errors, so only large differences separate; more seeds "
+                                              "narrow it (\u00b1 2.78 with 5).")
+    assert sharpness["winner"] == "gan"
+    assert sharpness["text"].endswith("below 1 for the VAE: images are blurrier than real ones; the GAN's interval "
+                                      "includes 1.")
     [memorization] = by_metric(sentences, "memorization")
     assert memorization["winner"] is None and "intervals overlap" in memorization["text"]
     assert memorization["text"].endswith("below 0.05 for both: samples lie further from the training set than "
