@@ -370,9 +370,13 @@ def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Ma
                            f"{others}.{unclear}")
             return best
     default = "vae" if "vae" in candidates else candidates[0]
-    reasons.append(f"Nothing measured or needed separates the families, so the {family_label(default)} is the "
+    if wins:  # clear differences, but as many for each family
+        split = "; ".join(f"the {family_label(f)} on {'; '.join(won_metrics[f])}" for f in won_metrics)
+        reasons.append(f"The clear differences measured split evenly between the families ({split}), so they "
+                       f"do not decide.")
+    reasons.append(f"Neither your needs nor the measurements separate the families, so the {family_label(default)} is the "
                    f"safer default by a general property (a prior, not a measurement): "
                    f"{PRIORS['stable-training'][1]}, and it adds an encoder and a likelihood bound."
                    if default == "vae" else
-                   f"Nothing measured or needed separates the families; the {family_label(default)} is listed first.")
+                   f"Neither your needs nor the measurements separate the families; the {family_label(default)} is listed first.")
     return default

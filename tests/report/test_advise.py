@@ -196,3 +196,15 @@ def test_measurements_that_split_evenly_do_not_vote():
     reason = advice.reasons[0]
     assert "the metrics split evenly between the families" in reason
     assert "FID favours the GAN: 21.0 [" in reason and "sharpness favours the VAE: 0.810 [" in reason
+
+
+def test_no_needs_with_clear_wins_split_evenly_says_so_then_falls_back_on_the_prior():
+    gan = dict(fid=[20.0, 21.0, 22.0], recall=[0.40, 0.41, 0.42])
+    vae = dict(fid=[40.0, 41.0, 42.0], recall=[0.80, 0.81, 0.82])
+    advice = advise(set(), summary_of(gan, vae))
+    assert advice.family == "vae"
+    assert advice.reasons[0].startswith("The clear differences measured split evenly between the families (the GAN "
+                                        "on FID 21.0 [")
+    assert "the VAE on recall 0.810 [" in advice.reasons[0]
+    assert advice.reasons[1].startswith("Neither your needs nor the measurements separate the families, so the VAE")
+    assert "a prior, not a measurement" in advice.reasons[1]
