@@ -135,6 +135,14 @@ class _Figures:
         draw(self.folder / name)
         return ReportFigure(f"{FIGURES_DIR}/{name}", caption)
 
+    def prune(self) -> list[str]:
+        """Remove PNGs in figures/ that this report did not write (left by an earlier report in the same folder,
+        say with more seeds), so report.md never sits beside stale pictures; returns their names."""
+        stale = sorted(path.name for path in self.folder.glob("*.png") if path.name not in self.used)
+        for name in stale:
+            (self.folder / name).unlink(missing_ok=True)
+        return stale
+
     def data_uri(self, figure: ReportFigure) -> str:
         encoded = base64.b64encode((self.out_dir / figure.relative).read_bytes()).decode("ascii")
         return f"data:image/png;base64,{encoded}"
@@ -507,15 +515,17 @@ def write_report(summary: Mapping, out_dir: PathLike) -> dict[str, Path]:
 
     summary: as built by build_summary (RunError if it has another shape). Run figures are copied from the
     paths in each run's "figures" (or <run_dir>/<kind>.png); a missing or unreadable one is listed in the
-    report's notes rather than stopping it.
+    report's notes rather than stopping it. PNGs in figures/ that this report does not use are removed.
     """
     summary = check_summary(dict(summary) if isinstance(summary, Mapping) else summary)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise RunError(f"--out {out_dir} is a file, not a folder; choose another --out for the report.")
     out_dir.mkdir(parents=True, exist_ok=True)
-    content = _Content(summary, _Figures(out_dir))
+    figures = _Figures(out_dir)
+    content = _Content(summary, figures)
     html_text, markdown_text = render_html(content), render_markdown(content)
+    figures.prune()
     paths = {
         "html": _atomic_write(out_dir / HTML_NAME, lambda stream: stream.write(html_text.encode("utf-8"))),
         "markdown": _atomic_write(out_dir / MARKDOWN_NAME, lambda stream: stream.write(markdown_text.encode("utf-8"))),

@@ -514,7 +514,7 @@ def save_metric_curves(
     path: PathLike,
     metrics: Optional[Sequence[str]] = None,
     x_key: Optional[str] = None,
-    max_panels: int = 6,
+    max_panels: int = 9,
 ) -> Path:
     """Metric versus training time: one panel per metric, one line per run, coloured by family.
 

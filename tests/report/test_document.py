@@ -156,6 +156,20 @@ def test_missing_figure_is_a_note_not_a_crash(summary, tmp_path):
     assert "gone.png was not found" in text and "broken.png could not be read" in text
 
 
+def test_rewriting_a_report_removes_figures_it_no_longer_uses(summary, tmp_path):
+    first = copy.deepcopy(summary)
+    write_report(first, tmp_path)
+    assert (tmp_path / "figures" / "gan-seed1-samples.png").is_file()
+    fewer = copy.deepcopy(summary)
+    fewer["runs"] = [run for run in fewer["runs"] if run["seed"] == 0]
+    fewer["seeds"] = [0]
+    write_report(fewer, tmp_path)
+    left = {path.name for path in (tmp_path / "figures").glob("*.png")}
+    assert "gan-seed1-samples.png" not in left and "gan-seed0-samples.png" in left
+    referenced = set(re.findall(r"\(figures/([^)]+\.png)\)", (tmp_path / "report.md").read_text()))
+    assert referenced == left
+
+
 def test_report_without_prdc_or_curves(tmp_path):
     runs = [{"family": f, "seed": 0, "metrics": {"fid": 1.0 if f == "gan" else 2.0}} for f in ("gan", "vae")]
     summary = build_summary(data={"name": "plain"}, budget={}, seeds=[0], runs=runs)
