@@ -374,9 +374,8 @@ def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Ma
         split = "; ".join(f"the {family_label(f)} on {'; '.join(won_metrics[f])}" for f in won_metrics)
         reasons.append(f"The clear differences measured split evenly between the families ({split}), so they "
                        f"do not decide.")
-    reasons.append(f"Neither your needs nor the measurements separate the families, so the {family_label(default)} is the "
-                   f"safer default by a general property (a prior, not a measurement): "
-                   f"{PRIORS['stable-training'][1]}, and it adds an encoder and a likelihood bound."
-                   if default == "vae" else
-                   f"Neither your needs nor the measurements separate the families; the {family_label(default)} is listed first.")
+    neither = "Neither your needs nor the measurements separate the families"
+    reasons.append(f"{neither}, so the {family_label(default)} is the safer default by a general property (a prior, "
+                   f"not a measurement): {PRIORS['stable-training'][1]}, and it adds an encoder and a likelihood "
+                   f"bound." if default == "vae" else f"{neither}; the {family_label(default)} is listed first.")
     return default

@@ -22,7 +22,8 @@ COST_KEYS = ("seconds", "images_seen", "parameters")
 UNIT = (0.0, 1.0)
 NON_NEGATIVE = (0.0, None)
 METRIC_RANGES = {
-    "fid": NON_NEGATIVE, "sharpness": NON_NEGATIVE, "precision": UNIT, "recall": UNIT, "density": NON_NEGATIVE, "coverage": UNIT,
+    "fid": NON_NEGATIVE, "sharpness": NON_NEGATIVE, "precision": UNIT, "recall": UNIT, "density": NON_NEGATIVE,
+    "coverage": UNIT,
     "modes_captured": NON_NEGATIVE, "high_quality_share": UNIT, "mode_kl": NON_NEGATIVE, "class_kl": NON_NEGATIVE,
     "min_class_share": UNIT, "memorization": UNIT, "kl_per_dim": NON_NEGATIVE, "active_units": NON_NEGATIVE,
     "reconstruction_error": NON_NEGATIVE,

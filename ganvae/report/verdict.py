@@ -215,13 +215,15 @@ def _overview(aggregate: Mapping, metrics: Sequence[str]) -> Optional[dict]:
     if not any(wins.values()):
         parts = [f"none shows a clear difference ({', '.join(map(metric_label, unclear))})"]
     text = f"Of the {compared} metric{'s' if compared != 1 else ''} measured on both families, {_join(parts)}."
-    seeds = [interval["n"] for family in aggregate.values() for interval in (family or {}).values()
-             if interval is not None and interval.get("n")]
-    if seeds and min(seeds) in (2, 3):
-        n = min(seeds)
-        text += (f" With {n} seeds per family a 95% interval is the mean \u00b1 {t_quantile(0.975, n - 1):.3g} standard "
-                 f"errors, so only large differences separate; more seeds narrow it "
-                 f"(\u00b1 {t_quantile(0.975, 4):.3g} with 5).")
+    intervals = [interval for family in aggregate.values() for interval in (family or {}).values()
+                 if interval is not None and interval.get("n")]
+    if intervals and min(interval["n"] for interval in intervals) in (2, 3):
+        n = min(interval["n"] for interval in intervals)
+        confidence = float(intervals[0].get("confidence") or 0.95)
+        quantile = 0.5 + confidence / 2
+        text += (f" With {n} seeds per family a {round(100 * confidence)}% interval is the mean \u00b1 "
+                 f"{t_quantile(quantile, n - 1):.3g} standard errors, so only large differences separate; more "
+                 f"seeds narrow it (\u00b1 {t_quantile(quantile, 4):.3g} with 5).")
     values = {family: list(won) for family, won in wins.items()}
     values["no_clear_difference"] = unclear
     return _sentence(text, None, values, "overview")
