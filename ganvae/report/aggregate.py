@@ -63,13 +63,6 @@ def direction_phrase(metric: str) -> str:
     return f"{way} is better" if way in ("lower", "higher") else ""
 
 
-def _distance_range(interval: Mapping, goal: float) -> tuple[float, float]:
-    """The nearest and farthest distance from goal to any value in [low, high]."""
-    low, high = interval["low"], interval["high"]
-    farthest = max(abs(low - goal), abs(high - goal))
-    return (0.0 if low <= goal <= high else min(abs(low - goal), abs(high - goal))), farthest
-
-
 def applies_to(metric: str, family: str) -> bool:
     """Whether METRIC_INFO says the metric means something for the family (unknown metrics: yes)."""
     info = _metric_info().get(metric)
@@ -235,6 +228,14 @@ def aggregate_costs(runs: Sequence[Mapping], confidence: float = 0.95) -> dict:
     return _aggregate(runs, "cost", COST_KEYS, confidence)
 
 
+def deviation_interval(interval: Mapping, goal: float) -> dict:
+    """mean_interval of |value - goal| over an interval's per-seed values (its "values"; else its mean)."""
+    values = interval.get("values") or [interval["mean"]]
+    deviation = mean_interval([abs(float(value) - goal) for value in values],
+                              float(interval.get("confidence") or 0.95))
+    return clip_interval(deviation, NON_NEGATIVE)
+
+
 def better(metric: str, a: Optional[float], b: Optional[float]) -> Optional[bool]:
     """Whether value a is strictly better than value b on the metric (METRIC_INFO's direction; for 'target'
     metrics, strictly closer to the target).
@@ -254,8 +255,8 @@ def compare_metric(aggregate: Mapping[str, Mapping], metric: str) -> dict:
 
     Returns {"metric", "direction", "families": [with a value], "winner": family or None, "status"}:
     status "clear" (the winner's interval is better than and disjoint from every other; for a 'target' metric,
-    every value in the winner's interval is closer to the target than every value in the others'), "overlap"
-    (no clear difference), "single-seed" (a family has one value, so no interval; "leader" names the better mean),
+    the intervals of each run's distance from the target, lower being better), "overlap" (no clear
+    difference), "single-seed" (a family has one value, so no interval; "leader" names the better mean),
     "no-direction" ('neither' or unknown metric) or "not-enough-families" (fewer than two have a value).
     """
     way = direction(metric)
@@ -267,28 +268,24 @@ def compare_metric(aggregate: Mapping[str, Mapping], metric: str) -> dict:
     if way not in DIRECTIONAL:
         return {**result, "status": NO_DIRECTION}
     goal = target(metric)
-
-    def badness(family: str) -> float:
-        mean = present[family]["mean"]
-        return {"lower": mean, "higher": -mean, "target": abs(mean - goal) if goal is not None else 0.0}[way]
-
-    ranked = sorted(present, key=badness)
+    if way == "target":
+        # Each run's distance from the target, aggregated over seeds: a family whose seeds land on both sides
+        # of the target (0.6 and 1.4) is 0.4 away, not perfect on average. Then lower is better.
+        present = {family: deviation_interval(interval, goal) for family, interval in present.items()}
+    sign = -1.0 if way == "higher" else 1.0
+    ranked = sorted(present, key=lambda family: sign * present[family]["mean"])
     leader = ranked[0]
-    if badness(leader) == badness(ranked[1]):
+    if present[leader]["mean"] == present[ranked[1]]["mean"]:
         leader = None
     result["leader"] = leader
     if not all(interval_defined(interval) for interval in present.values()):
         return {**result, "status": SINGLE_SEED}
     if leader is not None:
         lead = present[leader]
-        if way == "target":
-            disjoint = all(_distance_range(lead, goal)[1] < _distance_range(other, goal)[0]
-                           for family, other in present.items() if family != leader)
-        else:
-            disjoint = all(
-                (lead["high"] < other["low"]) if way == "lower" else (lead["low"] > other["high"])
-                for family, other in present.items() if family != leader
-            )
+        disjoint = all(
+            (lead["low"] > other["high"]) if way == "higher" else (lead["high"] < other["low"])
+            for family, other in present.items() if family != leader
+        )
         if disjoint:
             return {**result, "winner": leader, "status": CLEAR}
     return {**result, "status": OVERLAP}

@@ -161,7 +161,10 @@ def _comparison_sentence(aggregate: Mapping, metric: str) -> Optional[dict]:
     quoted = _join([f"{format_interval(intervals[f], unit)} for the {family_label(f)}" for f in families])
     if status == OVERLAP:
         tie = TIE_PHRASES.get(metric, f"Neither family is clearly better on {label}")
-        text = f"{tie}: {label} {quoted}; the 95% intervals overlap{_target_sides(metric, intervals)}."
+        same = len({interval["mean"] for interval in intervals.values()}) == 1
+        text = (f"{tie}: {label} {quoted}; "
+                f"{'the same for every family' if same else 'the 95% intervals overlap'}"
+                f"{_target_sides(metric, intervals)}.")
         return _sentence(text, metric, values, "comparison")
     leader = comparison["leader"]
     hint = (f"the {family_label(leader)} leads, but one seed gives no interval, so this is a hint, not a finding"

@@ -158,6 +158,11 @@ def test_compare_metric_on_a_target_metric_needs_every_value_of_the_winner_close
     # gan 1.0 +- 0.124 straddles the target (distances 0..0.124); vae 1.5 +- 0.248 lies 0.252..0.748 away.
     straddle = aggregate_of([0.95, 1.0, 1.05], [1.4, 1.5, 1.6], metric="density")
     assert best_family(straddle, "density") == "gan"
+    # Seeds on both sides of the target are as far from it as each seed is, not perfect on average.
+    two_sided = aggregate_runs([run("gan", 0, density=0.6), run("gan", 1, density=1.4),
+                                run("vae", 0, density=0.8), run("vae", 1, density=0.8)])
+    assert two_sided["gan"]["density"]["mean"] == pytest.approx(1.0)  # on target on average ...
+    assert compare_metric(two_sided, "density")["leader"] == "vae"  # ... but each seed is 0.4 away, vs 0.2
     # Values on both sides of the target at the same distances: neither leads.
     mirrored = aggregate_of([0.625, 0.75, 0.875], [1.125, 1.25, 1.375], metric="density")
     assert compare_metric(mirrored, "density")["leader"] is None

@@ -165,3 +165,10 @@ def test_no_metric_leaves_only_the_cost_sentence():
                                          (12345, "12,345"), (0.0012, "0.00120"), (None, "n/a")])
 def test_format_number(value, text):
     assert format_number(value) == text
+
+
+def test_equal_values_read_the_same_not_overlapping():
+    runs = [run(family, seed, memorization=0.0) for family in ("gan", "vae") for seed in range(2)]
+    [memorization] = by_metric(verdict(summary_of(runs)), "memorization")
+    assert memorization["winner"] is None
+    assert "0.000 (every seed) for the VAE; the same for every family; below 0.05 for both" in memorization["text"]
