@@ -19,6 +19,7 @@ from ..errors import ConfigError
 from .aggregate import CLEAR, OVERLAP, SINGLE_SEED, compare_metric, direction_phrase
 from .verdict import (
     FAILED_STATES,
+    _join,
     SPREAD_METRICS,
     SPREAD_RATIO,
     family_label,
@@ -332,6 +333,18 @@ def advise(
                   warnings=warnings, needs=needs)
 
 
+QUOTED_WINS = 3  # up to this many clear wins are quoted with their intervals; more are named (the report has them)
+
+
+def _won(aggregate: Mapping, metrics: Sequence[str], family: str) -> str:
+    """The metrics a family clearly won: 'FID 21.0 [...] for the GAN vs ...; ...', or their names when many."""
+    if len(metrics) > QUOTED_WINS:
+        return _join([metric_label(metric) for metric in metrics])
+    return "; ".join(f"{metric_label(m)} "
+                     f"{_quote(aggregate, m, [f for f in aggregate if (aggregate[f] or {}).get(m)], family)}"
+                     for m in metrics)
+
+
 def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Mapping, reasons: list[str]) -> str:
     """Measured evidence first, then the overall count of clear wins, then the VAE as the safer default."""
     candidates = list(candidates)
@@ -348,8 +361,7 @@ def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Ma
         comparison = compare_metric(aggregate, metric)
         if comparison["status"] == CLEAR and comparison["winner"] in candidates:
             wins[comparison["winner"]] += 1
-            won_metrics.setdefault(comparison["winner"], []).append(
-                f"{metric_label(metric)} {_quote(aggregate, metric, comparison['families'], comparison['winner'])}")
+            won_metrics.setdefault(comparison["winner"], []).append(metric)
         elif comparison["status"] in (OVERLAP, SINGLE_SEED) and comparison["leader"] in candidates:
             leads.setdefault(comparison["leader"], []).append(metric_label(metric))
     if wins:
@@ -366,12 +378,12 @@ def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Ma
                            f"({leaning}); more seeds narrow the intervals and may separate them.")
             reasons.append(f"Nothing in your needs separates the families, so the overall measurements decide: the "
                            f"{family_label(best)} is clearly better on {ranked[0][1]} "
-                           f"metric{'s' if ranked[0][1] != 1 else ''} ({'; '.join(won_metrics[best])}) vs "
+                           f"metric{'s' if ranked[0][1] != 1 else ''} ({_won(aggregate, won_metrics[best], best)}) vs "
                            f"{others}.{unclear}")
             return best
     default = "vae" if "vae" in candidates else candidates[0]
     if wins:  # clear differences, but as many for each family
-        split = "; ".join(f"the {family_label(f)} on {'; '.join(won_metrics[f])}" for f in won_metrics)
+        split = "; ".join(f"the {family_label(f)} on {_won(aggregate, won_metrics[f], f)}" for f in won_metrics)
         reasons.append(f"The clear differences measured split evenly between the families ({split}), so they "
                        f"do not decide.")
     neither = "Neither your needs nor the measurements separate the families"

@@ -41,7 +41,8 @@ WINNER_PHRASES = {
     "fid": "{W}'s samples are closer to the data",
     "kid": "{W}'s samples are closer to the data by kernel distance",
     "sharpness": "{W}'s images are closer to real images in fine detail",
-    "precision": "{W}'s samples fall inside the real data more often (more faithful)",
+    "precision": "{W}'s samples fall inside the real data's neighbourhoods more often (fidelity in the feature "
+                 "space, which blur does not lower: read it with sharpness)",
     "density": "{W}'s density is closer to the 1 that real data scores",
     "recall": "{W} covers more of the real data",
     "coverage": "{W} covers more of the real data's neighbourhoods",

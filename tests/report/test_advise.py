@@ -208,3 +208,10 @@ def test_no_needs_with_clear_wins_split_evenly_says_so_then_falls_back_on_the_pr
     assert "the VAE on recall 0.810 [" in advice.reasons[0]
     assert advice.reasons[1].startswith("Neither your needs nor the measurements separate the families, so the VAE")
     assert "a prior, not a measurement" in advice.reasons[1]
+
+
+def test_many_clear_wins_are_named_rather_than_quoted():
+    gan = dict(GAN_SHARP, kid=[1.0, 1.1, 1.2])
+    vae = dict(VAE_BLURRY, kid=[5.0, 5.1, 5.2])
+    reason = advise(set(), summary_of(gan, vae)).reasons[-1]
+    assert "the GAN is clearly better on 4 metrics (FID, KID, sharpness and precision) vs 1 for the VAE." in reason
