@@ -410,8 +410,10 @@ def render_html(content: _Content) -> str:
     parts.append(_html_run_figures(content, "interpolations", INTROS["interpolations"]))
     parts.append("<h2>Sharp samples or covering the data</h2>")
     if content.planes:
-        parts.append('<p class="note">Every run is a point. GANs tend to sit high (precise, sharp) and VAEs to the '
-                     "right (covering more); where they sit on this data is measured here.</p>")
+        parts.append('<p class="note">Every run is a point: up, more samples fall inside the real data\'s '
+                     "neighbourhoods (fidelity); right, more of the real data is reached (coverage). The usual "
+                     "expectation is GANs higher and VAEs further right, but blur can raise precision and density "
+                     "in a classifier's feature space: read these with the sharpness row of the metrics table.</p>")
         parts.append(_html_figures(content, content.planes))
     else:
         parts.append('<p class="note">Precision, recall, density and coverage were not measured.</p>')
