@@ -70,24 +70,24 @@ def npz_without_x(tmp):
     return tmp / "a.npz", "store the data under the key 'x'"
 
 
-def csv_with_text(tmp):
-    (tmp / "t.csv").write_text("a,b\n1,2\n3,hello\n")
-    return tmp / "t.csv", "non-numeric value 'hello'"
+# Text CSVs that are wrong in one way each: name -> (file contents, what the one line must say).
+CSV_TEXTS = {
+    "csv_with_text": ("a,b\n1,2\n3,hello\n", "non-numeric value 'hello'"),
+    "csv_with_a_gap": ("a,b\n1,2\n3,\n", "missing value"),
+    "csv_ragged": ("a,b\n1,2\n3,4,5\n", "has 3 values"),
+    "csv_empty": ("", "at least one row of numbers"),
+}
 
 
-def csv_with_a_gap(tmp):
-    (tmp / "t.csv").write_text("a,b\n1,2\n3,\n")
-    return tmp / "t.csv", "missing value"
+def _csv_case(name):
+    text, problem = CSV_TEXTS[name]
 
+    def make(tmp):
+        (tmp / "t.csv").write_text(text)
+        return tmp / "t.csv", problem
 
-def csv_ragged(tmp):
-    (tmp / "t.csv").write_text("a,b\n1,2\n3,4,5\n")
-    return tmp / "t.csv", "has 3 values"
-
-
-def csv_empty(tmp):
-    (tmp / "t.csv").write_text("")
-    return tmp / "t.csv", "at least one row of numbers"
+    make.__name__ = name
+    return make
 
 
 def csv_binary(tmp):
@@ -100,8 +100,7 @@ def missing_path(tmp):
 
 
 CASES = [empty_folder, unreadable_image, truncated_image, array_of_rank_1, array_of_strings, array_with_nan_and_inf,
-         array_of_pickled_objects, npz_without_x, csv_with_text, csv_with_a_gap, csv_ragged, csv_empty, csv_binary,
-         missing_path]
+         array_of_pickled_objects, npz_without_x, *map(_csv_case, CSV_TEXTS), csv_binary, missing_path]
 
 
 @pytest.mark.parametrize("make", CASES, ids=[c.__name__ for c in CASES])
