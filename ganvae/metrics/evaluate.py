@@ -33,12 +33,12 @@ from ganvae.metrics.features import FeatureExtractor, data_sha256, feature_extra
 from ganvae.metrics.fid import feature_statistics, frechet_distance_from_stats
 from ganvae.metrics.kid import kernel_distance
 from ganvae.metrics.modes import mode_metrics
-from ganvae.metrics.prdc import prdc
+from ganvae.metrics.prdc import nearest_distances, prdc
 from ganvae.metrics.sharpness import sharpness_ratio
 from ganvae.metrics.vae_metrics import vae_metrics
 from ganvae.train.checkpoint import atomic_write_bytes
 
-__all__ = ["evaluate", "format_table", "save_metrics", "metrics_path_for", "real_features", "nearest_distances",
+__all__ = ["evaluate", "format_table", "save_metrics", "metrics_path_for", "real_features",
            "DEFAULT_N_SAMPLES", "DEFAULT_IW_SAMPLES", "DEFAULT_NLL_EXAMPLES", "PRDC_K", "MEMORIZATION_QUANTILE"]
 
 DEFAULT_N_SAMPLES = 10_000
@@ -357,25 +357,6 @@ def real_features(data: Dataset, extractor: FeatureExtractor, cache: bool = True
 
     arrays = _cached_arrays(safe, key, compute, cache)
     return arrays
-
-
-def nearest_distances(queries: np.ndarray, reference: np.ndarray, block_entries: int = 2**24) -> np.ndarray:
-    """Euclidean distance from each row of queries (N, D) to its nearest row of reference (M, D), (N,).
-
-    The same float64 numbers as ``prdc.nearest_distances`` (to rounding), about three times faster: the
-    row's own ||x||^2 is added after the minimum, so each (chunk, M) block takes one fused matmul and one min.
-    Memorisation compares 10,000 samples with 60,000 training examples, where this is most of the time.
-    Blocks hold at most ``block_entries`` distances (128 MB in float64).
-    """
-    queries = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float64))
-    reference = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float64))
-    reference_norms = reference.pow(2).sum(1).unsqueeze(0)  # (1, M)
-    nearest = torch.empty(len(queries), dtype=torch.float64)
-    chunk_size = max(1, block_entries // max(1, len(reference)))
-    for start in range(0, len(queries), chunk_size):
-        block = torch.addmm(reference_norms, queries[start:start + chunk_size], reference.T, alpha=-2.0)  # (c, M)
-        nearest[start:start + chunk_size] = block.min(1).values
-    return (nearest + queries.pow(2).sum(1)).clamp_(min=0).sqrt_().numpy()
 
 
 def _memorization_threshold(test: dict, train: dict, cache: bool) -> float:

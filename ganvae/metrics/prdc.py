@@ -5,6 +5,7 @@ here are shared with ``memorization``.
 """
 
 import numpy as np
+import torch
 
 from ganvae.errors import ConfigError
 from ganvae.metrics.fid import as_feature_array, check_same_dim
@@ -12,6 +13,7 @@ from ganvae.metrics.fid import as_feature_array, check_same_dim
 __all__ = ["prdc", "nearest_neighbour_distances", "nearest_distances", "distance_blocks"]
 
 DEFAULT_CHUNK_SIZE = 512
+MAX_BLOCK_ENTRIES = 2**24  # distances per block of nearest_distances when no chunk size is given
 
 
 def _check_chunk_size(chunk_size):
@@ -60,12 +62,24 @@ def nearest_neighbour_distances(features, k, chunk_size=DEFAULT_CHUNK_SIZE):
     return radii
 
 
-def nearest_distances(queries, reference, chunk_size=DEFAULT_CHUNK_SIZE):
-    """Distance from each row of ``queries`` (N, D) to its nearest row of ``reference`` (M, D), shape (N,)."""
-    nearest = np.empty(len(queries))
-    for rows, block in distance_blocks(queries, reference, _check_chunk_size(chunk_size)):
-        nearest[rows] = block.min(axis=1)
-    return nearest
+def nearest_distances(queries, reference, chunk_size=None):
+    """Distance from each row of ``queries`` (N, D) to its nearest row of ``reference`` (M, D), shape (N,).
+
+    float64, the same expansion as ``distance_blocks`` (to rounding), but each query row's own ||x||^2 is added
+    after the minimum, so a (chunk, M) block takes one fused matmul and one min: about three times faster,
+    which matters for memorisation's 10,000 samples against 60,000 training examples. ``chunk_size`` query rows
+    per block; None keeps each block within ``MAX_BLOCK_ENTRIES`` distances (128 MB).
+    """
+    chunk_size = max(1, MAX_BLOCK_ENTRIES // max(1, len(reference))) if chunk_size is None else \
+        _check_chunk_size(chunk_size)
+    queries = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float64))
+    reference = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float64))
+    reference_norms = reference.pow(2).sum(1).unsqueeze(0)  # (1, M)
+    nearest = torch.empty(len(queries), dtype=torch.float64)
+    for start in range(0, len(queries), chunk_size):
+        block = torch.addmm(reference_norms, queries[start:start + chunk_size], reference.T, alpha=-2.0)  # (c, M)
+        nearest[start:start + chunk_size] = block.min(1).values
+    return (nearest + queries.pow(2).sum(1)).clamp_(min=0).sqrt_().numpy()
 
 
 def prdc(real_features, fake_features, k=5, chunk_size=DEFAULT_CHUNK_SIZE):
