@@ -7,9 +7,9 @@ Figures use matplotlib's object API with the Agg canvas: no pyplot, no global st
 
 from __future__ import annotations
 
+import io
 import math
 import os
-import secrets
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence, Union
 
@@ -54,19 +54,14 @@ def _to_numpy(array) -> np.ndarray:
 
 
 def _atomic_write(path: PathLike, write: Callable[[object], None]) -> Path:
-    """Call write(file_object) on a temporary file next to `path`, then rename it into place."""
-    path = Path(path)
-    # Not tempfile.mkstemp: its 0600 mode would survive the rename; "x" mode honours the umask.
-    temp_name = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        with open(temp_name, "xb") as stream:
-            write(stream)
-        os.replace(temp_name, path)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.remove(temp_name)
-        raise
-    return path
+    """Call write(file_object) on an in-memory buffer, then put its bytes at `path` atomically (the checkpoints'
+    mechanism: temporary file, fsync, rename). A failure raises its OSError and leaves an earlier file as it was."""
+    from ..train.checkpoint import replace_atomically  # imported here: plotting itself does not need torch
+
+    buffer = io.BytesIO()
+    write(buffer)
+    replace_atomically(Path(path), buffer.getvalue())
+    return Path(path)
 
 
 def _save_figure(figure: Figure, path: PathLike) -> Path:

@@ -58,20 +58,26 @@ def cannot_write_error(path: Path, exc: OSError, kept: str, then: str) -> RunErr
     return RunError(f"cannot write {path} ({exc.strerror or exc}); {kept}: {fix}, then {then}")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, flush and fsync it, then rename over `path`.
+def replace_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, flush and fsync it, then rename over `path` and fsync the folder.
 
-    A failure (full disk, no permission) raises RunError and leaves any earlier `path` untouched."""
+    A failure raises the OSError and leaves any earlier `path` untouched, without a temporary file."""
     path = Path(path)
     tmp = _temporary(path)
     try:
         _write_synced(tmp, data)
         os.replace(tmp, path)
-    except OSError as exc:
-        raise cannot_write_error(path, exc, "the earlier file, if any, is unchanged", "try again") from None
     finally:
         _remove_quietly(tmp)
     _fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """``replace_atomically``, with a failure (full disk, no permission) raised as a one-line RunError."""
+    try:
+        replace_atomically(path, data)
+    except OSError as exc:
+        raise cannot_write_error(Path(path), exc, "the earlier file, if any, is unchanged", "try again") from None
 
 
 def _remove_quietly(path: Path) -> None:

@@ -84,7 +84,7 @@ def test_report_writes_three_files_and_figures(report):
     assert set(report) == {"html", "markdown", "summary"}
     for path in report.values():
         assert path.is_file() and path.stat().st_size > 0
-    assert not [p for p in report["html"].parent.rglob("*.tmp")]
+    assert not [p for p in report["html"].parent.rglob("*.tmp*")]
     assert len(list((report["html"].parent / "figures").glob("*.png"))) == 15
 
 

@@ -25,7 +25,7 @@ def open_png(path):
 
 
 def leftover_temp_files(folder):
-    return [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+    return [p.name for p in folder.iterdir() if ".tmp" in p.name]
 
 
 def two_rings(n, seed=0):
