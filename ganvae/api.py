@@ -16,7 +16,7 @@ import torch
 
 from . import __version__
 from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, resolve, validate
-from .data import Dataset, load_dataset
+from .data import Dataset, load_dataset, name_part
 from .errors import ConfigError, RunError
 from .families import FAMILIES, Family
 from .nets import ARCHS
@@ -330,5 +330,4 @@ def load(path: Union[str, Path], device: str = "cpu") -> _Model:
 
 
 def default_run_dir(family: str, data_name: str, arch: str, root: Union[str, Path] = "runs") -> Path:
-    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(str(data_name)).name)[:40]
-    return Path(root) / f"{family}-{safe}-{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return Path(root) / f"{family}-{name_part(data_name)}-{arch}-{time.strftime('%Y%m%d-%H%M%S')}"

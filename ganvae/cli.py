@@ -13,6 +13,7 @@ import numpy as np
 from . import __version__
 from .api import GAN, VAE, default_run_dir, load
 from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, validate
+from .data import name_part
 from .errors import ConfigError, GanvaeError
 from .families import FAMILIES
 from .nets import ARCHS
@@ -260,10 +261,6 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _data_slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(str(name)).name)[:40]
-
-
 def cmd_compare(args) -> int:
     from .config import CompareConfig, parse_duration
     from .report.compare import compare
@@ -273,7 +270,7 @@ def cmd_compare(args) -> int:
     cfg = CompareConfig(data=_data_config(args), families=tuple(f.strip() for f in args.families.split(",") if f.strip()),
                         arch=args.arch, budget=budget, images=args.images, seeds=args.seeds, n_eval=args.n_eval,
                         iw_samples=args.iw_samples, nll_examples=args.nll_examples, device=args.device)
-    out = Path(args.out) if args.out else Path("runs") / f"compare-{_data_slug(args.data)}"
+    out = Path(args.out) if args.out else Path("runs") / f"compare-{name_part(args.data)}"
     summary, paths = compare(cfg, out, progress=not args.no_progress, rescore=args.rescore)
     print("\nVerdict:")
     for sentence in summary["verdict"]:
@@ -299,7 +296,7 @@ def cmd_advise(args) -> int:
             raise ConfigError("advise needs --data NAME for a pilot comparison, or --from REPORT")
         cfg = CompareConfig(data=_data_config(args), budget=BudgetConfig(minutes=parse_duration(args.budget or "30s")),
                             seeds=args.seeds, n_eval=2000)
-        out = Path(args.out) if args.out else Path("runs") / f"advise-{_data_slug(args.data)}"
+        out = Path(args.out) if args.out else Path("runs") / f"advise-{name_part(args.data)}"
         print(f"no report given: a pilot comparison ({args.budget or '30s'} per run, {args.seeds} seeds) into {out}")
         summary, _ = compare(cfg, out, progress=not args.no_progress)
         source = f"a pilot comparison in {out}"

@@ -17,11 +17,11 @@ import torch.nn.functional as F
 from ..config import DataConfig
 from ..errors import ConfigError
 from . import files, idx, images, toy
-from .base import DATASETS, IMAGE, VECTOR, Dataset, DatasetEntry
+from .base import DATASETS, IMAGE, VECTOR, Dataset, DatasetEntry, name_part, safe_chars
 from .toy import MODE_MEANS, MODE_SIGMA
 
 __all__ = ["DATASETS", "IMAGE", "VECTOR", "Dataset", "DatasetEntry", "MODE_MEANS", "MODE_SIGMA",
-           "dataset_table", "load_dataset"]
+           "dataset_table", "load_dataset", "name_part", "safe_chars"]
 
 _TABLE_SIZES = {**toy.TABLE_SIZES, **images.TABLE_SIZES, **idx.TABLE_SIZES}
 

@@ -13,6 +13,19 @@ from ..registry import Registry
 
 IMAGE = "image"
 VECTOR = "vector"
+NAME_PART_LIMIT = 40
+
+
+def safe_chars(text: str) -> str:
+    """Text with every character outside letters, digits and -_. replaced by '-', for use in file names."""
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)
+
+
+def name_part(name: object) -> str:
+    """A dataset name or path as a short file-name part: its last component, made safe, at most 40 characters."""
+    from pathlib import Path
+
+    return safe_chars(Path(str(name)).name)[:NAME_PART_LIMIT]
 
 
 @dataclass(frozen=True)

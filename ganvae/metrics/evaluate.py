@@ -24,7 +24,7 @@ import torch
 
 from ganvae import __version__
 from ganvae.config import DataConfig
-from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dataset
+from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dataset, safe_chars
 from ganvae.data.idx import cache_dir
 from ganvae.errors import ConfigError, DataError
 from ganvae.metrics import MEMORIZATION_QUANTILE, METRIC_INFO
@@ -344,7 +344,7 @@ def real_features(data: Dataset, extractor: FeatureExtractor, cache: bool = True
     """Features (N, F) float32, predicted classes (N,) (empty without classes), mu (F,) and sigma (F, F) of
     real data, cached by the feature space and a sha256 of the examples (so a changed file is recomputed)."""
     key = hashlib.sha256(f"{extractor.name}|{data_sha256(data.x)}".encode()).hexdigest()
-    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in f"{data.name}-{data.split}-{len(data)}")
+    safe = safe_chars(f"{data.name}-{data.split}-{len(data)}")
 
     def compute():
         if progress:

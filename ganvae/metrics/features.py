@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import IMAGE, VECTOR, Dataset
+from ..data import IMAGE, VECTOR, Dataset, name_part
 from ..data.idx import cache_dir
 from ..errors import ConfigError, DataError, RunError
 from ..train.checkpoint import atomic_write_bytes
@@ -349,7 +349,7 @@ def cached_feature_net(train_data: Dataset, kind: str, progress: bool = False) -
     key = hashlib.sha256((recipe + data_sha256(train_data.x, labels)).encode()).hexdigest()
     path = features_cache_dir() / f"{kind}-{key[:16]}.pt"
     n_classes = int(labels.max()) + 1 if labels is not None else None
-    name = f"{kind}:{_safe(train_data.name)}@{key[:8]}"
+    name = f"{kind}:{name_part(train_data.name)}@{key[:8]}"
     if path.is_file():
         try:
             net, saved = network_from_bytes(path.read_bytes(), str(path))
@@ -366,10 +366,6 @@ def cached_feature_net(train_data: Dataset, kind: str, progress: bool = False) -
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, network_bytes(net, {"record": record}))
     return NetworkFeatures(net, name, n_classes, {**record, "kind": kind, "source": "trained", "path": str(path)})
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(str(name)).name)[:40]
 
 
 def _has_labels(data: Dataset) -> bool:
