@@ -246,6 +246,8 @@ class _Content:
                        OVERLAP: "no clear difference (intervals overlap)",
                        SINGLE_SEED: "one seed: no interval",
                        NO_DIRECTION: "a diagnostic: no better direction"}.get(comparison["status"], "")
+            if comparison["status"] == OVERLAP and comparison["leader"] is None:  # equal means, as the verdict says
+                finding = "the same for every family"
             if comparison["status"] == NOT_ENOUGH and len(comparison["families"]) == 1 and len(self.families) > 1:
                 finding = f"only the {family_label(comparison['families'][0])} has it"
             rows.append({"metric": metric, "label": metric_label(metric),

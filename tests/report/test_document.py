@@ -178,6 +178,14 @@ def test_report_without_prdc_or_curves(tmp_path):
     assert "were not measured" in text and "<img" not in text
 
 
+def test_equal_values_read_the_same_in_the_metrics_table(tmp_path):
+    runs = [{"family": f, "seed": s, "metrics": {"memorization": 0.0}} for f in ("gan", "vae") for s in (0, 1)]
+    summary = build_summary(data={"name": "plain"}, budget={}, seeds=[0, 1], runs=runs)
+    text = write_report(summary, tmp_path / "report")["html"].read_text()
+    row = re.search(r"<tr><td[^>]*>memorization share</td>.*?</tr>", text).group(0)
+    assert "the same for every family" in row and "intervals overlap" not in row
+
+
 @pytest.mark.parametrize("content, match", [
     ("not json", "is not JSON"),
     ("[1, 2]", "not a ganvae comparison summary"),
