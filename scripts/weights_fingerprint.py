@@ -1,0 +1,19 @@
+"""Weights fingerprints after 200 steps with seed 0 on one thread (issue 9: the redesign must not change them).
+
+Recorded on main before the redesign (torch 2.13.0, CPU):
+  ring8 gan mlp 43500c7790127a53, ring8 vae mlp 64591bdc9dbb536b, mnist5k gan mlp 4a1ce4474e70609d,
+  mnist5k gan conv cd272a9158db8972, mnist5k vae mlp df873204f7e1b8c5, mnist5k vae conv 37e881a46255db99
+"""
+import hashlib, sys, torch
+torch.set_num_threads(1)
+import ganvae
+out = {}
+for data in ("ring8", "mnist5k"):
+    for fam in ("gan", "vae"):
+        for arch in (("mlp",) if data == "ring8" else ("mlp", "conv")):
+            cls = ganvae.GAN if fam == "gan" else ganvae.VAE
+            m = cls(arch=arch, steps=200, seed=0, device="cpu").fit(data)
+            h = hashlib.sha256()
+            for k, v in sorted(m.family_.state_dict().items()):
+                h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+            print(f"{data} {fam} {arch} {h.hexdigest()[:16]}", flush=True)
