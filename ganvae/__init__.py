@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .api import GAN, VAE, load  # noqa: E402
+from .api import GAN, VAE, Model, load  # noqa: E402
 from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig  # noqa: E402
 from .data import Dataset, load_dataset  # noqa: E402
 from .errors import ConfigError, DataError, GanvaeError, RunError  # noqa: E402
@@ -11,6 +11,6 @@ from .metrics.evaluate import evaluate  # noqa: E402
 from .report.advise import advise  # noqa: E402
 from .report.compare import compare  # noqa: E402
 
-__all__ = ["GAN", "VAE", "load", "load_dataset", "evaluate", "compare", "advise", "CompareConfig", "Dataset",
+__all__ = ["GAN", "VAE", "Model", "load", "load_dataset", "evaluate", "compare", "advise", "CompareConfig", "Dataset",
            "RunConfig", "DataConfig", "ModelConfig",
            "OptimConfig", "BudgetConfig", "GanvaeError", "ConfigError", "DataError", "RunError", "__version__"]

@@ -15,10 +15,11 @@ import numpy as np
 import torch
 
 from . import __version__
-from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, resolve, validate
+from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig
 from .data import Dataset, load_dataset, name_part
 from .errors import ConfigError, RunError
-from .families import FAMILIES, Family
+from .families import FAMILIES, Family, GANFamily, VAEFamily, make_settings
+from .families.resolve import check_model, resolve
 from .nets import ARCHS
 from .train.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
 from .train.loop import Interrupted, fit as fit_loop, resolve_device
@@ -28,13 +29,22 @@ DataLike = Union[str, Path, DataConfig, Dataset, np.ndarray, torch.Tensor]
 SAMPLE_CHUNK = 1000
 
 
-def build_family(cfg: RunConfig, kind: str, data_shape: tuple[int, ...]) -> Family:
-    """Networks and objective for a resolved config; weights drawn from the current torch seed."""
+def build_family(cfg: RunConfig, data_info: dict[str, Any]) -> Family:
+    """Networks and objective for a resolved config and the data described by `data_info` (Dataset.info());
+    weights drawn from the current torch seed. A conditional family gets the data's number of classes."""
+    kind, data_shape = data_info["kind"], tuple(data_info["shape"])
     arch = ARCHS.get(cfg.model.arch)
-    arch.check(kind, tuple(data_shape))
+    arch.check(kind, data_shape)
     family_cls = FAMILIES.get(cfg.model.family)
-    return family_cls(arch, kind, tuple(data_shape), latent_dim=cfg.model.latent_dim,
-                      hidden=cfg.model.hidden, beta=cfg.model.beta)
+    n_classes = 0
+    if "conditional" in family_cls.capabilities:
+        n_classes = int(data_info.get("n_classes") or 0)
+        if n_classes < 2:
+            raise ConfigError(f"the {family_cls.name} family is conditional and needs labelled data with at least "
+                              f"2 classes (a folder of images in class subfolders, or a labelled dataset such as "
+                              f"mnist5k); this data has {'no labels' if n_classes == 0 else 'one class'}")
+    return family_cls(arch, kind, data_shape, latent_dim=cfg.model.latent_dim, hidden=cfg.model.hidden,
+                      settings=make_settings(family_cls, cfg.model.settings), n_classes=n_classes)
 
 
 def as_dataset(data: DataLike, data_cfg: Optional[DataConfig] = None) -> Dataset:
@@ -54,17 +64,32 @@ def as_dataset(data: DataLike, data_cfg: Optional[DataConfig] = None) -> Dataset
     raise ConfigError(f"fit() takes a dataset name, a path, a Dataset or an array, not {type(data).__name__}")
 
 
-class _Model:
-    """What GAN and VAE share: hyperparameters in __init__, learned state after fit."""
+class Model:
+    """One facade for every registered family: hyperparameters in __init__, learned state after fit.
 
-    family_name: ClassVar[str] = ""
+    `Model("gan", ...)` trains the family registered as "gan"; `GAN(...)` and `VAE(...)` are the same with the
+    family fixed. A family's own settings (a VAE's `kl_weight`, ...) are keyword arguments too, checked against
+    its `Settings`. Methods that need a capability (`encode`, `reconstruct` need an encoder, `score` a
+    likelihood) say so in one line when the family lacks it.
+    """
 
-    def __init__(self, *, arch: str = "mlp", latent_dim: Optional[int] = None, hidden: Optional[int] = None,
-                 lr: Optional[float] = None, betas: Optional[tuple[float, float]] = None,
-                 batch_size: Optional[int] = None, epochs: Optional[float] = None, steps: Optional[int] = None,
-                 minutes: Optional[float] = None, seed: int = 0, device: str = "auto",
-                 out: Optional[Union[str, Path]] = None, progress: bool = False, log_every: int = 20,
-                 checkpoint_every: int = 500, beta: float = 1.0):
+    family_cls: ClassVar[Optional[type[Family]]] = None  # fixed by GAN, VAE; None: given to __init__
+
+    def __init__(self, family: Optional[str] = None, *, arch: str = "mlp", latent_dim: Optional[int] = None,
+                 hidden: Optional[int] = None, lr: Optional[float] = None,
+                 betas: Optional[tuple[float, float]] = None, batch_size: Optional[int] = None,
+                 epochs: Optional[float] = None, steps: Optional[int] = None, minutes: Optional[float] = None,
+                 seed: int = 0, device: str = "auto", out: Optional[Union[str, Path]] = None,
+                 progress: bool = False, log_every: int = 20, checkpoint_every: int = 500,
+                 settings: Optional[dict[str, Any]] = None, **setting_values: Any):
+        if self.family_cls is not None:
+            if family is not None and family != self.family_cls.name:
+                raise ConfigError(f"{type(self).__name__} trains the {self.family_cls.name} family, not {family!r}; "
+                                  f"use ganvae.Model({family!r}, ...)")
+            family = self.family_cls.name
+        elif family is None:
+            raise ConfigError(f"Model needs a family: one of {', '.join(FAMILIES.names())}")
+        self.family_name = family
         self.arch = arch
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -80,33 +105,55 @@ class _Model:
         self.progress = progress
         self.log_every = log_every
         self.checkpoint_every = checkpoint_every
-        self.beta = beta
-        self._config().model  # validate early: a bad value fails at construction, naming the flag
+        self.settings = {**(settings or {}), **setting_values}
+        check_model(self._config())  # validate early: a bad value fails at construction, naming the flag
         self.family_: Optional[Family] = None
         self.config_: Optional[RunConfig] = None
         self.data_info_: Optional[dict[str, Any]] = None
         self.run_dir_: Optional[Path] = None
         self.figures_: dict[str, Path] = {}
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.family_cls is not None:
+            _FACADES[cls.family_cls.name] = cls
+
+    @staticmethod
+    def of(family: str, **kwargs: Any) -> "Model":
+        """A model of the registered family `family`, as its named facade (GAN, VAE) where it has one."""
+        FAMILIES.get(family)  # an unknown name is one line listing the registered families
+        model_cls = _FACADES.get(family, Model)
+        return model_cls(None if model_cls.family_cls is not None else family, **kwargs)
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return FAMILIES.get(self.family_name).capabilities
+
+    def _require(self, capability: str, what: str) -> Family:
+        family = self._check_fitted()
+        if capability not in family.capabilities:
+            raise ConfigError(f"the {self.family_name} family has no {capability}, so it cannot {what}")
+        return family
+
     def _config(self, data: Optional[DataConfig] = None) -> RunConfig:
-        return validate(RunConfig(
+        return RunConfig(
             data=data or DataConfig(),
             model=ModelConfig(family=self.family_name, arch=self.arch, latent_dim=self.latent_dim,
-                              hidden=self.hidden, beta=self.beta),
+                              hidden=self.hidden, settings=dict(self.settings)),
             optim=OptimConfig(lr=self.lr, betas=tuple(self.betas) if self.betas else None,
                               batch_size=self.batch_size),
             budget=BudgetConfig(epochs=self.epochs, steps=self.steps, minutes=self.minutes),
             seed=self.seed, device=self.device, log_every=self.log_every, checkpoint_every=self.checkpoint_every,
-        ))
+        )
 
     @classmethod
-    def from_config(cls, cfg: RunConfig, out: Optional[Union[str, Path]] = None, progress: bool = False) -> "_Model":
-        model_cls = {"gan": GAN, "vae": VAE}[cfg.model.family]
-        return model_cls(arch=cfg.model.arch, latent_dim=cfg.model.latent_dim, hidden=cfg.model.hidden,
-                         lr=cfg.optim.lr, betas=cfg.optim.betas, batch_size=cfg.optim.batch_size,
-                         epochs=cfg.budget.epochs, steps=cfg.budget.steps, minutes=cfg.budget.minutes,
-                         seed=cfg.seed, device=cfg.device, out=out, progress=progress, log_every=cfg.log_every,
-                         checkpoint_every=cfg.checkpoint_every, beta=cfg.model.beta)
+    def from_config(cls, cfg: RunConfig, out: Optional[Union[str, Path]] = None, progress: bool = False) -> "Model":
+        """The facade for cfg's family (GAN, VAE, or Model for any other registered family)."""
+        m, o, b = cfg.model, cfg.optim, cfg.budget
+        return Model.of(m.family, arch=m.arch, latent_dim=m.latent_dim, hidden=m.hidden, lr=o.lr, betas=o.betas,
+                        batch_size=o.batch_size, epochs=b.epochs, steps=b.steps, minutes=b.minutes, seed=cfg.seed,
+                        device=cfg.device, out=out, progress=progress, log_every=cfg.log_every,
+                        checkpoint_every=cfg.checkpoint_every, settings=dict(m.settings))
 
     def resolved_config(self, data: DataLike, data_cfg: Optional[DataConfig] = None) -> tuple[RunConfig, Dataset]:
         """The complete config fit() would use for this data (for printing before running)."""
@@ -122,7 +169,7 @@ class _Model:
         return cfg, dataset
 
     def fit(self, data: DataLike, resume: bool = False, data_cfg: Optional[DataConfig] = None,
-            figures: bool = True) -> "_Model":
+            figures: bool = True) -> "Model":
         """Train on `data`: a dataset name or path, a DataConfig, a Dataset, or an array of examples.
 
         With `out` set, a run folder is written there; `resume=True` continues the run in `out` from its
@@ -157,7 +204,7 @@ class _Model:
             if run is not None:
                 run.write_config(cfg.to_dict(), dataset.info())
         torch.manual_seed(cfg.seed)
-        family = build_family(cfg, dataset.kind, dataset.shape)
+        family = build_family(cfg, dataset.info())
         self.family_, self.config_, self.data_info_ = family, cfg, dataset.info()
         self.run_dir_ = run.path if run is not None else None
         extra = {"config": cfg.to_dict(), "data_info": dataset.info(), "ganvae_version": __version__}
@@ -165,7 +212,7 @@ class _Model:
             run.set_status("running")
         try:
             self.state_ = fit_loop(family, dataset.x, cfg, run_dir=self.run_dir_, resume=resume_state,
-                                   progress=self.progress, checkpoint_extra=extra)
+                                   progress=self.progress, checkpoint_extra=extra, y=dataset.y)
             family.eval()
             if run is not None and figures:
                 self.figures_ = self._write_figures(dataset, run)
@@ -234,6 +281,36 @@ class _Model:
         family.train(was_training)
         return self._to_original(np.concatenate(chunks))
 
+    @torch.no_grad()
+    def encode(self, x) -> np.ndarray:
+        """Posterior means mu(x), (N, latent_dim). Needs a family with an encoder."""
+        family = self._require("encoder", "encode")
+        mu, _ = family.encode(self._to_model(x))
+        return mu.cpu().numpy()
+
+    @torch.no_grad()
+    def reconstruct(self, x) -> np.ndarray:
+        """Decode each example's posterior mean, in the data's units. Needs a family with an encoder."""
+        family = self._require("encoder", "reconstruct")
+        was_training = family.training
+        family.eval()
+        out = family.reconstruct(self._to_model(x)).cpu().numpy()
+        family.train(was_training)
+        return self._to_original(out)
+
+    @torch.no_grad()
+    def score(self, x, seed: int = 0) -> float:
+        """Mean ELBO per example in nats (higher is better): a lower bound on log p(x) in model space. Needs a
+        family with a likelihood."""
+        family = self._require("likelihood", "score examples")
+        was_training = family.training
+        family.eval()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            terms = family.elbo_terms(self._to_model(x))
+        family.train(was_training)
+        return float(-(terms["reconstruction"] + terms["kl"]).mean())
+
     def n_parameters(self) -> dict[str, int]:
         return self._check_fitted().n_parameters()
 
@@ -246,7 +323,7 @@ class _Model:
         return save_checkpoint(state, Path(path))
 
     @classmethod
-    def load(cls, path: Union[str, Path], device: str = "cpu") -> "_Model":
+    def load(cls, path: Union[str, Path], device: str = "cpu") -> "Model":
         """Load a model from a run folder (its newest valid checkpoint) or a checkpoint file."""
         path = Path(path)
         if path.is_dir():
@@ -261,13 +338,13 @@ class _Model:
             if key not in state:
                 raise RunError(f"{path} lacks {key!r}; it was not written by this version of ganvae")
         cfg = RunConfig.from_dict(state["config"])
-        model_cls = {"gan": GAN, "vae": VAE}[cfg.model.family]
-        if cls is not _Model and cls is not model_cls:
-            raise RunError(f"{path} holds a {cfg.model.family.upper()}, not a {cls.__name__}; "
-                           f"load it with ganvae.load or {model_cls.__name__}.load")
+        model_cls = _FACADES.get(cfg.model.family, Model)
+        if cls is not Model and cls is not model_cls:
+            raise RunError(f"{path} holds a {cfg.model.family} model, not a {cls.__name__}; "
+                           f"load it with ganvae.load")
         model = model_cls.from_config(cfg)
         info = state["data_info"]
-        family = build_family(cfg, info["kind"], tuple(info["shape"]))
+        family = build_family(cfg, info)
         family.load_state_dict(state["family_state"])
         family.to(resolve_device(device)).eval()
         model.family_, model.config_, model.data_info_ = family, cfg, info
@@ -275,58 +352,28 @@ class _Model:
         return model
 
 
-class GAN(_Model):
+_FACADES: dict[str, type[Model]] = {}  # family name -> its named facade class (GAN, VAE)
+
+
+class GAN(Model):
     """A generative adversarial network: generator and discriminator, non-saturating loss.
 
     >>> gan = GAN(arch="mlp", epochs=5).fit("ring8")
     >>> x = gan.sample(1000)
     """
 
-    family_name = "gan"
-
-    def __init__(self, **kwargs):
-        kwargs.pop("beta", None)
-        super().__init__(**kwargs)
+    family_cls = GANFamily
 
 
-class VAE(_Model):
-    """A variational autoencoder trained on one ELBO; beta weights the KL term (1 is the true ELBO)."""
+class VAE(Model):
+    """A variational autoencoder trained on one ELBO; kl_weight (alias beta) weights the KL term (1 is the ELBO)."""
 
-    family_name = "vae"
-
-    @torch.no_grad()
-    def encode(self, x) -> np.ndarray:
-        """Posterior means mu(x), (N, latent_dim)."""
-        family = self._check_fitted()
-        mu, _ = family.encode(self._to_model(x))
-        return mu.cpu().numpy()
-
-    @torch.no_grad()
-    def reconstruct(self, x) -> np.ndarray:
-        """Decode each example's posterior mean, in the data's units."""
-        family = self._check_fitted()
-        was_training = family.training
-        family.eval()
-        out = family.reconstruct(self._to_model(x)).cpu().numpy()
-        family.train(was_training)
-        return self._to_original(out)
-
-    @torch.no_grad()
-    def score(self, x, seed: int = 0) -> float:
-        """Mean ELBO per example in nats (higher is better): a lower bound on log p(x) in model space."""
-        family = self._check_fitted()
-        was_training = family.training
-        family.eval()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            terms = family.elbo_terms(self._to_model(x))
-        family.train(was_training)
-        return float(-(terms["reconstruction"] + terms["kl"]).mean())
+    family_cls = VAEFamily
 
 
-def load(path: Union[str, Path], device: str = "cpu") -> _Model:
-    """Load a GAN or VAE from a run folder or checkpoint file, whichever it holds."""
-    return _Model.load(path, device=device)
+def load(path: Union[str, Path], device: str = "cpu") -> Model:
+    """Load a model of any family from a run folder or checkpoint file, whichever it holds."""
+    return Model.load(path, device=device)
 
 
 def default_run_dir(family: str, data_name: str, arch: str, root: Union[str, Path] = "runs") -> Path:

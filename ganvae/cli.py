@@ -11,11 +11,11 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import __version__
-from .api import GAN, VAE, default_run_dir, load
+from .api import Model, default_run_dir, load
 from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, validate
 from .data import name_part
 from .errors import ConfigError, GanvaeError
-from .families import FAMILIES
+from .families import FAMILIES, compare_defaults, family_label, setting_flags
 from .nets import ARCHS
 from .train.loop import Interrupted
 from .train.checkpoint import atomic_write_bytes
@@ -61,6 +61,36 @@ def _add_data_flags(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--no-download", action="store_true", help="never try to download a missing dataset")
 
 
+SETTING_DEST = "setting_"  # argparse destination prefix of the families' own settings
+
+
+def _add_setting_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per setting that a registered family declares (its Settings dataclass), with its help text
+    and the families it applies to; old names are aliases."""
+    group = p.add_argument_group("family settings", "settings that belong to one family (see its name)")
+    for flag in setting_flags():
+        kind = {bool: _bool, int: int, float: float}.get(type(flag.default), str)
+        help_text = f"{'/'.join(flag.families)}: {flag.help} (default {flag.default:g})" \
+            if isinstance(flag.default, float) else f"{'/'.join(flag.families)}: {flag.help} (default {flag.default})"
+        group.add_argument(flag.flag, *flag.aliases, dest=SETTING_DEST + flag.name, type=kind, default=None,
+                           metavar=flag.metavar, help=help_text)
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _given_settings(args) -> dict:
+    """The family settings given on the command line (the family checks that they apply to it)."""
+    return {key[len(SETTING_DEST):]: value for key, value in vars(args).items()
+            if key.startswith(SETTING_DEST) and value is not None}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ganvae", description="Train GANs and VAEs on the same data and compare them.")
     parser.add_argument("--version", action="version", version=f"ganvae {__version__}")
@@ -82,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_positive_float, help="Adam learning rate")
     p.add_argument("--latent-dim", type=_positive_int)
     p.add_argument("--hidden", type=_positive_int, help="hidden width (mlp/seed) or base channels (conv)")
-    p.add_argument("--beta", type=float, default=1.0, help="VAE: weight of the KL term (default 1)")
+    _add_setting_flags(p)
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/FAMILY-DATA-ARCH-TIME)")
@@ -122,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="train every family with the same budget and seeds, score, and report")
     _add_data_flags(p, required=True)
-    p.add_argument("--families", default="gan,vae", help="comma-separated families (default gan,vae)")
+    p.add_argument("--families", metavar="NAMES",
+                   help=f"comma-separated families, from {', '.join(FAMILIES.names())} (default: "
+                        f"{','.join(compare_defaults())})")
     p.add_argument("--arch", choices=["auto", *ARCHS.names()], default="auto",
                    help="auto: conv for 8/28/32-pixel images, mlp otherwise")
     budget = p.add_mutually_exclusive_group()
@@ -154,6 +186,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _family_list(text: Optional[str]) -> tuple[str, ...]:
+    """--families as a tuple; () (the registry's defaults) when not given."""
+    if text is None:
+        return ()
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise ConfigError(f"--families must name at least one family from {', '.join(FAMILIES.names())}")
+    return names
+
+
 def _data_config(args) -> DataConfig:
     return DataConfig(name=args.data, split=args.split, n_samples=args.n_samples, seed=args.data_seed,
                       data_dir=args.data_dir, image_size=args.image_size, download=not args.no_download)
@@ -175,15 +217,10 @@ def cmd_train(args) -> int:
     if args.resume:
         if not args.out:
             raise ConfigError("--resume needs --out DIR: the run folder to continue")
-        cfg = RunConfig(budget=BudgetConfig(args.epochs, args.steps, args.minutes),
-                        model=ModelConfig(family=args.family or "gan"), device=args.device)
-        validate(cfg)
-        model = GAN(epochs=args.epochs, steps=args.steps, minutes=args.minutes, device=args.device,
-                    out=args.out, progress=not args.no_progress)
+        validate(RunConfig(budget=BudgetConfig(args.epochs, args.steps, args.minutes), device=args.device))
         saved_family = RunFolder.open(Path(args.out)).read_config().get("model", {}).get("family")
-        if saved_family == "vae":
-            model = VAE(epochs=args.epochs, steps=args.steps, minutes=args.minutes, device=args.device,
-                        out=args.out, progress=not args.no_progress)
+        model = Model.of(saved_family, epochs=args.epochs, steps=args.steps, minutes=args.minutes,
+                      device=args.device, out=args.out, progress=not args.no_progress)
         model.fit(None, resume=True)
         path, step, skipped = model.resumed_from_
         for why in skipped:
@@ -192,22 +229,22 @@ def cmd_train(args) -> int:
               "no checkpoint was written before the run stopped: trained again from step 0")
         return _report_run(model)
     if args.family is None:
-        raise ConfigError("train needs a family: `ganvae train gan ...` or `ganvae train vae ...`")
+        raise ConfigError(f"train needs a family: `ganvae train FAMILY ...` with FAMILY one of "
+                          f"{', '.join(FAMILIES.names())}")
     if args.data is None:
         raise ConfigError("train needs --data NAME (see `ganvae datasets`)")
     cfg = RunConfig(
         data=_data_config(args),
         model=ModelConfig(family=args.family, arch=args.arch, latent_dim=args.latent_dim, hidden=args.hidden,
-                          beta=args.beta),
+                          settings=_given_settings(args)),
         optim=OptimConfig(lr=args.lr, batch_size=args.batch_size),
         budget=BudgetConfig(epochs=args.epochs, steps=args.steps, minutes=args.minutes),
         seed=args.seed, device=args.device, log_every=args.log_every, checkpoint_every=args.checkpoint_every,
     )
     out = Path(args.out) if args.out else default_run_dir(args.family, args.data, args.arch)
     args.out = str(out)  # so an interruption's resume hint names the folder
-    model_cls = GAN if args.family == "gan" else VAE
-    model = model_cls.from_config(validate(cfg), out=None if args.print_config else out,
-                                  progress=not args.no_progress)
+    model = Model.from_config(validate(cfg), out=None if args.print_config else out,
+                              progress=not args.no_progress)
     if args.print_config:
         resolved, _ = model.resolved_config(cfg.data)
         print(resolved.to_json())
@@ -218,7 +255,7 @@ def cmd_train(args) -> int:
 
 def _report_run(model) -> int:
     state = model.state_
-    print(f"trained {model.family_name.upper()} ({model.config_.model.arch}) on {model.config_.data.name}: "
+    print(f"trained {family_label(model.family_name)} ({model.config_.model.arch}) on {model.config_.data.name}: "
           f"{state.step} steps, {state.images_seen} images, {state.seconds:.1f} s")
     print(f"run folder: {model.run_dir_}")
     for name, path in model.figures_.items():
@@ -267,7 +304,7 @@ def cmd_compare(args) -> int:
 
     budget = BudgetConfig(epochs=args.epochs) if args.epochs else BudgetConfig(
         minutes=None if args.images else parse_duration(args.budget or "1m"))
-    cfg = CompareConfig(data=_data_config(args), families=tuple(f.strip() for f in args.families.split(",") if f.strip()),
+    cfg = CompareConfig(data=_data_config(args), families=_family_list(args.families),
                         arch=args.arch, budget=budget, images=args.images, seeds=args.seeds, n_eval=args.n_eval,
                         iw_samples=args.iw_samples, nll_examples=args.nll_examples, device=args.device)
     out = Path(args.out) if args.out else Path("runs") / f"compare-{name_part(args.data)}"

@@ -74,7 +74,15 @@ class Dataset:
             "offset": None if self.offset is None else [float(v) for v in self.offset],
             "scale": None if self.scale is None else [float(v) for v in self.scale],
             "class_names": None if self.class_names is None else list(self.class_names),
+            "n_classes": self.n_classes,
         }
+
+    @property
+    def n_classes(self) -> Optional[int]:
+        """The number of classes of labelled data (labels run from 0), None without labels."""
+        if self.y is None or len(self.y) == 0:
+            return None
+        return max(int(self.y.max()) + 1, len(self.class_names or ()))
 
 
 @dataclass(frozen=True)

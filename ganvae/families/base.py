@@ -1,47 +1,178 @@
-"""A family is an objective that declares its phases; the one training loop runs them."""
+"""The family contract: a family is an objective that declares its phases; the one training loop runs them.
+
+A family owns everything that is particular to it, and the rest of ganvae asks the registry (`FAMILIES`):
+- `Settings`: a small frozen dataclass of its own settings (a VAE's KL weight, later a GAN's loss or EMA decay),
+  each field declared with `setting(...)`, from which the command line builds its flags and help;
+- `defaults`: optimiser settings, batch size, budget and latent size for the `mlp`/`conv` architectures, and
+  `presets`: small differences applied when an architecture of that name is chosen (the article's `seed`);
+- `capabilities`: what it can do beyond sampling ("encoder", "likelihood", "adversarial", "conditional"),
+  which metrics, figures and `advise` read instead of family names;
+- its networks (built from the architecture registry), its phases, and its sampling.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, ClassVar, Mapping, Optional
 
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from ..registry import Registry
 
 LossDict = dict[str, torch.Tensor]
 
 
 @dataclass(frozen=True)
+class Batch:
+    """One batch of training data: x (B, *data_shape) in the data convention, y (B,) int64 labels or None."""
+
+    x: torch.Tensor
+    y: Optional[torch.Tensor] = None
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+@dataclass(frozen=True)
 class Phase:
     """One optimisation step of a family.
 
-    modules: names (keys of `family.nets`) whose parameters this phase's optimiser updates.
-    loss: batch -> dict of named scalars; the key "loss" is minimised, the others are only reported.
-    every: run this phase on every n-th step (for example a penalty or n_critic schedules).
+    modules: names (keys of `family.nets`, or parameter attributes) whose parameters this phase updates; only
+        these have `requires_grad` while the phase runs.
+    loss: Batch -> dict of named scalars; the key "loss" is minimised, the others are reported in the log.
+    every: run this phase on every n-th step (n_critic schedules, lazy penalties); its logged values are averaged
+        over the steps that ran it.
+    lr, betas: this phase's Adam settings (None: the run's --lr and the family's betas), for two-timescale rules.
+    optimizer: the name of the optimiser this phase steps (default its own name); phases naming the same
+        optimiser share it.
     """
 
     name: str
     modules: tuple[str, ...]
-    loss: Callable[[torch.Tensor], LossDict]
+    loss: Callable[[Batch], LossDict]
     every: int = 1
+    lr: Optional[float] = None
+    betas: Optional[tuple[float, float]] = None
+    optimizer: Optional[str] = None
+
+    @property
+    def optimizer_name(self) -> str:
+        return self.optimizer or self.name
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """A family's defaults for the `mlp` and `conv` architectures. `latent_dim` is for images; vectors of D
+    features get min(D, 16) (at least 2)."""
+
+    lr: float
+    betas: tuple[float, float]
+    batch_size: int
+    epochs: float
+    latent_dim: int
+
+
+def setting(default: Any, help: str, minimum: Optional[float] = None, aliases: tuple[str, ...] = ()) -> Any:
+    """Declare one family setting: its default, its help text, the smallest value allowed (a float setting must
+    also be finite), and old names still accepted (as flags `--OLD` and as keys of saved configs)."""
+    return field(default=default, metadata={"help": help, "minimum": minimum, "aliases": tuple(aliases)})
+
+
+def flag_of(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _named(f: dataclasses.Field) -> str:
+    """A setting's flag with its old names, as messages name it: `--kl-weight (--beta)`."""
+    aliases = f.metadata.get("aliases", ())
+    return flag_of(f.name) + (f" ({', '.join(flag_of(a) for a in aliases)})" if aliases else "")
+
+
+@dataclass(frozen=True)
+class NoSettings:
+    """A family without settings of its own."""
+
+
+def settings_fields(settings_cls: type) -> list[dataclasses.Field]:
+    return list(fields(settings_cls))
+
+
+def make_settings(family: "type[Family]", values: Optional[Mapping[str, Any]]) -> Any:
+    """The family's Settings from a plain mapping (a config's `model.settings`), aliases accepted; every value
+    checked, with a ConfigError naming the flag."""
+    values = dict(values or {})
+    known = {f.name: f for f in settings_fields(family.Settings)}
+    for f in known.values():
+        for alias in f.metadata.get("aliases", ()):
+            if alias in values:
+                value = values.pop(alias)
+                values.setdefault(f.name, value)
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        others = {f.name: f for name in FAMILIES.names() for f in settings_fields(FAMILIES.get(name).Settings)}
+        named = ", ".join(_named(others[n]) if n in others else flag_of(n) for n in unknown)
+        allowed = ", ".join(flag_of(n) for n in known) or "none"
+        raise ConfigError(f"{named} does not apply to the {family.name} family (its settings: {allowed}); "
+                          f"leave it out")
+    for name, value in values.items():
+        f = known[name]
+        default = f.default
+        flag = _named(f)
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{flag} must be true or false, not {value!r}")
+        elif isinstance(default, int) and not isinstance(default, bool):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ConfigError(f"{flag} must be a whole number, not {value!r}")
+        elif isinstance(default, float):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise ConfigError(f"{flag} must be a finite number, not {value!r}")
+            values[name] = float(value)
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(f"{flag} must be text, not {value!r}")
+        minimum = f.metadata.get("minimum")
+        if minimum is not None and values[name] < minimum:
+            raise ConfigError(f"{flag} must be a number >= {minimum:g}, not {value!r}")
+    return family.Settings(**values)
+
+
+def settings_dict(settings: Any) -> dict[str, Any]:
+    """Settings as the plain dict stored in `ModelConfig.settings` (every field, defaults included)."""
+    return dataclasses.asdict(settings)
 
 
 class Family(nn.Module):
     """Holds the plain networks of one model family in `self.nets` and declares its phases.
 
-    Subclasses set `name`, build `self.nets`, and implement `phases()` and `sample()`.
-    Data convention: images arrive in [0, 1] as (B, C, H, W); vectors as (B, D) in model space.
+    Subclasses set the class attributes below, build `self.nets`, and implement `phases()`, `sample()` and
+    `from_latent()`. Data convention: images arrive in [0, 1] as (B, C, H, W); vectors as (B, D) in model space.
     """
 
-    name: str = ""
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""  # how reports name it, e.g. "GAN"
+    summary: ClassVar[str] = ""  # one line for --help and `ganvae families`
+    Settings: ClassVar[type] = NoSettings
+    defaults: ClassVar[Defaults]
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}  # architecture name -> settings that differ from defaults
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    compare_by_default: ClassVar[bool] = False  # one of the families `ganvae compare` trains when none is named
+    # How losses.png groups the logged values: (title, columns, y label, reference line or None, y limits or
+    # None) per panel; columns no panel names go to an "other" panel.
+    loss_panels: ClassVar[tuple[tuple[str, tuple[str, ...], str, Optional[float], Optional[tuple]], ...]] = ()
 
-    def __init__(self, kind: str, data_shape: tuple[int, ...], latent_dim: int):
+    def __init__(self, arch, kind: str, data_shape: tuple[int, ...], latent_dim: int, hidden: int,
+                 settings: Any = None, n_classes: int = 0):
         super().__init__()
         self.kind = kind
         self.data_shape = tuple(data_shape)
         self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.settings = settings if settings is not None else self.Settings()
+        self.n_classes = int(n_classes)
         self.nets = nn.ModuleDict()
 
     def phases(self) -> list[Phase]:
@@ -50,11 +181,15 @@ class Family(nn.Module):
     def initialize_from_data(self, x: torch.Tensor) -> None:
         """Data-dependent initialisation, called once before a new run's first step (not on resume)."""
 
-    def sample(self, n_samples: int) -> torch.Tensor:
+    def after_step(self, phase: Phase, step: int) -> None:
+        """Called by the loop after each optimiser step of `phase` (at training step `step`): the place for an
+        EMA of weights, weight clipping or a lazy regulariser."""
+
+    def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Draw n samples in data space: images in [0, 1], vectors in model space."""
         raise NotImplementedError
 
-    def from_latent(self, z: torch.Tensor) -> torch.Tensor:
+    def from_latent(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Map codes z (B, latent_dim) to data space, without sampling noise (for interpolations)."""
         raise NotImplementedError
 
@@ -78,5 +213,53 @@ class Family(nn.Module):
     def n_parameters(self) -> dict[str, int]:
         return {name: sum(p.numel() for p in net.parameters()) for name, net in self.nets.items()}
 
+    @classmethod
+    def has(cls, capability: str) -> bool:
+        return capability in cls.capabilities
+
 
 FAMILIES: Registry[type[Family]] = Registry("family")
+
+
+def capabilities_of(name: str) -> frozenset[str]:
+    """A registered family's capabilities by name (empty for a name no longer registered)."""
+    return FAMILIES.get(name).capabilities if name in FAMILIES else frozenset()
+
+
+def family_label(name: str) -> str:
+    return FAMILIES.get(name).label if name in FAMILIES and FAMILIES.get(name).label else name.upper()
+
+
+def compare_defaults() -> tuple[str, ...]:
+    """The families `ganvae compare` trains when none are named."""
+    return tuple(name for name in FAMILIES.names() if FAMILIES.get(name).compare_by_default)
+
+
+@dataclass(frozen=True)
+class SettingFlag:
+    """A command-line flag for one family setting, shared by every family that declares a setting of that name."""
+
+    name: str
+    flag: str
+    aliases: tuple[str, ...]
+    default: Any
+    help: str
+    families: tuple[str, ...]
+
+    @property
+    def metavar(self) -> str:
+        return {bool: "BOOL", int: "N", float: "X"}.get(type(self.default), "TEXT")
+
+
+def setting_flags() -> list[SettingFlag]:
+    """Every registered family's settings as flags (for `ganvae train`), in registry order."""
+    flags: dict[str, SettingFlag] = {}
+    for family_name in FAMILIES.names():
+        for f in settings_fields(FAMILIES.get(family_name).Settings):
+            known = flags.get(f.name)
+            if known is None:
+                flags[f.name] = SettingFlag(f.name, flag_of(f.name), tuple(flag_of(a) for a in f.metadata["aliases"]),
+                                            f.default, f.metadata["help"], (family_name,))
+            else:
+                flags[f.name] = dataclasses.replace(known, families=(*known.families, family_name))
+    return list(flags.values())

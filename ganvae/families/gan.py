@@ -5,8 +5,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from typing import Optional
+
 from ..nets import Architecture
-from .base import FAMILIES, Family, LossDict, Phase
+from .base import FAMILIES, Batch, Defaults, Family, LossDict, Phase
 
 
 @FAMILIES.register("gan")
@@ -17,9 +19,21 @@ class GANFamily(Family):
     """
 
     name = "gan"
+    label = "GAN"
+    summary = "generative adversarial network, non-saturating loss (Goodfellow et al. 2014)"
+    capabilities = frozenset({"adversarial"})
+    compare_by_default = True
+    defaults = Defaults(lr=2e-4, betas=(0.5, 0.999), batch_size=128, epochs=10, latent_dim=100)
+    # The article's MLP GAN: noise 100, hidden 128, Adam 2e-4 (0.5, 0.999), batch 128, 20 epochs.
+    presets = {"seed": dict(latent_dim=100, hidden=128, lr=2e-4, betas=(0.5, 0.999), batch_size=128, epochs=20)}
+    loss_panels = (
+        ("Losses", ("d_loss", "g_loss"), "loss", None, None),
+        ("Discriminator output", ("d_real", "d_fake", "d_accuracy"), "mean D(x) / accuracy", 0.5, (-0.02, 1.02)),
+    )
 
-    def __init__(self, arch: Architecture, kind: str, data_shape, latent_dim: int, hidden: int, **_):
-        super().__init__(kind, data_shape, latent_dim)
+    def __init__(self, arch: Architecture, kind: str, data_shape, latent_dim: int, hidden: int, settings=None,
+                 n_classes: int = 0):
+        super().__init__(arch, kind, data_shape, latent_dim, hidden, settings, n_classes)
         self.nets["generator"] = arch.generator(latent_dim, self.data_shape, hidden)
         self.nets["discriminator"] = arch.discriminator(self.data_shape, hidden)
 
@@ -31,10 +45,10 @@ class GANFamily(Family):
     def to_model_space(self, x: torch.Tensor) -> torch.Tensor:
         return x * 2 - 1 if self.kind == "image" else x
 
-    def discriminator_loss(self, batch: torch.Tensor) -> LossDict:
-        real = self.to_model_space(batch)
+    def discriminator_loss(self, batch: Batch) -> LossDict:
+        real = self.to_model_space(batch.x)
         with torch.no_grad():
-            fake = self.generate(batch.shape[0])
+            fake = self.generate(len(batch))
         real_logits = self.nets["discriminator"](real)
         fake_logits = self.nets["discriminator"](fake)
         loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + \
@@ -46,8 +60,8 @@ class GANFamily(Family):
         d_accuracy = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2
         return {"loss": loss, "d_loss": loss, "d_real": d_real, "d_fake": d_fake, "d_accuracy": d_accuracy}
 
-    def generator_loss(self, batch: torch.Tensor) -> LossDict:
-        fake_logits = self.nets["discriminator"](self.generate(batch.shape[0]))
+    def generator_loss(self, batch: Batch) -> LossDict:
+        fake_logits = self.nets["discriminator"](self.generate(len(batch)))
         # Non-saturating: maximise log D(G(z)) rather than minimise log(1 - D(G(z))).
         loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
         return {"loss": loss, "g_loss": loss}
@@ -59,11 +73,11 @@ class GANFamily(Family):
         ]
 
     @torch.no_grad()
-    def from_latent(self, z: torch.Tensor) -> torch.Tensor:
+    def from_latent(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Data-space output for given codes z (B, latent_dim): images in [0, 1], vectors in model space."""
         raw = self.nets["generator"](z)
         return (torch.tanh(raw) + 1) / 2 if self.kind == "image" else raw
 
     @torch.no_grad()
-    def sample(self, n_samples: int) -> torch.Tensor:
+    def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.from_latent(self.noise(n_samples))

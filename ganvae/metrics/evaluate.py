@@ -218,9 +218,9 @@ def _class_metrics(fake_predictions: Optional[np.ndarray], real: dict, extractor
 
 def _resolve_source(source) -> tuple[Any, Optional[np.ndarray], str, Optional[DataConfig]]:
     """(model or None, samples or None, a label for the result, the run's DataConfig or None)."""
-    from ganvae.api import _Model, load
+    from ganvae.api import Model, load
 
-    if isinstance(source, _Model):
+    if isinstance(source, Model):
         source._check_fitted()
         label = str(source.run_dir_) if source.run_dir_ is not None else f"fitted {type(source).__name__}"
         return source, None, label, source.config_.data
@@ -451,9 +451,9 @@ def format_table(result: dict) -> str:
 def metrics_path_for(source) -> Optional[Path]:
     """Where metrics.json goes by default: into a run folder; beside a checkpoint (<name>.metrics.json) or a
     .npy (<name>.metrics.json); None for in-memory sources without a run folder."""
-    from ganvae.api import _Model
+    from ganvae.api import Model
 
-    if isinstance(source, _Model):
+    if isinstance(source, Model):
         return Path(source.run_dir_) / "metrics.json" if source.run_dir_ is not None else None
     if isinstance(source, (str, Path)):
         path = Path(source).expanduser()

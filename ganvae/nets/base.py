@@ -31,6 +31,7 @@ class Architecture:
 
     name: str = ""
     summary: str = ""
+    default_hidden: int = 256  # the width (or base channel count) when --hidden is not given
 
     def check(self, kind: str, data_shape: tuple[int, ...]) -> None:
         """Raise a ConfigError, in one sentence, if this architecture cannot handle the data."""

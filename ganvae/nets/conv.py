@@ -45,6 +45,7 @@ def dcgan_init(module: nn.Module) -> None:
 class ConvArch(Architecture):
     name = "conv"
     summary = "DCGAN-style convolutional networks for 8x8, 28x28 and 32x32 images"
+    default_hidden = 64
 
     def check(self, kind, data_shape):
         super().check(kind, data_shape)

@@ -15,10 +15,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from ..api import GAN, VAE
-from ..config import FAMILY_DEFAULTS, BudgetConfig, CompareConfig, RunConfig, validate_compare
+from ..api import Model
+from ..config import BudgetConfig, CompareConfig, RunConfig, validate_compare
 from ..data import IMAGE, MODE_MEANS, Dataset, load_dataset
 from ..errors import ConfigError
+from ..families import FAMILIES, compare_defaults
 from ..nets import ARCHS
 from ..train.checkpoint import LATEST, PREVIOUS
 from ..train.run import CONFIG, RunFolder, read_json, write_json
@@ -28,7 +29,6 @@ from .summary import build_summary
 DONE = "compare.json"  # written into a run folder once it is trained to budget and scored
 CURVE_POINTS = 4  # training segments, each followed by a quick score
 CURVE_SAMPLES = 1000  # samples scored at each intermediate point
-MODELS = {"gan": GAN, "vae": VAE}
 
 
 def auto_arch(dataset: Dataset) -> str:
@@ -54,7 +54,7 @@ def segment_budgets(cfg: CompareConfig, batch_size: int, points: int) -> list[Bu
 
 
 def _model(family: str, arch: str, seed: int, budget: BudgetConfig, out: Path, cfg: CompareConfig, progress: bool):
-    return MODELS[family](arch=arch, seed=seed, epochs=budget.epochs, steps=budget.steps, minutes=budget.minutes,
+    return Model.of(family, arch=arch, seed=seed, epochs=budget.epochs, steps=budget.steps, minutes=budget.minutes,
                           out=out, device=cfg.device, progress=progress, checkpoint_every=10**9)
 
 
@@ -84,7 +84,7 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
             say(f"  reusing {run_dir}")
             return record["run"]
         say(f"  reusing {run_dir}, scoring its final weights again")
-        result = _score(MODELS[family].load(run_dir), cfg, n_eval, final=True)
+        result = _score(Model.load(run_dir), cfg, n_eval, final=True)
         write_json(run_dir / "metrics.json", result)
         run = {**record["run"], "metrics": result["metrics"],
                "evaluated": {key: result.get(key) for key in ("n_samples", "n_reference", "split", "feature_space")}}
@@ -92,7 +92,7 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
         return run
 
     # The run uses its family's default batch size (compare sets no other), which turns --images into steps.
-    budgets = segment_budgets(cfg, FAMILY_DEFAULTS[family]["batch_size"], CURVE_POINTS)
+    budgets = segment_budgets(cfg, FAMILIES.get(family).defaults.batch_size, CURVE_POINTS)
     curve_path = run_dir / "curve.json"
     curve: list[dict] = read_json(curve_path) if curve_path.exists() else []
     has_checkpoint = (run_dir / LATEST).exists() or (run_dir / PREVIOUS).exists()
@@ -118,7 +118,7 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
         if final:
             write_json(run_dir / "metrics.json", result)
     if model is None:  # every segment done, but compare.json missing (killed just before writing it)
-        model = MODELS[family].load(run_dir)
+        model = Model.load(run_dir)
         result = read_json(run_dir / "metrics.json")
     status = RunFolder(run_dir).status()
     run = {
@@ -142,6 +142,10 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[
     """Run the whole comparison into `out`; return the summary and the report's paths. rescore: score runs
     that are already done again (after an upgrade of ganvae's metrics) instead of reusing their numbers."""
     cfg = validate_compare(cfg)
+    if not cfg.families:
+        cfg = replace(cfg, families=compare_defaults())
+    for family in cfg.families:
+        FAMILIES.get(family)  # an unknown name is one line listing the registered families
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file, not a folder; choose another --out")

@@ -31,21 +31,6 @@ REAL_COLOUR = "tab:blue"
 GENERATED_COLOUR = "tab:orange"
 # Columns that are clocks, not measurements: never plotted as a curve.
 CLOCK_KEYS = ("step", "epoch", "images_seen", "seconds")
-# Loss panels per family: (title, columns, y label, reference line or None, y limits or None).
-# A family not listed here still gets every numeric column, in the "other" panel.
-LOSS_PANELS: dict[str, tuple[tuple[str, tuple[str, ...], str, Optional[float], Optional[tuple]], ...]] = {
-    "vae": (
-        ("Reconstruction", ("reconstruction",), "-log p(x|z) per example (nats)", None, None),
-        ("KL divergence", ("kl",), "KL(q(z|x) || p(z)) per example (nats)", None, None),
-        ("Negative ELBO", ("neg_elbo", "loss"), "reconstruction + KL (nats)", None, None),
-    ),
-    "gan": (
-        ("Losses", ("d_loss", "g_loss"), "loss", None, None),
-        ("Discriminator output", ("d_real", "d_fake", "d_accuracy"), "mean D(x) / accuracy", 0.5, (-0.02, 1.02)),
-    ),
-}
-
-
 def _to_numpy(array) -> np.ndarray:
     """Accept numpy arrays, lists and (CPU or GPU) tensors without importing torch."""
     if hasattr(array, "detach"):
@@ -288,9 +273,8 @@ def save_loss_plot(log: Mapping[str, Sequence[float]], path: PathLike, family: s
 
     log: column name -> values, one per logged step (e.g. "step", "epoch", "images_seen", "seconds",
     and the family's losses); None or NaN marks a step where a column was not logged.
-    family "vae": panels for "reconstruction", "kl" and, if present, the total "loss".
-    family "gan": "d_loss" and "g_loss" in one panel; "d_real" and "d_fake" (mean discriminator
-    probability on real and generated batches) in a second, with a dashed line at 0.5.
+    family: a registered family's name; its `loss_panels` group the columns (a VAE's reconstruction, KL and
+    negative ELBO; a GAN's two losses, and its discriminator's outputs with a dashed line at 0.5).
     Any other numeric column goes to an "Other logged values" panel rather than being dropped.
     An empty log gives a figure that says "no steps logged yet".
     """
@@ -305,7 +289,10 @@ def save_loss_plot(log: Mapping[str, Sequence[float]], path: PathLike, family: s
 
     panels = []
     used = set()
-    for title, keys, y_label, reference, y_limits in LOSS_PANELS.get(family, ()):
+    from ..families import FAMILIES  # the families declare their panels; only a run's figures need them
+
+    declared = FAMILIES.get(family).loss_panels if family in FAMILIES else ()
+    for title, keys, y_label, reference, y_limits in declared:
         present = [key for key in keys if key in curves]
         if present:
             panels.append((title, present, y_label, reference, y_limits))

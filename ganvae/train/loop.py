@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from ..config import RunConfig
 from ..errors import ConfigError, RunError
-from ..families import Family
+from ..families import Batch, Family, Phase
 from .checkpoint import TRAINING_KEYS, remove_stale_temporaries, save_run_checkpoint
 from .run import LOG, LogWriter
 
@@ -113,11 +113,64 @@ def training_state(family: Family, optimizers: dict[str, torch.optim.Optimizer],
 
 
 def make_optimizers(family: Family, cfg: RunConfig) -> dict[str, torch.optim.Optimizer]:
-    return {
-        phase.name: torch.optim.Adam(family.parameters_of(phase.modules), lr=cfg.optim.lr,
-                                     betas=tuple(cfg.optim.betas))
-        for phase in family.phases()
-    }
+    """One Adam per optimiser name the phases declare (a phase's own name unless it shares another's), with
+    the phase's lr and betas where it sets them, else the run's."""
+    optimizers: dict[str, torch.optim.Optimizer] = {}
+    for phase in family.phases():
+        if phase.optimizer_name in optimizers:
+            continue
+        optimizers[phase.optimizer_name] = torch.optim.Adam(
+            family.parameters_of(phase.modules), lr=phase.lr if phase.lr is not None else cfg.optim.lr,
+            betas=tuple(phase.betas if phase.betas is not None else cfg.optim.betas))
+    return optimizers
+
+
+class _Trainable:
+    """Switches `requires_grad` so that only the parameters a phase updates get gradients (in a generator phase
+    no gradient is computed for the discriminator's weights); parameters that were frozen stay frozen, and
+    every flag is restored on exit."""
+
+    def __init__(self, family: Family, phases: list[Phase]):
+        self.family = family
+        self.original = {id(p): p.requires_grad for p in family.parameters()}
+        self.of_phase = {phase.name: {id(p) for p in family.parameters_of(phase.modules)} for phase in phases}
+
+    def enter(self, phase: Phase) -> None:
+        mine = self.of_phase[phase.name]
+        for p in self.family.parameters():
+            p.requires_grad_(self.original[id(p)] and id(p) in mine)
+
+    def restore(self) -> None:
+        for p in self.family.parameters():
+            p.requires_grad_(self.original[id(p)])
+
+
+class _LossSums:
+    """Sums of each reported value over the steps that produced it, kept on the device (no host sync per step),
+    read once per log row; each value is averaged over its own count (a phase that runs every n-th step is
+    averaged over the steps that ran it)."""
+
+    def __init__(self):
+        self.sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
+        self.first_step: Optional[int] = None
+
+    def add(self, losses: dict[str, torch.Tensor], step: int) -> None:
+        if self.first_step is None:
+            self.first_step = step
+        for name, value in losses.items():
+            value = value.detach()
+            self.sums[name] = self.sums[name] + value if name in self.sums else value.clone()
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+    def means(self) -> dict[str, float]:
+        """The means so far, as floats (one transfer from the device)."""
+        names = list(self.sums)
+        values = torch.stack([self.sums[n].float().reshape(()) for n in names]).tolist() if names else []
+        return {n: v / self.counts[n] for n, v in zip(names, values)}
+
+    def reset(self) -> None:
+        self.sums, self.counts, self.first_step = {}, {}, None
 
 
 def _non_finite_weights(family: Family) -> list[str]:
@@ -150,16 +203,21 @@ def _restore(family: Family, optimizers: dict[str, torch.optim.Optimizer], resum
 def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path] = None,
         resume: Optional[dict[str, Any]] = None, progress: bool = True,
         checkpoint_extra: Optional[dict[str, Any]] = None,
-        on_log: Optional[Callable[[dict[str, float]], None]] = None) -> TrainState:
-    """Train `family` on `x` (N, *shape) under the budget in `cfg` (resolved).
+        on_log: Optional[Callable[[dict[str, float]], None]] = None,
+        y: Optional[torch.Tensor] = None) -> TrainState:
+    """Train `family` on `x` (N, *shape), with labels `y` (N,) when there are any, under the budget in `cfg`
+    (resolved).
 
     run_dir: where log.csv and checkpoints go (None: nothing is written).
     resume: a loaded checkpoint to continue from; the result equals an uninterrupted run on CPU.
+    Losses stay on the device between log rows; they are checked for NaN/inf at each log row and before each
+    checkpoint, so a checkpoint never holds a diverged run.
     """
     device = resolve_device(cfg.device)
     family.to(device)
     family.train()
     x = x.to(device) if device.type == "cpu" or x.numel() * 4 < 2**31 else x
+    y = None if y is None else y.to(x.device)
     n_examples = int(x.shape[0])
     batch_size = int(cfg.optim.batch_size)
     if batch_size > n_examples:
@@ -183,8 +241,44 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
     log = LogWriter(Path(run_dir) / LOG, resume_step=state.step if resume else None) if run_dir else None
     last_checkpoint_step = state.step  # named in a divergence message
     saved_step: Optional[int] = state.step if resume is not None else None  # what the newest checkpoint holds
-    sums: dict[str, float] = {}
-    count = 0
+    sums = _LossSums()
+    shown: dict[str, str] = {}  # the losses of the last log row, on the progress bar
+    trainable = _Trainable(family, phases)
+
+    def kept() -> str:
+        return (f"the last good checkpoint (step {last_checkpoint_step}) is kept; start a new run with a lower "
+                f"--lr (this run used {cfg.optim.lr:g})")
+
+    checked_through = state.step  # every loss before this step was finite
+
+    def checked_means() -> dict[str, float]:
+        """The means since the last log row; stop the run, naming the steps since the last check, if any of
+        them is not finite."""
+        nonlocal checked_through
+        means = sums.means()
+        for name in sorted(means, key=lambda n: n == "loss"):  # a named loss reads better than "loss"
+            if not math.isfinite(means[name]):
+                first, last = max(sums.first_step or 0, checked_through), state.step - 1
+                where = f"at step {first}" if first == last else f"between steps {first} and {last}"
+                raise RunError(f"training diverged: {family.name} {name} became {means[name]} {where}; {kept()}")
+        checked_through = state.step
+        return means
+
+    def flush_log() -> None:
+        """Write one log row: each reported value averaged over the steps that produced it."""
+        if sums.first_step is None:
+            return
+        means = checked_means()
+        sums.reset()
+        row = {"step": state.step, "epoch": state.epoch + state.batch_index / n_batches,
+               "images_seen": state.images_seen, "seconds": round(state.seconds, 3)}
+        row.update({k: v for k, v in means.items() if k != "loss"})
+        if log is not None:
+            log.write(row)
+        if on_log is not None:
+            on_log(row)
+        shown.clear()
+        shown.update({k: f"{v:.3g}" for k, v in row.items() if (k.endswith("loss") or k == "neg_elbo")})
 
     def save() -> None:
         nonlocal last_checkpoint_step, saved_step
@@ -197,23 +291,6 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
         save_run_checkpoint(training_state(family, optimizers, state, extra), Path(run_dir))
         last_checkpoint_step = saved_step = state.step
 
-    def kept() -> str:
-        return (f"the last good checkpoint (step {last_checkpoint_step}) is kept; start a new run with a lower "
-                f"--lr (this run used {cfg.optim.lr:g})")
-
-    def flush_log() -> None:
-        nonlocal sums, count
-        if count == 0:
-            return
-        row = {"step": state.step, "epoch": state.epoch + state.batch_index / n_batches,
-               "images_seen": state.images_seen, "seconds": round(state.seconds, 3)}
-        row.update({k: v / count for k, v in sums.items()})
-        if log is not None:
-            log.write(row)
-        if on_log is not None:
-            on_log(row)
-        sums, count = {}, 0
-
     def budget_left() -> bool:
         if max_steps is not None and state.step >= max_steps:
             return False
@@ -225,56 +302,51 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
     bar = tqdm(total=max_steps, initial=state.step, disable=not progress, unit="step", dynamic_ncols=True,
                desc=f"{family.name}", mininterval=0.2 if sys.stderr.isatty() else 30)
     start = time.perf_counter() - state.seconds
-    with _StopSignal() as stop:
-        save()  # a new run has a checkpoint (step 0) from the start, so a kill at any moment can be resumed
-        while budget_left():
-            order = epoch_order(n_examples, cfg.seed, state.epoch)
-            while state.batch_index < n_batches and budget_left():
-                index = order[state.batch_index * batch_size:(state.batch_index + 1) * batch_size]
-                batch = x[index].to(device, non_blocking=True)
-                reported: dict[str, float] = {}
-                for phase in phases:
-                    if state.step % phase.every:
-                        continue
-                    family.zero_grad(set_to_none=True)
-                    losses = phase.loss(batch)
-                    # Checked before the update, so the weights in memory stay those of the last good step.
-                    for name, value in sorted(losses.items(), key=lambda item: item[0] == "loss"):
-                        value = float(value.detach())
-                        if not math.isfinite(value):
-                            raise RunError(f"training diverged: {family.name} {name} became {value} at step "
-                                           f"{state.step}; {kept()}")
-                        if name != "loss":
-                            reported[name] = value
-                    losses["loss"].backward()
-                    optimizers[phase.name].step()
-                state.step += 1
-                state.batch_index += 1
-                state.images_seen += int(batch.shape[0])
-                state.seconds = time.perf_counter() - start
-                for name, value in reported.items():
-                    sums[name] = sums.get(name, 0.0) + value
-                count += 1
-                if state.step % cfg.log_every == 0:
-                    flush_log()
-                if state.step % cfg.checkpoint_every == 0:
-                    save()
-                if progress:
-                    bar.update(1)
-                    if state.step % 10 == 0:
-                        shown = {k: f"{v:.3g}" for k, v in reported.items() if k.endswith("loss") or k == "neg_elbo"}
-                        speed = f"{state.images_seen / max(state.seconds, 1e-9):.0f}"
-                        bar.set_postfix(img_s=speed, **shown, refresh=False)  # drawn at tqdm's own pace
-                if stop.received is not None:
-                    flush_log()
-                    save()
-                    bar.close()
-                    raise Interrupted(f"stopped by {signal.Signals(stop.received).name} at step {state.step}; "
-                                      f"a checkpoint was saved")
-            if state.batch_index >= n_batches:
-                state.epoch += 1
-                state.batch_index = 0
-    flush_log()
-    save()
-    bar.close()
+    try:
+        with _StopSignal() as stop:
+            save()  # a new run has a checkpoint (step 0) from the start, so a kill at any moment can be resumed
+            while budget_left():
+                order = epoch_order(n_examples, cfg.seed, state.epoch)
+                while state.batch_index < n_batches and budget_left():
+                    index = order[state.batch_index * batch_size:(state.batch_index + 1) * batch_size]
+                    batch = Batch(x[index].to(device, non_blocking=True),
+                                  None if y is None else y[index].to(device, non_blocking=True))
+                    for phase in phases:
+                        if state.step % phase.every:
+                            continue
+                        trainable.enter(phase)
+                        optimizer = optimizers[phase.optimizer_name]
+                        optimizer.zero_grad(set_to_none=True)
+                        losses = phase.loss(batch)
+                        losses["loss"].backward()
+                        optimizer.step()
+                        family.after_step(phase, state.step)
+                        sums.add(losses, state.step)
+                    state.step += 1
+                    state.batch_index += 1
+                    state.images_seen += len(batch)
+                    state.seconds = time.perf_counter() - start
+                    if state.step % cfg.log_every == 0:
+                        flush_log()
+                    if state.step % cfg.checkpoint_every == 0:
+                        checked_means()  # never checkpoint weights whose losses were not checked
+                        save()
+                    if progress:
+                        bar.update(1)
+                        if state.step % 10 == 0:
+                            speed = f"{state.images_seen / max(state.seconds, 1e-9):.0f}"
+                            bar.set_postfix(img_s=speed, **shown, refresh=False)  # drawn at tqdm's own pace
+                    if stop.received is not None:
+                        flush_log()
+                        save()
+                        raise Interrupted(f"stopped by {signal.Signals(stop.received).name} at step {state.step}; "
+                                          f"a checkpoint was saved")
+                if state.batch_index >= n_batches:
+                    state.epoch += 1
+                    state.batch_index = 0
+        flush_log()
+        save()
+    finally:
+        trainable.restore()
+        bar.close()
     return state

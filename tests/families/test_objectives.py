@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from ganvae.families import FAMILIES, GANFamily, VAEFamily, gaussian_kl
+from ganvae.families import FAMILIES, Batch, GANFamily, VAEFamily, VAESettings, gaussian_kl
 from ganvae.nets import ARCHS
 
 
@@ -54,10 +54,10 @@ def test_vae_gaussian_likelihood_is_the_normal_log_density():
     assert torch.allclose(vae.log_likelihood(x, mean), expected, atol=1e-5)
 
 
-def test_vae_loss_is_reconstruction_plus_beta_kl():
+def test_vae_loss_is_reconstruction_plus_kl_weight_times_kl():
     torch.manual_seed(0)
-    vae = VAEFamily(ARCHS.get("mlp"), "vector", (2,), latent_dim=2, hidden=8, beta=0.25)
-    out = vae.elbo_loss(torch.randn(16, 2))
+    vae = VAEFamily(ARCHS.get("mlp"), "vector", (2,), latent_dim=2, hidden=8, settings=VAESettings(kl_weight=0.25))
+    out = vae.elbo_loss(Batch(torch.randn(16, 2)))
     out = {k: v.detach() for k, v in out.items()}
     assert math.isclose(float(out["loss"]), float(out["reconstruction"] + 0.25 * out["kl"]), rel_tol=1e-6)
     assert math.isclose(float(out["neg_elbo"]), float(out["reconstruction"] + out["kl"]), rel_tol=1e-6)
@@ -69,7 +69,7 @@ def test_gan_discriminator_loss_at_chance_is_2_log_2():
     with torch.no_grad():  # a discriminator that outputs logit 0 for everything
         last.weight.zero_()
         last.bias.zero_()
-    out = {k: v.detach() for k, v in gan.discriminator_loss(torch.randn(8, 2)).items()}
+    out = {k: v.detach() for k, v in gan.discriminator_loss(Batch(torch.randn(8, 2))).items()}
     assert math.isclose(float(out["d_loss"]), 2 * math.log(2), rel_tol=1e-6)
     assert math.isclose(float(out["d_real"]), 0.5, rel_tol=1e-6)
 

@@ -10,8 +10,7 @@ BAD_TRAIN_FLAGS = [
     ("--epochs", "0"), ("--epochs", "-3"), ("--epochs", "nan"), ("--epochs", "inf"), ("--epochs", "two"),
     ("--steps", "0"), ("--steps", "1.5"), ("--minutes", "-1"), ("--minutes", "inf"),
     ("--batch-size", "0"), ("--batch-size", "x"), ("--lr", "0"), ("--lr", "-1e-3"), ("--lr", "1e400"),
-    ("--lr", "nan"), ("--latent-dim", "0"), ("--hidden", "-4"), ("--beta", "-1"), ("--beta", "nan"),
-    ("--beta", "inf"), ("--seed", "-1"), ("--seed", "1.5"), ("--device", "tpu"), ("--arch", "resnet"),
+    ("--lr", "nan"), ("--latent-dim", "0"), ("--hidden", "-4"), ("--beta", "-1"), ("--seed", "-1"), ("--seed", "1.5"), ("--device", "tpu"), ("--arch", "resnet"),
     ("--split", "validation"), ("--n-samples", "0"), ("--image-size", "0"), ("--checkpoint-every", "0"),
     ("--log-every", "-2"), ("--data-seed", "x"),
 ]
@@ -23,6 +22,25 @@ def test_a_bad_train_flag_is_one_line_naming_it(flag, value, cli, tools):
     line = tools.one_line(err)
     assert code == 2 and flag in line, line
     assert out == ""
+
+
+# A family's own settings: checked by the family (the VAE's KL weight; --beta is its old name).
+BAD_VAE_SETTINGS = [("--kl-weight", "-1"), ("--kl-weight", "nan"), ("--beta", "inf"), ("--beta", "-0.5"),
+                    ("--kl-weight", "x")]
+
+
+@pytest.mark.parametrize("flag,value", BAD_VAE_SETTINGS, ids=[f"{f}={v}" for f, v in BAD_VAE_SETTINGS])
+def test_a_bad_family_setting_is_one_line_naming_it(flag, value, cli, tools):
+    code, out, err = cli("train", "vae", "--data", "ring8", "--print-config", flag, value)
+    line = tools.one_line(err)
+    assert code == 2 and flag in line, line
+    assert out == ""
+
+
+def test_a_setting_of_another_family_is_refused_naming_the_family(cli, tools):
+    code, out, err = cli(*TRAIN, "--kl-weight", "0.5")
+    line = tools.one_line(err)
+    assert code == 2 and "--kl-weight (--beta) does not apply to the gan family" in line, line
 
 
 @pytest.mark.parametrize("argv,flag", [
