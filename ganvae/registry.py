@@ -28,6 +28,10 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.what} {name!r} is registered twice")
         self._items[name] = obj
 
+    def remove(self, name: str) -> None:
+        """Forget a registration (for tests that register something of their own)."""
+        self._items.pop(name, None)
+
     def get(self, name: str) -> T:
         try:
             return self._items[name]

@@ -29,9 +29,8 @@ CASES = [(f, a, d) for f in FAMILIES.names() for a in ARCHS.names() for d in DAT
 
 
 def make(family, arch, **kw):
-    cls = {"gan": ganvae.GAN, "vae": ganvae.VAE}[family]
     kw.setdefault("steps", 4)
-    return cls(arch=arch, batch_size=16, hidden=16, latent_dim=3, log_every=1, **kw)
+    return ganvae.Model.of(family, arch=arch, batch_size=16, hidden=16, latent_dim=3, log_every=1, **kw)
 
 
 def weights(model):
@@ -174,3 +173,45 @@ def test_fit_on_a_numpy_array_returns_samples_in_its_units():
     assert abs(samples[:, 2].mean() - (-500)) < 150 and abs(samples[:, 1].mean() - 50) < 15
     with pytest.raises(ganvae.DataError, match="NaN"):
         ganvae.GAN(steps=1).fit(np.full((10, 2), np.nan, np.float32))
+
+
+def test_one_facade_serves_every_family_and_named_facades_fix_theirs():
+    for name in FAMILIES.names():
+        model = ganvae.Model.of(name, steps=1)
+        assert model.family_name == name
+        assert ganvae.Model.from_config(model._config()).family_name == name
+    assert type(ganvae.Model.of("gan")) is ganvae.GAN and type(ganvae.Model.of("vae")) is ganvae.VAE
+    with pytest.raises(ConfigError, match="unknown family 'nope'; choose one of"):
+        ganvae.Model.of("nope")
+    with pytest.raises(ConfigError, match="GAN trains the gan family"):
+        ganvae.GAN("vae")
+
+
+def test_capabilities_decide_what_a_model_can_do():
+    data = vector_data()
+    gan = make("gan", "mlp").fit(data)
+    with pytest.raises(ConfigError, match="the gan family has no encoder, so it cannot encode"):
+        gan.encode(data.x[:3].numpy())
+    with pytest.raises(ConfigError, match="has no likelihood"):
+        gan.score(data.x[:3].numpy())
+    assert "encoder" in ganvae.VAE().capabilities and "encoder" not in gan.capabilities
+
+
+def test_family_settings_by_name_and_by_their_old_name():
+    assert ganvae.VAE(kl_weight=0.5)._config().model.settings == {"kl_weight": 0.5}
+    vae = ganvae.VAE(beta=0.25, steps=2, batch_size=16).fit(vector_data())
+    assert vae.config_.model.settings == {"kl_weight": 0.25} and vae.family_.kl_weight == 0.25
+    with pytest.raises(ConfigError, match="does not apply to the gan family"):
+        ganvae.GAN(kl_weight=0.5)
+
+
+def test_a_config_written_by_ganvae_0_1_still_loads():
+    old = {"data": {"name": "ring8"}, "model": {"family": "vae", "arch": "mlp", "beta": 0.5},
+           "optim": {}, "budget": {"steps": 3}}
+    cfg = ganvae.RunConfig.from_dict(old)
+    assert cfg.model.settings == {"beta": 0.5}
+    from ganvae.families.resolve import resolve
+
+    assert resolve(cfg, "vector", (2,)).model.settings == {"kl_weight": 0.5}
+    old_gan = {"model": {"family": "gan", "arch": "mlp", "beta": 1.0}}
+    assert ganvae.RunConfig.from_dict(old_gan).model.settings == {}
