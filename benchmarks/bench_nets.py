@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from ganvae.families import FAMILIES
+from ganvae.families import FAMILIES, Batch
 from ganvae.nets import ARCHS
 from ganvae.train.loop import make_optimizers
 from ganvae.config import RunConfig, OptimConfig
@@ -21,12 +21,13 @@ from ganvae.config import RunConfig, OptimConfig
 
 def step_seconds(family_name: str, arch: str, batch_size: int, repeats: int) -> float:
     torch.manual_seed(0)
-    hidden = {"seed": 128, "mlp": 256, "conv": 64}[arch]
-    latent = 100 if family_name == "gan" else 16
-    family = FAMILIES.get(family_name)(ARCHS.get(arch), "image", (1, 28, 28), latent_dim=latent, hidden=hidden)
+    family_cls = FAMILIES.get(family_name)
+    hidden = family_cls.presets.get(arch, {}).get("hidden_image") or family_cls.presets.get(arch, {}).get("hidden") \
+        or ARCHS.get(arch).default_hidden
+    family = family_cls(ARCHS.get(arch), "image", (1, 28, 28), latent_dim=family_cls.defaults.latent_dim, hidden=hidden)
     cfg = RunConfig(optim=OptimConfig(lr=2e-4, betas=(0.5, 0.999), batch_size=batch_size))
     optimizers = make_optimizers(family, cfg)
-    batch = torch.rand(batch_size, 1, 28, 28)
+    batch = Batch(torch.rand(batch_size, 1, 28, 28))
 
     def step():
         for phase in family.phases():

@@ -1,6 +1,6 @@
 """ganvae: train GANs and VAEs on the same data and budget, measure both with one yardstick, and choose."""
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 from .api import GAN, VAE, Model, load  # noqa: E402
 from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig  # noqa: E402

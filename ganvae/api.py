@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Optional, Union
 import numpy as np
 import torch
 
-from . import __version__
+from ._version import __version__
 from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig
 from .data import Dataset, load_dataset, name_part
 from .errors import ConfigError, RunError

@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .api import Model, default_run_dir, load
 from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, validate
 from .data import name_part

@@ -45,7 +45,7 @@ class ModelConfig:
     ones take the family's defaults.
     """
 
-    family: str = "gan"
+    family: str = ""  # a registered family's name (ganvae.families.FAMILIES); checked by families.resolve
     arch: str = "mlp"
     latent_dim: Optional[int] = None
     hidden: Optional[int] = None
@@ -121,8 +121,8 @@ class RunConfig:
 def validate(cfg: RunConfig) -> RunConfig:
     """Check every value where it enters; raise a ConfigError naming the flag and the allowed values."""
     m, o, b = cfg.model, cfg.optim, cfg.budget
-    if not isinstance(m.family, str) or not m.family:
-        raise ConfigError(f"the family must be a name such as gan or vae, not {m.family!r}")
+    if not isinstance(m.family, str):
+        raise ConfigError(f"the family must be the name of a registered family, not {m.family!r}")
     if not isinstance(m.settings, dict) or not all(isinstance(k, str) for k in m.settings):
         raise ConfigError(f"model settings must be a mapping of setting names to values, not {m.settings!r}")
     if cfg.device not in DEVICES:

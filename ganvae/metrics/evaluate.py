@@ -22,7 +22,7 @@ from typing import Any, Optional, Union
 import numpy as np
 import torch
 
-from ganvae import __version__
+from .._version import __version__
 from ganvae.config import DataConfig
 from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dataset, safe_chars
 from ganvae.data.idx import cache_dir

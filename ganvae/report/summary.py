@@ -103,7 +103,7 @@ def build_summary(
     data needs at least {"name"}; families defaults to the order in which runs name them. Every value is made
     JSON-ready (numpy scalars become numbers, paths strings, NaN None).
     """
-    from .. import __version__
+    from .._version import __version__
 
     if not isinstance(data, Mapping) or "name" not in data:
         raise RunError("the summary's data must be a dict with at least the dataset's 'name'.")

@@ -285,7 +285,7 @@ def test_a_mutated_checkpoint_loads_unchanged_or_is_a_run_error(tmp_path, good_c
 
 
 def test_both_checkpoints_damaged_is_one_line_naming_both(run_dir, cli, tools):
-    (run_dir / "config.json").write_text(json.dumps(ganvae.config.RunConfig().to_dict()))
+    (run_dir / "config.json").write_text(json.dumps(ganvae.config.RunConfig(model=ganvae.config.ModelConfig(family="gan")).to_dict()))
     _truncate(run_dir / LATEST)
     _future_version(run_dir / PREVIOUS)
     code, out, err = cli("train", "--resume", "--out", run_dir, "--no-progress")
