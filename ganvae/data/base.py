@@ -46,6 +46,7 @@ class Dataset:
     scale: Optional[np.ndarray] = None
     class_names: Optional[tuple[str, ...]] = None
     split: str = "train"
+    columns: Optional[tuple[str, ...]] = None  # a CSV's header names, one per feature, kept for sampled tables
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -74,6 +75,7 @@ class Dataset:
             "offset": None if self.offset is None else [float(v) for v in self.offset],
             "scale": None if self.scale is None else [float(v) for v in self.scale],
             "class_names": None if self.class_names is None else list(self.class_names),
+            "columns": None if self.columns is None else list(self.columns),
         }
 
 
