@@ -5,11 +5,12 @@ The command line calls these same classes.
 
 from __future__ import annotations
 
+import math
 import time
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar, Optional, Union
+from typing import Any, ClassVar, Iterator, Optional, Union
 
 import numpy as np
 import torch
@@ -21,11 +22,13 @@ from .errors import ConfigError, RunError
 from .families import FAMILIES, Family, GANFamily, VAEFamily, make_settings
 from .families.resolve import check_model, resolve
 from .nets import ARCHS
+from .sizes import check_memory
 from .train.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
 from .train.loop import Interrupted, fit as fit_loop, resolve_device
 from .train.run import RunFolder
 
 DataLike = Union[str, Path, DataConfig, Dataset, np.ndarray, torch.Tensor]
+# Samples are drawn in whole blocks of this many; sample i comes from block i // SAMPLE_CHUNK.
 SAMPLE_CHUNK = 1000
 
 
@@ -264,22 +267,71 @@ class Model:
             x = (x - np.asarray(info["offset"], np.float32)) / np.asarray(info["scale"], np.float32)
         return torch.from_numpy(np.ascontiguousarray(x)).to(self._check_fitted().device)
 
-    @torch.no_grad()
-    def sample(self, n_samples: int, seed: Optional[int] = None) -> np.ndarray:
-        """n_samples new examples as float32: images (N, C, H, W) in [0, 1]; vectors in the data's units."""
-        family = self._check_fitted()
+    def sample(self, n_samples: int, seed: Optional[int] = None, labels=None) -> np.ndarray:
+        """n_samples new examples as float32: images (N, C, H, W) in [0, 1]; vectors in the data's units.
+
+        With a seed, sample i depends on the seed and i only: the first 10 of sample(1000, seed) are
+        sample(10, seed). labels (a conditional family only): one class for all, or one per sample."""
+        shape = self._sample_shape(n_samples)
+        check_memory(4 * n_samples * math.prod(shape), f"{n_samples} samples of shape {shape}",
+                     "draw fewer, or stream them to a file: `ganvae sample RUN -n N -o samples.npy`")
+        out = np.empty((n_samples, *shape), dtype=np.float32)
+        for start, block in self.sample_blocks(n_samples, seed=seed, labels=labels):
+            out[start:start + len(block)] = block
+        return out
+
+    def sample_blocks(self, n_samples: int, seed: Optional[int] = None,
+                      labels=None) -> Iterator[tuple[int, np.ndarray]]:
+        """The samples of sample(n_samples, seed, labels), in order, as (start, block of at most SAMPLE_CHUNK):
+        any number of them in bounded memory. Every block is drawn whole, from its own seed (seed, block index),
+        and cut, so no sample depends on n_samples (torch.randn(10) is not the start of torch.randn(1000))."""
+        self._sample_shape(n_samples)
+        labels = self._sample_labels(n_samples, labels)
+        for index, start in enumerate(range(0, n_samples, SAMPLE_CHUNK)):
+            block_labels = None
+            if labels is not None:  # padded to a whole block with class 0; the padding is cut off with its samples
+                block_labels = torch.zeros(SAMPLE_CHUNK, dtype=torch.int64)
+                part = labels[start:start + SAMPLE_CHUNK]
+                block_labels[:len(part)] = part
+            yield start, self._sample_block(index, seed, block_labels)[: n_samples - start]
+
+    def _sample_labels(self, n_samples: int, labels) -> Optional[torch.Tensor]:
+        """labels as an int64 tensor of n_samples classes, checked against the family and the data."""
+        if labels is None:
+            return None
+        family = self._require("conditional", "sample given labels")
+        values = torch.as_tensor(np.asarray(labels)).long().reshape(-1)
+        if values.numel() == 1:
+            values = values.expand(n_samples).clone()
+        if values.numel() != n_samples:
+            raise ConfigError(f"labels must be one class or one per sample ({n_samples}), not {values.numel()}")
+        if bool((values < 0).any()) or bool((values >= family.n_classes).any()):
+            raise ConfigError(f"labels must be classes from 0 to {family.n_classes - 1}")
+        return values
+
+    def _sample_shape(self, n_samples: int) -> tuple[int, ...]:
+        self._check_fitted()
         if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 1:
             raise ConfigError(f"n_samples must be a whole number >= 1, not {n_samples!r}")
+        return tuple(self.data_info_["shape"])
+
+    @torch.no_grad()
+    def _sample_block(self, index: int, seed: Optional[int], labels: Optional[torch.Tensor] = None) -> np.ndarray:
+        family = self._check_fitted()
         was_training = family.training
         family.eval()
-        chunks = []
-        with torch.random.fork_rng(devices=[]) if seed is not None else nullcontext():
-            if seed is not None:
-                torch.manual_seed(seed)
-            for start in range(0, n_samples, SAMPLE_CHUNK):
-                chunks.append(family.sample(min(SAMPLE_CHUNK, n_samples - start)).float().cpu().numpy())
-        family.train(was_training)
-        return self._to_original(np.concatenate(chunks))
+        devices = [family.device] if family.device.type == "cuda" else []
+        try:
+            with torch.random.fork_rng(devices=devices) if seed is not None else nullcontext():
+                if seed is not None:
+                    block_seed = np.random.SeedSequence([seed % 2**64, index]).generate_state(1, np.uint64)[0]
+                    torch.manual_seed(int(block_seed))
+                if labels is not None:
+                    labels = labels.to(family.device)
+                block = family.sample(SAMPLE_CHUNK, labels=labels).float().cpu().numpy()
+        finally:
+            family.train(was_training)
+        return self._to_original(block)
 
     @torch.no_grad()
     def encode(self, x) -> np.ndarray:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
+from . import interrupts
 from ._version import __version__
 from .api import Model, default_run_dir, load
 from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, validate
@@ -18,7 +20,6 @@ from .errors import ConfigError, GanvaeError
 from .families import FAMILIES, compare_defaults, family_label, setting_flags
 from .nets import ARCHS
 from .train.loop import Interrupted
-from .train.checkpoint import atomic_write_bytes
 from .train.run import RunFolder
 
 
@@ -123,10 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
-    p = sub.add_parser("sample", help="draw samples from a trained run into a .npy or .png file")
+    p = sub.add_parser("sample", help="draw samples from a trained run into a .npy, .png, .csv or .parquet file")
     p.add_argument("run", metavar="RUN", help="a run folder or checkpoint file")
     p.add_argument("-n", "--n-samples", type=_positive_int, default=64, metavar="N")
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="a .npy (float32 array) or .png file")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="a .npy (float32 array, written in blocks), .png (a grid or scatter), or for vector data .csv "
+                        "or .parquet (the data's column names and units; .parquet needs pyarrow)")
     p.add_argument("--seed", type=int, default=0)
 
     p = sub.add_parser("evaluate", help="measure a run or a .npy of samples on the shared metric suite; "
@@ -264,24 +267,14 @@ def _report_run(model) -> int:
 
 
 def cmd_sample(args) -> int:
-    from .report.plots import save_samples
+    from .sample_files import SUFFIXES, write_samples
 
     output = Path(args.output)
-    if output.suffix not in (".npy", ".png"):
-        raise ConfigError(f"-o must end in .npy or .png, not {output.name!r}")
+    if output.suffix.lower() not in SUFFIXES:
+        raise ConfigError(f"-o must end in .npy, .png, .csv or .parquet, not {output.name!r}")
     model = load(args.run)
-    samples = model.sample(args.n_samples, seed=args.seed)
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        if output.suffix == ".npy":
-            buffer = io.BytesIO()
-            np.save(buffer, samples.astype(np.float32))
-            atomic_write_bytes(output, buffer.getvalue())
-        else:
-            save_samples(samples, output, kind=model.data_info_["kind"])
-    except OSError as exc:
-        raise ConfigError(f"cannot write -o {output} ({exc.strerror or exc}); choose a writable path") from None
-    print(f"wrote {len(samples)} samples of shape {tuple(samples.shape[1:])} to {output}")
+    shape = write_samples(model, args.n_samples, output, seed=args.seed)
+    print(f"wrote {args.n_samples} samples of shape {shape} to {output}")
     return 0
 
 
@@ -357,10 +350,72 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
+class _PipeGuard:
+    """stdout or stderr that, once its reader has gone (`ganvae datasets | head -1`), drops further output
+    instead of raising BrokenPipeError, so the command still finishes its work (metrics.json, a run)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.broken = False
+
+    def _drop_rest(self) -> None:
+        self.broken = True
+        try:  # the interpreter flushes the stream at exit: point its descriptor at /dev/null (Python's advice)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+
+    def write(self, text):
+        if self.broken:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._drop_rest()
+            return len(text)
+
+    def flush(self):
+        if self.broken:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._drop_rest()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command. Errors, Ctrl-C (exit 130), SIGTERM (143) and a closed pipe (141) are one line or none."""
+    uninstall = interrupts.install()
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err = _PipeGuard(sys.stdout), _PipeGuard(sys.stderr)
     try:
+        code = _run(argv)
+        sys.stdout.flush()
+        if code == 0 and interrupts.received() is not None:
+            # The interrupt was raised where Python ignores exceptions (see ganvae.interrupts): still say so.
+            code = interrupts.report()
+        if code == 0 and out.broken:
+            return 141  # 128 + SIGPIPE, as for a command whose reader stopped reading
+        return code
+    finally:
+        for guard in (out, err):
+            try:
+                guard.flush()
+            except Exception:  # pragma: no cover - the stream is already gone
+                pass
+        sys.stdout, sys.stderr = saved
+        uninstall()
+
+
+def _run(argv: Optional[Sequence[str]]) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         return COMMANDS[args.command](args)
     except Interrupted as exc:
         if args.command == "train":
@@ -368,13 +423,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         else:
             hint = "run the same command again to continue where it stopped"
         print(f"ganvae: {_one_line(exc)}; {hint}", file=sys.stderr)
-        return 130
+        return interrupts.exit_code()
     except GanvaeError as exc:
         print(f"ganvae: error: {_one_line(exc)}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
-    except KeyboardInterrupt:
-        print("ganvae: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupts.Terminated), outside the training loop
+        return interrupts.report(exc)
 
 
 if __name__ == "__main__":

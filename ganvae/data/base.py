@@ -46,6 +46,7 @@ class Dataset:
     scale: Optional[np.ndarray] = None
     class_names: Optional[tuple[str, ...]] = None
     split: str = "train"
+    columns: Optional[tuple[str, ...]] = None  # a CSV's header names, one per feature, kept for sampled tables
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -75,6 +76,7 @@ class Dataset:
             "scale": None if self.scale is None else [float(v) for v in self.scale],
             "class_names": None if self.class_names is None else list(self.class_names),
             "n_classes": self.n_classes,
+            "columns": None if self.columns is None else list(self.columns),
         }
 
     @property

@@ -18,6 +18,7 @@ from PIL import Image
 
 from ..config import DataConfig
 from ..errors import ConfigError, DataError
+from ..sizes import check_memory
 from .base import IMAGE, VECTOR, Dataset
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -63,10 +64,12 @@ def standardise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return ((values - offset) / scale).astype(np.float32), offset, scale
 
 
-def _vector_dataset(values: np.ndarray, path: Path, labels: Optional[np.ndarray] = None) -> Dataset:
+def _vector_dataset(values: np.ndarray, path: Path, labels: Optional[np.ndarray] = None,
+                    columns: Optional[list[str]] = None) -> Dataset:
     x, offset, scale = standardise(values)
     return Dataset(name=path.name, x=torch.from_numpy(x), kind=VECTOR, source=str(path.resolve()),
-                   y=None if labels is None else torch.from_numpy(labels), offset=offset, scale=scale)
+                   y=None if labels is None else torch.from_numpy(labels), offset=offset, scale=scale,
+                   columns=None if columns is None else tuple(columns))
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -115,6 +118,17 @@ def _resize(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(np.stack(channels, axis=-1), 0, 1)
 
 
+def _check_decoded_size(folder: Path, n_images: int, n_channels: int, size: tuple[int, int],
+                        image_size: Optional[int]) -> None:
+    """Refuse, from the image headers alone (Pillow reads pixels lazily), a folder too large to decode in memory."""
+    n_bytes = 4 * n_images * n_channels * size[0] * size[1]
+    smaller = max(1, min(64, (image_size or size[0]) // 2))
+    check_memory(n_bytes, f"the {n_images} images in {folder}, decoded at {size[0]}x{size[1]} pixels "
+                          f"({n_channels} channel{'s' if n_channels > 1 else ''}, float32),",
+                 f"pass --image-size {smaller} (or another small size) to shrink them as they load",
+                 error=DataError)
+
+
 def load_image_folder(folder: Path, image_size: Optional[int] = None) -> Dataset:
     """All images under `folder` as (N, C, H, W) float32 in [0, 1].
 
@@ -142,6 +156,7 @@ def load_image_folder(folder: Path, image_size: Optional[int] = None) -> Dataset
     else:
         size = (DEFAULT_IMAGE_SIZE, DEFAULT_IMAGE_SIZE)
     n_channels = 1 if gray else 3
+    _check_decoded_size(folder, len(files), n_channels, size, image_size)
     x = np.empty((len(files), n_channels, size[1], size[0]), dtype=np.float32)  # (N, C, H, W)
     for i, path in enumerate(files):
         try:
@@ -275,7 +290,7 @@ def load_csv(path: Path) -> Dataset:
     if not rows:
         what = "has a header but no data rows" if header is not None else "is empty"
         raise DataError(f"{path} {what}; it needs at least one row of numbers")
-    return _vector_dataset(np.array(rows, dtype=np.float64), path)
+    return _vector_dataset(np.array(rows, dtype=np.float64), path, columns=header)
 
 
 def _cell_value(cell: str, column: int, header: Optional[list[str]], path: Path, line: int) -> float:

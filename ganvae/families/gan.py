@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 
-from typing import Optional
-
 from ..nets import Architecture
+from ..nets.conv import record_reference_statistics
 from .base import FAMILIES, Batch, Defaults, Family, LossDict, Phase
 
 
@@ -30,12 +31,17 @@ class GANFamily(Family):
         ("Losses", ("d_loss", "g_loss"), "loss", None, None),
         ("Discriminator output", ("d_real", "d_fake", "d_accuracy"), "mean D(x) / accuracy", 0.5, (-0.02, 1.02)),
     )
+    # Sampling in eval mode normalises the generator's BatchNorm (conv) by the statistics of this fixed batch of
+    # codes, recorded once per set of weights: a sample is then a function of its own code only.
+    REFERENCE_CODES = 1024
+    REFERENCE_SEED = 0
 
     def __init__(self, arch: Architecture, kind: str, data_shape, latent_dim: int, hidden: int, settings=None,
                  n_classes: int = 0):
         super().__init__(arch, kind, data_shape, latent_dim, hidden, settings, n_classes)
         self.nets["generator"] = arch.generator(latent_dim, self.data_shape, hidden)
         self.nets["discriminator"] = arch.discriminator(self.data_shape, hidden)
+        self._reference_weights: tuple = ()  # which weights the recorded statistics belong to
 
     def generate(self, n_samples: int) -> torch.Tensor:
         """Samples in the discriminator's space: (B, *data_shape), images in [-1, 1]."""
@@ -74,10 +80,25 @@ class GANFamily(Family):
 
     @torch.no_grad()
     def from_latent(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Data-space output for given codes z (B, latent_dim): images in [0, 1], vectors in model space."""
+        """Data-space output for given codes z (B, latent_dim): images in [0, 1], vectors in model space.
+        In eval mode each output depends on its own code only (see `_fix_normalisation`)."""
+        if not self.training:
+            self._fix_normalisation()
         raw = self.nets["generator"](z)
         return (torch.tanh(raw) + 1) / 2 if self.kind == "image" else raw
 
     @torch.no_grad()
     def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.from_latent(self.noise(n_samples))
+
+    def _fix_normalisation(self) -> None:
+        """Record the generator's BatchNorm statistics on the reference codes, unless already done for these
+        weights (an optimiser step, load_state_dict or a move to another device changes the key)."""
+        generator = self.nets["generator"]
+        weights = tuple((p.data_ptr(), p._version) for p in generator.parameters())
+        if weights == self._reference_weights:
+            return
+        codes = torch.randn(self.REFERENCE_CODES, self.latent_dim,
+                            generator=torch.Generator().manual_seed(self.REFERENCE_SEED))  # (R, latent_dim)
+        record_reference_statistics(generator, codes.to(self.device))
+        self._reference_weights = weights

@@ -14,6 +14,8 @@ MNIST run it gave no better samples.
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..data.base import IMAGE
@@ -25,10 +27,52 @@ SLOPE = 0.2  # LeakyReLU slope in the discriminator and encoder
 SUPPORTED = "--arch conv needs images of 8x8, 28x28 or 32x32 pixels"
 
 
+class ReferenceBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm that normalises by the batch's own statistics in training (nn.BatchNorm2d without running
+    averages, so training is unchanged), and in evaluation by statistics recorded once on a fixed reference
+    batch (`record_reference_statistics`), so that a generated sample depends on its own code only, not on
+    the codes drawn with it. Without a record, evaluation uses the batch's statistics as in training."""
+
+    def __init__(self, channels: int):
+        super().__init__(channels, track_running_stats=False)
+        # Derived from the weights, never saved: not part of the state_dict.
+        self.register_buffer("reference_mean", None, persistent=False)  # (C,)
+        self.register_buffer("reference_var", None, persistent=False)  # (C,)
+        self.recording = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x (B, C, H, W)
+        if self.recording:
+            self.reference_mean = x.mean(dim=(0, 2, 3)).detach()
+            self.reference_var = x.var(dim=(0, 2, 3), unbiased=False).detach()  # what training normalises by
+        if self.training or self.reference_mean is None:
+            return super().forward(x)
+        return F.batch_norm(x, self.reference_mean, self.reference_var, self.weight, self.bias, training=False,
+                            momentum=0.0, eps=self.eps)
+
+
+@torch.no_grad()
+def record_reference_statistics(net: nn.Module, reference_input: torch.Tensor) -> bool:
+    """Run `net` on reference_input (B, ...) with training-mode BatchNorm and keep each ReferenceBatchNorm2d's
+    batch mean and variance for evaluation. Returns False (and runs nothing) when net has no such layer."""
+    layers = [m for m in net.modules() if isinstance(m, ReferenceBatchNorm2d)]
+    if not layers:
+        return False
+    was_training = net.training
+    for layer in layers:
+        layer.recording = True
+    try:
+        net.train()
+        net(reference_input)
+    finally:
+        for layer in layers:
+            layer.recording = False
+        net.train(was_training)
+    return True
+
+
 def batch_norm(channels: int) -> nn.BatchNorm2d:
-    # Batch statistics in training and evaluation alike: the generator has no running averages that
-    # sampling could change or that could lag behind the weights, so eval() changes nothing.
-    return nn.BatchNorm2d(channels, track_running_stats=False)
+    # Batch statistics in training; in evaluation those of a fixed reference batch (see ReferenceBatchNorm2d).
+    return ReferenceBatchNorm2d(channels)
 
 
 def dcgan_init(module: nn.Module) -> None:

@@ -364,13 +364,28 @@ def save_reconstructions(originals, reconstructions, path: PathLike, n: int = 8)
     return _write_grid(image_grid(pairs, nrow=shown), path, scale=None)
 
 
+GRID_IMAGES = 100  # a sample grid is 10 x 10
+SCATTER_POINTS = 5000  # save_scatter's default max_points
+# More samples than this for one picture is a mistake (it shows at most SCATTER_POINTS): refused before drawing.
+PNG_MAX_SAMPLES = 10_000
+
+
+def shown_in_png(kind: str) -> int:
+    """How many samples a picture of this kind shows."""
+    return GRID_IMAGES if kind == "image" else SCATTER_POINTS
+
+
 def save_samples(samples, path: PathLike, real=None, kind: str = "image") -> Path:
     """Generated samples: a 10 x 10 grid of up to 100 images, or for vectors a scatter against real."""
     samples = _to_numpy(samples)
+    if len(samples) > PNG_MAX_SAMPLES:
+        raise ConfigError(f"{len(samples)} samples are too many for one picture (it shows at most "
+                          f"{shown_in_png(kind)}); pass at most {PNG_MAX_SAMPLES}.")
     if kind == "image":
-        return save_image_grid(samples[:100], path, nrow=10)
+        return save_image_grid(samples[:GRID_IMAGES], path, nrow=10)
     if kind == "vector":
-        return save_scatter(real, samples, path, title="real vs generated" if real is not None else "generated")
+        return save_scatter(real, samples, path, title="real vs generated" if real is not None else "generated",
+                            max_points=SCATTER_POINTS)
     raise ConfigError(f"kind must be 'image' or 'vector', got {kind!r}.")
 
 

@@ -6,6 +6,7 @@ import errno
 import hashlib
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Optional
@@ -21,6 +22,9 @@ PREVIOUS = "checkpoint.prev.pt"
 # What a checkpoint written by the training loop holds; `save` in the API writes only some of these.
 TRAINING_KEYS = ("family_state", "optimizers", "train_state", "rng")
 # Phrases of torch's weights_only unpickler when a file asks for a global (a class or a function to call).
+# torch.load(weights_only=True) below 2.6 can be made to run code (CVE-2025-32434); below 2.10 it has
+# memory-safety bugs on crafted files (CVE-2026-24747). Checkpoints come from users, so older torch is refused.
+SAFE_TORCH = (2, 10)
 CODE_SIGNS = ("GLOBAL", "Can only build", "Can only create new object", "reduce for unrecognized function")
 
 
@@ -175,10 +179,20 @@ def _safe_load(source, path: Path, map_location) -> Any:
                        f"{type(exc).__name__}); resume from the previous one or retrain") from None
 
 
+def _check_torch_is_safe() -> None:
+    version = str(torch.__version__)
+    found = re.match(r"(\d+)\.(\d+)", version)
+    if found is None or (int(found[1]), int(found[2])) < SAFE_TORCH:
+        raise RunError(f"torch {version} cannot load checkpoints safely (its torch.load can be made to run code or "
+                       f"corrupt memory: CVE-2025-32434, CVE-2026-24747); ganvae loads checkpoints only with torch "
+                       f">= 2.10: upgrade with `pip install 'torch>=2.10'`")
+
+
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load and verify one checkpoint. Only tensors and plain containers are accepted (weights_only=True):
     a file that needs pickled code to load is refused."""
     path = Path(path)
+    _check_torch_is_safe()
     if not path.is_file():
         raise RunError(f"no checkpoint at {path}; train a model first with `ganvae train`")
     envelope = _safe_load(path, path, "cpu")
