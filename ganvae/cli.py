@@ -151,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="report", metavar="REPORT", help="a compare report folder or its summary.json")
     p.add_argument("--out", metavar="DIR", help="pilot report folder (default runs/advise-DATA)")
     p.add_argument("--no-progress", action="store_true")
+    p = sub.add_parser("export", help="write the generator (GAN) or decoder (VAE) as a TorchScript or ONNX file "
+                                      "mapping latent codes to samples, usable without ganvae")
+    p.add_argument("run", metavar="RUN", help="a run folder or checkpoint file")
+    p.add_argument("--format", choices=["torchscript", "onnx"],
+                   help="torchscript (torch.jit.load) or onnx (needs onnx and onnxscript); default from -o, "
+                        "else torchscript")
+    p.add_argument("-o", "--output", metavar="FILE", help="default RUN/generator.pt (decoder.pt; .onnx for onnx)")
     return parser
 
 
@@ -311,8 +318,20 @@ def cmd_advise(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export import export, read_metadata
+
+    path = export(args.run, args.output, args.format)
+    meta = read_metadata(path)
+    shape = ", ".join(str(n) for n in meta["data_shape"])
+    loader = "onnxruntime.InferenceSession(PATH), input 'z'" if path.suffix == ".onnx" else "torch.jit.load(PATH)"
+    print(f"wrote the {meta['family'].upper()}'s {meta['network']} to {path}: z (B, {meta['latent_dim']}) -> "
+          f"(B, {shape}), {meta['output']}; load it with {loader}")
+    return 0
+
+
 COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
-            "compare": cmd_compare, "advise": cmd_advise}
+            "compare": cmd_compare, "advise": cmd_advise, "export": cmd_export}
 
 
 def _one_line(exc: Exception) -> str:
