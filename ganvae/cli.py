@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import io
+import json
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -92,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=_positive_int, default=20, metavar="STEPS")
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_config_options(p)
 
     p = sub.add_parser("sample", help="draw samples from a trained run into a .npy or .png file")
     p.add_argument("run", metavar="RUN", help="a run folder or checkpoint file")
@@ -161,6 +165,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_config_options(p: argparse.ArgumentParser) -> None:
+    """--config FILE and --format on `train`; every train option then records that it was given, so that a flag
+    on the command line overrides the file even when it repeats the flag's default."""
+    p.add_argument("--config", metavar="FILE",
+                   help="a TOML run config (as --print-config --format toml prints it); flags given override it")
+    p.add_argument("--format", choices=["json", "toml"], default="json", help="of --print-config (default json)")
+    for action in p._actions:
+        if action.option_strings and not isinstance(action, argparse._HelpAction):
+            action.__class__ = _recording(type(action))
+
+
+@functools.lru_cache(maxsize=None)
+def _recording(action_class: type) -> type:
+    """The argparse action class, plus: its dest joins namespace.given_flags when the option is on the line."""
+
+    class Recording(action_class):
+        def __call__(self, parser, namespace, values, option_string=None):
+            super().__call__(parser, namespace, values, option_string)
+            namespace.given_flags = getattr(namespace, "given_flags", frozenset()) | {self.dest}
+
+    Recording.__name__ = action_class.__name__
+    return Recording
+
+
+def _apply_config_file(args) -> Optional[int]:
+    """Fill the train flags not given on the command line from --config's TOML; print TOML for --format toml.
+
+    The file's settings are parsed as the flags they stand for, by the train parser itself, so a bad value
+    gives the flag's own one-line error. Returns an exit code when it did the whole command (printing TOML).
+    """
+    from .config_file import as_train_flags, read_config_file, to_toml
+
+    if args.config:
+        if args.resume:
+            raise ConfigError("--config cannot be combined with --resume: a resumed run keeps its saved config")
+        settings = read_config_file(args.config)
+        train_parser = build_parser()._subparsers._group_actions[0].choices["train"]
+        from_file = train_parser.parse_args(as_train_flags(settings, args.config))
+        given = getattr(args, "given_flags", frozenset())
+        budget_flags = {"epochs", "steps", "minutes"}
+        for dest in getattr(from_file, "given_flags", frozenset()):
+            # A budget flag on the command line replaces the file's budget (the flags exclude each other).
+            if dest not in given and not (dest in budget_flags and given & budget_flags):
+                setattr(args, dest, getattr(from_file, dest))
+        if args.family is None:
+            args.family = from_file.family
+        args.config = None  # applied
+    if args.print_config and args.format == "toml":
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            code = cmd_train(argparse.Namespace(**{**vars(args), "format": "json"}))
+        print(to_toml(json.loads(printed.getvalue())), end="")
+        return code
+    return None
+
+
 def _data_config(args) -> DataConfig:
     return DataConfig(name=args.data, split=args.split, n_samples=args.n_samples, seed=args.data_seed,
                       data_dir=args.data_dir, image_size=args.image_size, download=not args.no_download)
@@ -179,6 +239,8 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_train(args) -> int:
+    if (code := _apply_config_file(args)) is not None:
+        return code
     if args.resume:
         if not args.out:
             raise ConfigError("--resume needs --out DIR: the run folder to continue")
