@@ -378,6 +378,80 @@ class _Model:
         family.train(was_training)
         return self._to_original(np.concatenate(chunks))
 
+    HTML_GRID = (4, 8)  # rows, columns of the sample grid a notebook shows
+    HTML_TILE_PX = 48  # each sample is enlarged by a whole factor to at least this many pixels a side
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: a fitted model shows a sample grid (seed 0) and its resolved config; an unfitted
+        one its hyperparameters."""
+        from html import escape
+
+        name = type(self).__name__
+        if self.family_ is None:
+            rows = [(key, "default" if value is None else value) for key, value in self._hyperparameters().items()]
+            return (f"<div><strong>{name}</strong> (not fitted; call fit(data))"
+                    f"{self._html_table(rows, 'hyperparameter')}</div>")
+        info = self.data_info_ or {}
+        shape = "x".join(str(n) for n in info.get("shape", ()))
+        steps = getattr(getattr(self, "state_", None), "step", None)
+        summary = (f"<strong>{name}</strong> ({escape(str(self.config_.model.arch))}) on "
+                   f"{escape(str(info.get('name')))} ({escape(str(info.get('kind')))} {shape}), "
+                   f"{sum(self.n_parameters().values()):,} parameters" + (f", {steps:,} steps" if steps else ""))
+        config = self.config_.to_dict()
+        rows = [(f"{section}.{key}" if isinstance(values, dict) else section, value)
+                for section, values in config.items()
+                for key, value in (values.items() if isinstance(values, dict) else [(section, values)])]
+        return (f"<div>{summary}<br><img src=\"data:image/png;base64,{self._html_sample_png()}\" "
+                f"alt=\"samples\">{self._html_table(rows, 'config')}</div>")
+
+    def _hyperparameters(self) -> dict[str, Any]:
+        import inspect
+
+        names = [p for p in inspect.signature(_Model.__init__).parameters if p != "self"]
+        if self.family_name == "gan":
+            names.remove("beta")  # a GAN has no KL weight
+        return {key: getattr(self, key) for key in names}
+
+    @staticmethod
+    def _html_table(rows, heading: str) -> str:
+        from html import escape
+
+        body = "".join(f"<tr><td style=\"text-align:left\">{escape(str(key))}</td>"
+                       f"<td style=\"text-align:left\">{escape(str(value))}</td></tr>" for key, value in rows)
+        return (f"<table><thead><tr><th style=\"text-align:left\">{heading}</th><th style=\"text-align:left\">"
+                f"value</th></tr></thead><tbody>{body}</tbody></table>")
+
+    def _html_sample_png(self) -> str:
+        """Samples as a base64 PNG: an image grid (HTML_GRID), or a scatter of the first two features of vectors."""
+        import base64
+        import io
+        import math
+
+        buffer = io.BytesIO()
+        if self.data_info_["kind"] == "image":
+            from .report.plots import image_grid
+
+            rows, cols = self.HTML_GRID
+            samples = self.sample(rows * cols, seed=0)  # (N, C, H, W) in [0, 1]
+            grid = image_grid(samples, nrow=cols)  # uint8, 2-pixel gaps
+            scale = math.ceil(self.HTML_TILE_PX / samples.shape[-1])
+            picture = Image.fromarray(grid, mode="L" if grid.ndim == 2 else "RGB")
+            picture.resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST).save(buffer, format="PNG")
+        else:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
+            points = self.sample(500, seed=0)  # (N, D) in the data's units
+            figure = Figure(figsize=(3, 3), dpi=80)
+            FigureCanvasAgg(figure)
+            axes = figure.add_subplot()
+            y = points[:, 1] if points.shape[1] > 1 else np.zeros(len(points))
+            axes.scatter(points[:, 0], y, s=4, alpha=0.6)
+            axes.set_title("500 samples" + (" (features 1, 2)" if points.shape[1] > 2 else ""), fontsize=9)
+            figure.tight_layout()
+            figure.savefig(buffer, format="png")
+        return base64.b64encode(buffer.getvalue()).decode("ascii")
+
     def n_parameters(self) -> dict[str, int]:
         return self._check_fitted().n_parameters()
 
