@@ -201,7 +201,8 @@ def _apply_config_file(args) -> Optional[int]:
         if args.resume:
             raise ConfigError("--config cannot be combined with --resume: a resumed run keeps its saved config")
         settings = read_config_file(args.config)
-        train_parser = build_parser()._subparsers._group_actions[0].choices["train"]
+        subcommands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+        train_parser = subcommands.choices["train"]
         from_file = train_parser.parse_args(as_train_flags(settings, args.config))
         given = getattr(args, "given_flags", frozenset())
         budget_flags = {"epochs", "steps", "minutes"}
