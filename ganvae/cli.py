@@ -155,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="report", metavar="REPORT", help="a compare report folder or its summary.json")
     p.add_argument("--out", metavar="DIR", help="pilot report folder (default runs/advise-DATA)")
     p.add_argument("--no-progress", action="store_true")
+
     p = sub.add_parser("export", help="write the generator (GAN) or decoder (VAE) as a TorchScript or ONNX file "
                                       "mapping latent codes to samples, usable without ganvae")
     p.add_argument("run", metavar="RUN", help="a run folder or checkpoint file")
@@ -213,7 +214,7 @@ def _apply_config_file(args) -> Optional[int]:
         if args.family is None:
             args.family = from_file.family
         args.config = None  # applied
-    if args.print_config and args.format == "toml":
+    if args.print_config and args.format == "toml" and not args.resume:
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
             code = cmd_train(argparse.Namespace(**{**vars(args), "format": "json"}))
@@ -382,12 +383,13 @@ def cmd_advise(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export, read_metadata
+    from .export import export, format_for, read_metadata
 
-    path = export(args.run, args.output, args.format)
-    meta = read_metadata(path)
+    fmt = format_for(args.output, args.format)
+    path = export(args.run, args.output, fmt)
+    meta = read_metadata(path, fmt)
     shape = ", ".join(str(n) for n in meta["data_shape"])
-    loader = "onnxruntime.InferenceSession(PATH), input 'z'" if path.suffix == ".onnx" else "torch.jit.load(PATH)"
+    loader = "onnxruntime.InferenceSession(PATH), input 'z'" if fmt == "onnx" else "torch.jit.load(PATH)"
     print(f"wrote the {meta['family'].upper()}'s {meta['network']} to {path}: z (B, {meta['latent_dim']}) -> "
           f"(B, {shape}), {meta['output']}; load it with {loader}")
     return 0

@@ -174,10 +174,12 @@ def _quiet_exporter():
         logger.setLevel(level)
 
 
-def read_metadata(path: Union[str, Path]) -> dict[str, Any]:
-    """The description an exported file carries (family, latent_dim, data_shape, config ...)."""
+def read_metadata(path: Union[str, Path], format: Optional[str] = None) -> dict[str, Any]:
+    """The description an exported file carries (family, latent_dim, data_shape, config ...).
+
+    format: "torchscript" or "onnx"; by default the one the file name implies."""
     path = Path(path)
-    if path.suffix.lower() == ".onnx":
+    if format_for(path, format) == "onnx":
         import onnx
 
         props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}

@@ -129,3 +129,16 @@ def test_cli_export_errors_are_one_line(models, tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "gan.generator.onnx").exists()
     with pytest.raises(ConfigError, match="needs a path"):
         export(models["gan-conv-digits"])
+
+
+def test_cli_onnx_export_under_any_file_name(models, tmp_path, capsys):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxscript")
+    ort = pytest.importorskip("onnxruntime")
+    model = models["vae-conv-digits"]
+    checkpoint = model.save(tmp_path / "vae.pt")
+    assert main(["export", str(checkpoint), "--format", "onnx", "-o", str(tmp_path / "decoder.bin")]) == 0
+    assert "onnxruntime.InferenceSession" in capsys.readouterr().out
+    z = torch.randn(2, model.family_.latent_dim)
+    out = ort.InferenceSession(str(tmp_path / "decoder.bin")).run(None, {"z": z.numpy()})[0]
+    assert np.abs(out - expected_output(model, z)).max() <= TOLERANCE
