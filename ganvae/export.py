@@ -117,7 +117,8 @@ def export(model_or_run, path: Optional[Union[str, Path]] = None, format: Option
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create the folder of {path} ({exc.strerror or exc}); choose a writable path") from None
+        raise ConfigError(f"cannot create the folder of {path} ({exc.strerror or exc}); "
+                          f"choose a writable path") from None
     if fmt == "torchscript":
         atomic_write_bytes(path, torchscript_bytes(module, example, metadata))
     else:
@@ -140,8 +141,8 @@ def torchscript_bytes(module: nn.Module, example: torch.Tensor, metadata: dict[s
 
 def write_onnx(module: nn.Module, example: torch.Tensor, metadata: dict[str, Any], path: Path) -> None:
     try:
-        import onnx
-        import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
+        import onnx  # noqa: F401  (torch's ONNX exporter needs both)
+        import onnxscript  # noqa: F401
     except ImportError:
         raise ConfigError("--format onnx needs the onnx and onnxscript packages: "
                           "pip install 'ganvae[onnx]' (or use --format torchscript)") from None

@@ -1,6 +1,5 @@
 """Export: the file maps latent codes to the same samples ganvae computes, and loads without ganvae."""
 
-import json
 import subprocess
 import sys
 
