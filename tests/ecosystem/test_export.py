@@ -141,3 +141,12 @@ def test_cli_onnx_export_under_any_file_name(models, tmp_path, capsys):
     z = torch.randn(2, model.family_.latent_dim)
     out = ort.InferenceSession(str(tmp_path / "decoder.bin")).run(None, {"z": z.numpy()})[0]
     assert np.abs(out - expected_output(model, z)).max() <= TOLERANCE
+
+
+@pytest.mark.parametrize("name", ["gan-conv-digits", "gan-mlp-csv"])
+def test_a_gan_file_fed_ganvaes_noise_gives_ganvae_sample(models, name, tmp_path):
+    model = models[name]
+    module = torch.jit.load(str(export(model, tmp_path / "generator.pt")))
+    generator = torch.Generator().manual_seed(3)  # sample(seed=3) draws its codes from this same stream
+    z = torch.randn(10, model.family_.latent_dim, generator=generator)
+    assert np.abs(module(z).numpy() - model.sample(10, seed=3)).max() <= TOLERANCE
