@@ -6,6 +6,7 @@ The command line calls these same classes.
 from __future__ import annotations
 
 import math
+import os
 import time
 from contextlib import nullcontext
 from dataclasses import replace
@@ -14,11 +15,14 @@ from typing import Any, ClassVar, Iterator, Optional, Union
 
 import numpy as np
 import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset as TorchDataset, IterableDataset
+from tqdm.auto import tqdm
 
 from ._version import __version__
 from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig
 from .data import Dataset, load_dataset, name_part
-from .errors import ConfigError, RunError
+from .errors import ConfigError, DataError, RunError
 from .families import FAMILIES, Family, GANFamily, VAEFamily, make_settings
 from .families.resolve import check_model, resolve
 from .nets import ARCHS
@@ -27,9 +31,16 @@ from .train.checkpoint import latest_valid_checkpoint, load_checkpoint, save_che
 from .train.loop import Interrupted, fit as fit_loop, resolve_device
 from .train.run import RunFolder
 
-DataLike = Union[str, Path, DataConfig, Dataset, np.ndarray, torch.Tensor]
+DataLike = Union[str, Path, DataConfig, Dataset, np.ndarray, torch.Tensor, TorchDataset, DataLoader]
 # Samples are drawn in whole blocks of this many; sample i comes from block i // SAMPLE_CHUNK.
 SAMPLE_CHUNK = 1000
+PROGRESS_MIN_EXAMPLES = 10_000  # a torch Dataset at least this long is loaded with a progress bar
+
+
+def block_seed(seed: int, index: int) -> int:
+    """The torch seed of block `index` of sample(n, seed): block i holds samples i*SAMPLE_CHUNK onwards, and its
+    noise is torch.randn from this seed (so a user can feed an exported generator the same codes)."""
+    return int(np.random.SeedSequence([seed % 2**64, index]).generate_state(1, np.uint64)[0])
 
 
 def build_family(cfg: RunConfig, data_info: dict[str, Any]) -> Family:
@@ -51,7 +62,8 @@ def build_family(cfg: RunConfig, data_info: dict[str, Any]) -> Family:
 
 
 def as_dataset(data: DataLike, data_cfg: Optional[DataConfig] = None) -> Dataset:
-    """Accept a dataset name or path, a DataConfig, a Dataset, or an array of examples."""
+    """Accept a dataset name or path, a DataConfig, a Dataset, an array or tensor of examples, a map-style
+    torch.utils.data.Dataset or a DataLoader (loaded into memory once; labels kept when it yields (x, y))."""
     if isinstance(data, Dataset):
         return data
     if isinstance(data, DataConfig):
@@ -64,7 +76,145 @@ def as_dataset(data: DataLike, data_cfg: Optional[DataConfig] = None) -> Dataset
         array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else data
         # The same rules as a .npy file: rank 2 is standardised vectors, rank 3-4 images in [0, 1].
         return replace(array_dataset(array, Path("array")), source="an array passed to fit()")
-    raise ConfigError(f"fit() takes a dataset name, a path, a Dataset or an array, not {type(data).__name__}")
+    if isinstance(data, (TorchDataset, DataLoader)):
+        return _torch_data(data)
+    raise ConfigError(f"fit() takes a dataset name, a path, a Dataset, an array, a torch Dataset or a DataLoader, "
+                      f"not {type(data).__name__}")
+
+
+def _torch_data(data: Union[TorchDataset, DataLoader]) -> Dataset:
+    """A torch Dataset or DataLoader read once into memory, by the same rules as an array (see as_dataset)."""
+    from .data.files import array_dataset
+
+    name = type(data.dataset if isinstance(data, DataLoader) else data).__name__
+    if isinstance(data, DataLoader):
+        values, labels = _read_loader(data, name)
+    else:
+        if isinstance(data, IterableDataset) or not hasattr(data, "__len__"):
+            raise ConfigError(f"fit() loads a torch Dataset by index, but this {name} has no length; give a "
+                              f"map-style Dataset (with __len__ and __getitem__), or a DataLoader over it")
+        values, labels = _read_map_dataset(data, name)
+    what = "DataLoader" if isinstance(data, DataLoader) else "torch Dataset"
+    dataset = array_dataset(values, Path(name), labels)
+    return replace(dataset, source=f"a {what} ({name}) passed to fit()")
+
+
+def _read_map_dataset(data: TorchDataset, name: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """Every item of a map-style dataset, stacked into one float32 array, and integer labels if it has them."""
+    n_examples = len(data)
+    if n_examples == 0:
+        raise DataError(f"the {name} passed to fit() is empty; it needs at least one example")
+    first_x, first_y = _split_item(data[0], name)
+    _check_fits_in_memory(first_x, n_examples, name)
+    values = np.empty((n_examples, *first_x.shape), dtype=np.float32)  # filled in place: one copy in memory
+    labels: Optional[list[Any]] = [] if first_y is not None else None
+    with tqdm(total=n_examples, desc=f"loading {name}", unit="example", disable=n_examples < PROGRESS_MIN_EXAMPLES,
+              leave=False, dynamic_ncols=True) as bar:
+        for index in range(n_examples):
+            x, y = (first_x, first_y) if index == 0 else _split_item(data[index], name)
+            if x.shape != first_x.shape:
+                raise DataError(f"example {index} of the {name} has shape {tuple(x.shape)}, but example 0 has "
+                                f"{tuple(first_x.shape)}; give examples of one shape (resize them in its transform)")
+            values[index] = x
+            if labels is not None:
+                labels.append(y)
+            bar.update(1)
+    return values, _labels_array(labels)
+
+
+def _read_loader(loader: DataLoader, name: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """Every batch of a DataLoader, concatenated, and integer labels if its batches are (x, y) pairs."""
+    batched = loader.batch_sampler is not None  # batch_size=None: the loader yields single examples
+
+    def next_batch(iterator) -> Optional[tuple[np.ndarray, Any]]:
+        item = next(iterator, None)
+        if item is None:
+            return None
+        x, y = _split_item(item, name)
+        return (x, y) if batched else (x[None], None if y is None else np.asarray([y]))
+
+    iterator = iter(loader)
+    first = next_batch(iterator)
+    if first is None:
+        raise DataError(f"the DataLoader over {name} yielded no batches; it needs at least one example")
+    if first[0].ndim == 0:
+        raise DataError(f"the DataLoader over {name} yields single numbers; its batches must hold examples "
+                        f"along the first axis")
+    try:
+        n_examples = len(loader) * len(first[0])  # the last batch may be smaller: an upper bound
+    except TypeError:  # an iterable dataset without a length
+        n_examples = len(first[0])
+    _check_fits_in_memory(first[0][0], n_examples, name)
+    batches, label_batches = [first[0].astype(np.float32, copy=False)], [first[1]]
+    with tqdm(total=n_examples, initial=len(first[0]), desc=f"loading {name}", unit="example", leave=False,
+              disable=n_examples < PROGRESS_MIN_EXAMPLES, dynamic_ncols=True) as bar:
+        for x, y in iter(lambda: next_batch(iterator), None):
+            if x.shape[1:] != batches[0].shape[1:]:
+                raise DataError(f"a batch from the DataLoader over {name} has examples of shape "
+                                f"{tuple(x.shape[1:])}, but the first batch's are {tuple(batches[0].shape[1:])}; "
+                                f"give examples of one shape (resize them in the dataset's transform)")
+            batches.append(x.astype(np.float32, copy=False))
+            label_batches.append(y)
+            bar.update(len(x))
+    values = np.concatenate(batches)
+    if any(y is None or np.ndim(y) != 1 or len(y) != len(x) for x, y in zip(batches, label_batches)):
+        return values, None
+    return values, _labels_array([label for y in label_batches for label in y])
+
+
+def _split_item(item: Any, name: str) -> tuple[np.ndarray, Any]:
+    """(x, y) from what a dataset yields: x alone, or a pair (x, y, ...) whose second part is the label."""
+    if isinstance(item, (tuple, list)):
+        if not item:
+            raise DataError(f"the {name} passed to fit() yields empty tuples; it must yield x or (x, y)")
+        x, y = item[0], (item[1] if len(item) > 1 else None)
+    else:
+        x, y = item, None
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    elif isinstance(x, Image.Image):  # a torchvision dataset without a transform yields PIL images
+        x = np.asarray(x)
+    elif not isinstance(x, (np.ndarray, np.generic, int, float)):
+        raise DataError(f"the {name} passed to fit() yields {type(x).__name__}; it must yield tensors, NumPy "
+                        f"arrays or PIL images (or (x, y) pairs of them)")
+    if isinstance(y, torch.Tensor):
+        y = y.detach().cpu().numpy()
+    return np.asarray(x), y
+
+
+def _labels_array(labels: Optional[list[Any]]) -> Optional[np.ndarray]:
+    """Labels as int64 (N,) when every one is a whole number >= 0 (class labels); otherwise none are kept."""
+    if not labels:
+        return None
+    values = np.asarray(labels)
+    if values.ndim != 1 or values.dtype.kind not in "iu" or values.min() < 0:
+        return None  # targets that are not class labels (masks, regression values) say nothing fit() uses
+    return values.astype(np.int64)
+
+
+def _check_fits_in_memory(example: np.ndarray, n_examples: int, name: str) -> None:
+    """Raise one sentence before loading when n_examples like `example`, as float32, exceed the free memory."""
+    needed = int(np.asarray(example).size) * 4 * n_examples
+    free = _free_memory_bytes()
+    if free is not None and needed > free:
+        raise DataError(f"the {name} passed to fit() would take {needed / 1e9:.1f} GB in memory ({n_examples:,} "
+                        f"examples of shape {tuple(np.shape(example))} as float32), more than the {free / 1e9:.1f} GB "
+                        f"free; pass a subset (torch.utils.data.Subset) or smaller examples")
+
+
+def _free_memory_bytes() -> Optional[int]:
+    """Memory available to a new allocation (Linux MemAvailable), or None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 class Model:
@@ -324,8 +474,7 @@ class Model:
         try:
             with torch.random.fork_rng(devices=devices) if seed is not None else nullcontext():
                 if seed is not None:
-                    block_seed = np.random.SeedSequence([seed % 2**64, index]).generate_state(1, np.uint64)[0]
-                    torch.manual_seed(int(block_seed))
+                    torch.manual_seed(block_seed(seed, index))
                 if labels is not None:
                     labels = labels.to(family.device)
                 block = family.sample(SAMPLE_CHUNK, labels=labels).float().cpu().numpy()
@@ -362,6 +511,79 @@ class Model:
             terms = family.elbo_terms(self._to_model(x))
         family.train(was_training)
         return float(-(terms["reconstruction"] + terms["kl"]).mean())
+
+    HTML_GRID = (4, 8)  # rows, columns of the sample grid a notebook shows
+    HTML_TILE_PX = 48  # each sample is enlarged by a whole factor to at least this many pixels a side
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: a fitted model shows a sample grid (seed 0) and its resolved config; an unfitted
+        one its hyperparameters."""
+        from html import escape
+
+        name = type(self).__name__
+        if self.family_ is None:
+            rows = [(key, "default" if value is None else value) for key, value in self._hyperparameters().items()]
+            return (f"<div><strong>{name}</strong> (not fitted; call fit(data))"
+                    f"{self._html_table(rows, 'hyperparameter')}</div>")
+        info = self.data_info_ or {}
+        shape = "x".join(str(n) for n in info.get("shape", ()))
+        steps = getattr(getattr(self, "state_", None), "step", None)
+        summary = (f"<strong>{name}</strong> ({escape(str(self.config_.model.arch))}) on "
+                   f"{escape(str(info.get('name')))} ({escape(str(info.get('kind')))} {shape}), "
+                   f"{sum(self.n_parameters().values()):,} parameters" + (f", {steps:,} steps" if steps else ""))
+        config = self.config_.to_dict()
+        rows = [(f"{section}.{key}" if isinstance(values, dict) else section, value)
+                for section, values in config.items()
+                for key, value in (values.items() if isinstance(values, dict) else [(section, values)])]
+        return (f"<div>{summary}<br><img src=\"data:image/png;base64,{self._html_sample_png()}\" "
+                f"alt=\"samples\">{self._html_table(rows, 'config')}</div>")
+
+    def _hyperparameters(self) -> dict[str, Any]:
+        import inspect
+
+        names = [p for p in inspect.signature(Model.__init__).parameters
+                 if p not in ("self", "family", "settings", "setting_values")]
+        return {**{key: getattr(self, key) for key in names}, **self.settings}
+
+    @staticmethod
+    def _html_table(rows, heading: str) -> str:
+        from html import escape
+
+        body = "".join(f"<tr><td style=\"text-align:left\">{escape(str(key))}</td>"
+                       f"<td style=\"text-align:left\">{escape(str(value))}</td></tr>" for key, value in rows)
+        return (f"<table><thead><tr><th style=\"text-align:left\">{heading}</th><th style=\"text-align:left\">"
+                f"value</th></tr></thead><tbody>{body}</tbody></table>")
+
+    def _html_sample_png(self) -> str:
+        """Samples as a base64 PNG: an image grid (HTML_GRID), or a scatter of the first two features of vectors."""
+        import base64
+        import io
+        import math
+
+        buffer = io.BytesIO()
+        if self.data_info_["kind"] == "image":
+            from .report.plots import image_grid
+
+            rows, cols = self.HTML_GRID
+            samples = self.sample(rows * cols, seed=0)  # (N, C, H, W) in [0, 1]
+            grid = image_grid(samples, nrow=cols)  # uint8, 2-pixel gaps
+            scale = math.ceil(self.HTML_TILE_PX / samples.shape[-1])
+            picture = Image.fromarray(grid, mode="L" if grid.ndim == 2 else "RGB")
+            picture.resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST).save(buffer, format="PNG")
+        else:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
+            points = self.sample(500, seed=0)  # (N, D) in the data's units
+            figure = Figure(figsize=(3, 3), dpi=80)
+            FigureCanvasAgg(figure)
+            axes = figure.add_subplot()
+            y = points[:, 1] if points.shape[1] > 1 else np.zeros(len(points))
+            axes.scatter(points[:, 0], y, s=4, alpha=0.6)
+            axes.set_title("500 samples" + (" (features 1, 2)" if points.shape[1] > 2 else ""), fontsize=9)
+            figure.tight_layout()
+            figure.savefig(buffer, format="png")
+        return base64.b64encode(buffer.getvalue()).decode("ascii")
 
     def n_parameters(self) -> dict[str, int]:
         return self._check_fitted().n_parameters()

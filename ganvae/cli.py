@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import io
+import json
 import os
 import sys
 from pathlib import Path
@@ -123,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=_positive_int, default=20, metavar="STEPS")
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_config_options(p)
 
     p = sub.add_parser("sample", help="draw samples from a trained run into a .npy, .png, .csv or .parquet file")
     p.add_argument("run", metavar="RUN", help="a run folder or checkpoint file")
@@ -186,6 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="report", metavar="REPORT", help="a compare report folder or its summary.json")
     p.add_argument("--out", metavar="DIR", help="pilot report folder (default runs/advise-DATA)")
     p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("export", help="write the generator (GAN) or decoder (VAE) as a TorchScript or ONNX file "
+                                      "mapping latent codes to samples, usable without ganvae")
+    p.add_argument("run", metavar="RUN", help="a run folder or checkpoint file")
+    p.add_argument("--format", choices=["torchscript", "onnx"],
+                   help="torchscript (torch.jit.load) or onnx (needs onnx and onnxscript); default from -o, "
+                        "else torchscript")
+    p.add_argument("-o", "--output", metavar="FILE", help="default RUN/generator.pt (decoder.pt; .onnx for onnx)")
     return parser
 
 
@@ -197,6 +209,63 @@ def _family_list(text: Optional[str]) -> tuple[str, ...]:
     if not names:
         raise ConfigError(f"--families must name at least one family from {', '.join(FAMILIES.names())}")
     return names
+
+
+def _add_config_options(p: argparse.ArgumentParser) -> None:
+    """--config FILE and --format on `train`; every train option then records that it was given, so that a flag
+    on the command line overrides the file even when it repeats the flag's default."""
+    p.add_argument("--config", metavar="FILE",
+                   help="a TOML run config (as --print-config --format toml prints it); flags given override it")
+    p.add_argument("--format", choices=["json", "toml"], default="json", help="of --print-config (default json)")
+    for action in p._actions:
+        if action.option_strings and not isinstance(action, argparse._HelpAction):
+            action.__class__ = _recording(type(action))
+
+
+@functools.lru_cache(maxsize=None)
+def _recording(action_class: type) -> type:
+    """The argparse action class, plus: its dest joins namespace.given_flags when the option is on the line."""
+
+    class Recording(action_class):
+        def __call__(self, parser, namespace, values, option_string=None):
+            super().__call__(parser, namespace, values, option_string)
+            namespace.given_flags = getattr(namespace, "given_flags", frozenset()) | {self.dest}
+
+    Recording.__name__ = action_class.__name__
+    return Recording
+
+
+def _apply_config_file(args) -> Optional[int]:
+    """Fill the train flags not given on the command line from --config's TOML; print TOML for --format toml.
+
+    The file's settings are parsed as the flags they stand for, by the train parser itself, so a bad value
+    gives the flag's own one-line error. Returns an exit code when it did the whole command (printing TOML).
+    """
+    from .config_file import as_train_flags, read_config_file, to_toml
+
+    if args.config:
+        if args.resume:
+            raise ConfigError("--config cannot be combined with --resume: a resumed run keeps its saved config")
+        settings = read_config_file(args.config)
+        subcommands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+        train_parser = subcommands.choices["train"]
+        from_file = train_parser.parse_args(as_train_flags(settings, args.config))
+        given = getattr(args, "given_flags", frozenset())
+        budget_flags = {"epochs", "steps", "minutes"}
+        for dest in getattr(from_file, "given_flags", frozenset()):
+            # A budget flag on the command line replaces the file's budget (the flags exclude each other).
+            if dest not in given and not (dest in budget_flags and given & budget_flags):
+                setattr(args, dest, getattr(from_file, dest))
+        if args.family is None:
+            args.family = from_file.family
+        args.config = None  # applied
+    if args.print_config and args.format == "toml" and not args.resume:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            code = cmd_train(argparse.Namespace(**{**vars(args), "format": "json"}))
+        print(to_toml(json.loads(printed.getvalue())), end="")
+        return code
+    return None
 
 
 def _data_config(args) -> DataConfig:
@@ -217,6 +286,8 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_train(args) -> int:
+    if (code := _apply_config_file(args)) is not None:
+        return code
     if args.resume:
         if not args.out:
             raise ConfigError("--resume needs --out DIR: the run folder to continue")
@@ -341,8 +412,21 @@ def cmd_advise(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export import export, format_for, read_metadata
+
+    fmt = format_for(args.output, args.format)
+    path = export(args.run, args.output, fmt)
+    meta = read_metadata(path, fmt)
+    shape = ", ".join(str(n) for n in meta["data_shape"])
+    loader = "onnxruntime.InferenceSession(PATH), input 'z'" if fmt == "onnx" else "torch.jit.load(PATH)"
+    print(f"wrote the {meta['family'].upper()}'s {meta['network']} to {path}: z (B, {meta['latent_dim']}) -> "
+          f"(B, {shape}), {meta['output']}; load it with {loader}")
+    return 0
+
+
 COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
-            "compare": cmd_compare, "advise": cmd_advise}
+            "compare": cmd_compare, "advise": cmd_advise, "export": cmd_export}
 
 
 def _one_line(exc: Exception) -> str:

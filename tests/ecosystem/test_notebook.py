@@ -1,0 +1,50 @@
+"""In a notebook a model shows itself: a fitted one a sample grid and its config, an unfitted one its settings."""
+
+import base64
+import io
+import re
+
+import numpy as np
+from PIL import Image
+
+import ganvae
+from ganvae.report.plots import image_grid
+
+IMAGE_SOURCE = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+def embedded_png(html: str) -> Image.Image:
+    match = IMAGE_SOURCE.search(html)
+    assert match, html[:300]
+    return Image.open(io.BytesIO(base64.b64decode(match.group(1), validate=True)))
+
+
+def test_a_fitted_image_model_shows_a_grid_of_its_samples_and_its_config():
+    gan = ganvae.GAN(arch="mlp", steps=2, hidden=8).fit("digits")  # 8x8 images
+    html = gan._repr_html_()
+    picture = embedded_png(html)
+    rows, cols = ganvae.GAN.HTML_GRID
+    scale = 6  # the smallest whole factor that makes 8 pixels at least 48
+    # image_grid puts 2 pixels around and between the 8x8 samples.
+    assert picture.size == ((cols * 10 + 2) * scale, (rows * 10 + 2) * scale) == (492, 252)
+    assert picture.mode == "L"
+    expected = image_grid(gan.sample(rows * cols, seed=0), nrow=cols)  # the samples seed 0 gives
+    shown = np.asarray(picture)[::scale, ::scale]
+    assert np.array_equal(shown, expected)
+    assert "<td style=\"text-align:left\">model.arch</td><td style=\"text-align:left\">mlp</td>" in html
+    assert "optim.lr" in html and "0.0002" in html and "digits" in html and "2 steps" in html
+
+
+def test_a_fitted_vector_model_shows_a_scatter():
+    vae = ganvae.VAE(arch="mlp", steps=2, hidden=8).fit("ring8")
+    picture = embedded_png(vae._repr_html_())
+    assert picture.size == (240, 240) and picture.format == "PNG"
+
+
+def test_an_unfitted_model_shows_its_hyperparameters_and_no_picture():
+    html = ganvae.VAE(latent_dim=3, beta=0.5)._repr_html_()
+    assert "not fitted" in html and "<img" not in html
+    assert "<td style=\"text-align:left\">latent_dim</td><td style=\"text-align:left\">3</td>" in html
+    assert "<td style=\"text-align:left\">beta</td><td style=\"text-align:left\">0.5</td>" in html
+    assert "<td style=\"text-align:left\">lr</td><td style=\"text-align:left\">default</td>" in html
+    assert ">beta<" not in ganvae.GAN()._repr_html_()
