@@ -33,9 +33,12 @@ class Family(nn.Module):
 
     Subclasses set `name`, build `self.nets`, and implement `phases()` and `sample()`.
     Data convention: images arrive in [0, 1] as (B, C, H, W); vectors as (B, D) in model space.
+    `capabilities` declares what the family offers beyond sampling ("encoder": maps data to latent codes,
+    "likelihood": bounds log p(x)); metrics, figures and advice that need one read it instead of the name.
     """
 
     name: str = ""
+    capabilities: frozenset[str] = frozenset()
 
     def __init__(self, kind: str, data_shape: tuple[int, ...], latent_dim: int):
         super().__init__()

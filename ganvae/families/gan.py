@@ -17,6 +17,7 @@ class GANFamily(Family):
     """
 
     name = "gan"
+    capabilities = frozenset()  # no encoder, no likelihood
 
     def __init__(self, arch: Architecture, kind: str, data_shape, latent_dim: int, hidden: int, **_):
         super().__init__(kind, data_shape, latent_dim)

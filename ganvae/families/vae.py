@@ -30,6 +30,7 @@ class VAEFamily(Family):
     """
 
     name = "vae"
+    capabilities = frozenset({"encoder", "likelihood"})
 
     def __init__(self, arch: Architecture, kind: str, data_shape, latent_dim: int, hidden: int,
                  beta: float = 1.0, **_):

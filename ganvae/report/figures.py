@@ -19,11 +19,12 @@ def latent_interpolations(model, real: np.ndarray, n_pairs: int = N_PAIRS, n_ste
                           seed: int = 0) -> np.ndarray:
     """Decode straight lines in latent space, (n_pairs * n_steps, *shape) in data space, row by row.
 
-    VAE: from the code of one real example to another's (posterior means); GAN: between two prior draws.
+    A family with an encoder (the VAE): from the code of one real example to another's (posterior means);
+    without one (the GAN): between two prior draws.
     """
     family = model.family_
     generator = torch.Generator().manual_seed(seed)
-    if model.family_name == "vae":
+    if "encoder" in family.capabilities:
         # With fewer than 2 * n_pairs examples, some are used twice.
         picks = torch.randint(len(real), (2 * n_pairs,), generator=generator).numpy() if len(real) < 2 * n_pairs \
             else torch.randperm(len(real), generator=generator)[: 2 * n_pairs].numpy()
@@ -41,7 +42,8 @@ def latent_interpolations(model, real: np.ndarray, n_pairs: int = N_PAIRS, n_ste
 
 
 def write_run_figures(model, dataset, run_dir: Path) -> dict[str, Path]:
-    """Write samples.png, losses.png, interpolations.png (images) and, for a VAE, reconstructions.png.
+    """Write samples.png, losses.png, interpolations.png (images) and, for a family with an encoder (the VAE),
+    reconstructions.png.
 
     model: a fitted ganvae.GAN or ganvae.VAE; dataset: the Dataset it was fitted on.
     """
@@ -58,7 +60,7 @@ def write_run_figures(model, dataset, run_dir: Path) -> dict[str, Path]:
     if kind == "image":
         written["interpolations"] = save_image_grid(
             latent_interpolations(model, real), run_dir / "interpolations.png", nrow=N_STEPS)
-    if model.family_name == "vae":
+    if "encoder" in model.family_.capabilities:
         originals = real[:8] if kind == "image" else real
         written["reconstructions"] = save_reconstructions(
             originals, model.reconstruct(originals), run_dir / "reconstructions.png")
