@@ -160,7 +160,7 @@ class EvalInputs:
     nll_examples: Optional[int] = DEFAULT_NLL_EXAMPLES
     cache: bool = True
     progress: bool = False
-    _train: Optional[dict] = field(default=None, repr=False)
+    _train: Optional[dict] = field(default=None, init=False, repr=False)
 
     def train_features(self) -> dict:
         """real_features of the whole training split, computed (or read from the cache) once, on first use."""
