@@ -2,10 +2,12 @@
 
 ``evaluate(source, data)`` takes a run folder or checkpoint, a fitted ``ganvae.GAN``/``VAE``, a ``.npy`` of
 samples or an array of samples in the data's units. It draws (or loads) n samples, loads the reference split,
-maps both into the dataset's feature space (``features.feature_extractor_for``), and computes every metric in
-``METRIC_INFO``. A metric that does not apply (VAE-only metrics for a GAN or for bare samples, mode metrics
-off the 2-D mixtures, class metrics without a classifier) reads None, shown as n/a, never 0; the result says
-why. Features and statistics of real data are cached on disk per (dataset, split, feature space, n).
+maps both into the dataset's feature space (``features.feature_extractor_for``), and runs every registered
+metric group (``METRIC_GROUPS``: one function per group, computing its metrics from the prepared ``EvalInputs``)
+to fill every metric of ``spec.METRICS``. A metric that does not apply (metrics needing an encoder or a
+likelihood for a GAN or for bare samples, mode metrics off the 2-D mixtures, class metrics without a
+classifier) reads None, shown as n/a, never 0; the result says why. Features and statistics of real data are
+cached on disk per (dataset, split, feature space, n).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import io
 import json
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import torch
@@ -27,7 +29,7 @@ from ganvae.config import DataConfig
 from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dataset, safe_chars
 from ganvae.data.idx import cache_dir
 from ganvae.errors import ConfigError, DataError
-from ganvae.metrics import MEMORIZATION_QUANTILE, METRIC_INFO
+from ganvae.metrics.spec import MEMORIZATION_QUANTILE, METRICS, TARGET, capable_families, group_metrics
 from ganvae.metrics.coverage import class_coverage
 from ganvae.metrics.features import FeatureExtractor, data_sha256, feature_extractor_for
 from ganvae.metrics.fid import feature_statistics, frechet_distance_from_stats
@@ -38,8 +40,8 @@ from ganvae.metrics.sharpness import sharpness_ratio
 from ganvae.metrics.vae_metrics import vae_metrics
 from ganvae.train.checkpoint import atomic_write_bytes
 
-__all__ = ["evaluate", "format_table", "save_metrics", "metrics_path_for", "real_features",
-           "DEFAULT_N_SAMPLES", "DEFAULT_IW_SAMPLES", "DEFAULT_NLL_EXAMPLES", "PRDC_K", "MEMORIZATION_QUANTILE"]
+__all__ = ["evaluate", "format_table", "save_metrics", "metrics_path_for", "real_features", "EvalInputs",
+           "GroupResult", "MetricGroup", "METRIC_GROUPS", "NotApplicable", "metric_group", "DEFAULT_N_SAMPLES", "DEFAULT_IW_SAMPLES", "DEFAULT_NLL_EXAMPLES", "PRDC_K", "MEMORIZATION_QUANTILE"]
 
 DEFAULT_N_SAMPLES = 10_000
 DEFAULT_IW_SAMPLES = 1000
@@ -51,9 +53,6 @@ KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
 MIN_SAMPLES = 10
 REFERENCE_SEED = 0  # the reference subset is fixed, so its cached statistics serve every evaluation
 IMAGE_RANGE_SLACK = 1e-3
-VAE_ONLY = tuple(name for name, info in METRIC_INFO.items() if info["applies_to"] == ("vae",))
-MODE_METRICS = ("modes_captured", "high_quality_share", "mode_kl")
-CLASS_METRICS = ("class_kl", "min_class_share")
 
 SourceLike = Union[str, Path, np.ndarray, torch.Tensor, Any]
 
@@ -107,37 +106,18 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
     extractor = feature_extractor_for(train_data, features, progress=progress)
 
     fake_features, fake_predictions = extractor.embed(samples)
-    real = real_features(reference, extractor, cache=cache, progress=progress)
-    metrics: dict[str, Any] = {name: None for name in METRIC_INFO}
-    notes: dict[str, str] = {}
-    details: dict[str, Any] = {}
-    kid_settings = _distribution_metrics(fake_features, real, seed, metrics, details)
-    _mode_metrics(samples, train_data, metrics, notes, details)
-    _sharpness(samples, reference, metrics, notes, details)
-    _class_metrics(fake_predictions, real, extractor, metrics, notes, details)
-    n_train_reference = None
-    if split == "train":
-        notes["memorization"] = ("needs a held-out split to calibrate against: evaluate with --split test"
-                                 if _has_test_split(train_cfg) else
-                                 f"needs held-out data to calibrate against, and {train_data.name} has one split")
-    else:
-        train = real_features(train_data, extractor, cache=cache, progress=progress)
-        threshold = _memorization_threshold(real, train, cache)
-        metrics["memorization"] = float((nearest_distances(fake_features, train["features"]) < threshold).mean())
-        details["memorization_threshold"] = threshold
-        n_train_reference = len(train_data)
-    if family == "vae":
-        details.update(_vae_metrics(model, reference, metrics, iw_samples, nll_examples, seed))
-    else:
-        why = "VAE only: a GAN has no encoder or likelihood" if family == "gan" else \
-            "VAE only: needs a VAE model, not bare samples"
-        notes.update({name: why for name in VAE_ONLY})
-
+    inputs = EvalInputs(
+        samples=samples, train_data=train_data, reference=reference, split=split,
+        has_test_split=_has_test_split(train_cfg), extractor=extractor, fake_features=fake_features,
+        fake_predictions=fake_predictions, real=real_features(reference, extractor, cache=cache, progress=progress),
+        model=model, seed=seed, iw_samples=iw_samples, nll_examples=nll_examples, cache=cache, progress=progress)
+    capabilities = frozenset(model.family_.capabilities) if model is not None else frozenset()
+    metrics, notes, details, settings = _run_groups(inputs, family, capabilities)
     metrics = {name: _plain(value) for name, value in metrics.items()}
     for name, value in metrics.items():
         if value is None and name not in notes:
             notes[name] = "undefined for these samples"
-    not_applicable = [name for name in METRIC_INFO if metrics[name] is None and not notes[name].startswith("undefined")]
+    not_applicable = [name for name in METRICS if metrics[name] is None and not notes[name].startswith("undefined")]
     return {
         "source": label,
         "family": family,
@@ -145,7 +125,7 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         "split": split,
         "n_samples": int(len(samples)),
         "n_reference": int(len(reference)),
-        "n_train_reference": n_train_reference,
+        "n_train_reference": len(train_data) if inputs.train_features_used else None,
         "feature_space": extractor.name,
         "feature_dim": int(fake_features.shape[1]),
         "feature_info": _jsonable(extractor.info),
@@ -153,65 +133,193 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         "not_applicable": not_applicable,
         "notes": notes,
         "details": _jsonable(details),
-        "settings": {"seed": seed, "prdc_k": PRDC_K, **kid_settings, "memorization_quantile": MEMORIZATION_QUANTILE,
-                     "iw_samples": iw_samples if family == "vae" else None, "reference_seed": REFERENCE_SEED},
+        "settings": {"seed": seed, "prdc_k": PRDC_K, **settings, "reference_seed": REFERENCE_SEED},
         "ganvae_version": __version__,
         "seconds": round(time.perf_counter() - start, 2),
     }
 
 
-# --- the metric groups: each fills `metrics`, says in `notes` why a value is missing, keeps extras in `details` ---
+# --- the metric groups: each computes its metrics (those whose spec names the group) from the prepared inputs ---
 
-def _distribution_metrics(fake_features: np.ndarray, real: dict, seed: int, metrics: dict, details: dict) -> dict:
-    """FID, KID, precision, recall, density and coverage in the feature space; returns KID's settings."""
+@dataclass
+class EvalInputs:
+    """What every metric group may read: samples and real data, in data units and in the feature space."""
+
+    samples: np.ndarray  # (N, *example shape) float32, in the data's units (images in [0, 1])
+    train_data: Dataset  # the training split
+    reference: Dataset  # the real examples compared against (n from `split`)
+    split: str  # "test" or "train": the split `reference` comes from
+    has_test_split: bool  # whether the data has a held-out split at all
+    extractor: FeatureExtractor
+    fake_features: np.ndarray  # (N, F) float32
+    fake_predictions: Optional[np.ndarray]  # (N,) predicted classes, or None without a classifier
+    real: dict  # real_features(reference): features (M, F), predictions (M,), mu (F,), sigma (F, F)
+    model: Any = None  # the fitted ganvae.GAN/VAE, None for bare samples
+    seed: int = 0
+    iw_samples: int = DEFAULT_IW_SAMPLES
+    nll_examples: Optional[int] = DEFAULT_NLL_EXAMPLES
+    cache: bool = True
+    progress: bool = False
+    _train: Optional[dict] = field(default=None, init=False, repr=False)
+
+    def train_features(self) -> dict:
+        """real_features of the whole training split, computed (or read from the cache) once, on first use."""
+        if self._train is None:
+            self._train = real_features(self.train_data, self.extractor, cache=self.cache, progress=self.progress)
+        return self._train
+
+    @property
+    def train_features_used(self) -> bool:
+        return self._train is not None
+
+
+@dataclass
+class GroupResult:
+    """What a group found: metric values (None where undefined), why a value is missing (notes), extras kept
+    in the result's details, and settings it used (keys of the result's settings)."""
+
+    metrics: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+class NotApplicable(Exception):
+    """Raised by a group whose metrics do not apply to these inputs; its message is every metric's note."""
+
+
+@dataclass(frozen=True)
+class MetricGroup:
+    """A function computing the metrics whose spec names this group, and the family capabilities it needs
+    (evaluate skips it, with a note, for a source without them)."""
+
+    name: str
+    compute: Callable[[EvalInputs], GroupResult]
+    requires: frozenset[str] = frozenset()
+
+
+# Run in this order; a group's metrics come from the spec (spec.group_metrics).
+METRIC_GROUPS: dict[str, MetricGroup] = {}
+
+
+def metric_group(name: str, requires: tuple[str, ...] = ()):
+    """Register the decorated function as the metric group `name` (see MetricGroup)."""
+    def decorator(compute: Callable[[EvalInputs], GroupResult]) -> Callable[[EvalInputs], GroupResult]:
+        if name in METRIC_GROUPS:
+            raise ValueError(f"metric group {name!r} is registered twice")
+        METRIC_GROUPS[name] = MetricGroup(name, compute, frozenset(requires))
+        return compute
+
+    return decorator
+
+
+def _run_groups(inputs: EvalInputs, family: Optional[str], capabilities: frozenset[str]) -> tuple[dict, ...]:
+    """Every registered group in turn -> (metrics in spec order, notes, details, settings); a group the source
+    lacks the capabilities for, or that does not apply here, leaves its metrics None and says why in notes."""
+    metrics: dict[str, Any] = {name: None for name in METRICS}
+    notes: dict[str, str] = {}
+    details: dict[str, Any] = {}
+    # Every key is present whichever groups run; a group's result fills in its own.
+    settings: dict[str, Any] = {"kid_subsets": None, "kid_subset_size": None,
+                                "memorization_quantile": MEMORIZATION_QUANTILE, "iw_samples": None}
+    for group in METRIC_GROUPS.values():
+        names = group_metrics(group.name)
+        if not names:
+            continue
+        missing = group.requires - capabilities
+        if missing:
+            notes.update({name: _needs_capability(group.requires, missing, family) for name in names})
+            continue
+        try:
+            result = group.compute(inputs)
+        except NotApplicable as reason:
+            notes.update({name: str(reason) for name in names})
+            continue
+        strays = sorted(set(result.metrics) - set(names))
+        if strays:
+            raise ValueError(f"metric group {group.name!r} returned {strays}, which the spec does not assign to "
+                             f"it; add them to ganvae.metrics.spec.METRICS with group={group.name!r}")
+        metrics.update(result.metrics)
+        notes.update(result.notes)
+        details.update(result.details)
+        settings.update(result.settings)
+    return metrics, notes, details, settings
+
+
+def _needs_capability(requires: frozenset[str], missing: frozenset[str], family: Optional[str]) -> str:
+    """'VAE only: a GAN has no encoder or likelihood', naming the registered families that have them."""
+    holders = " or ".join(name.upper() for name in capable_families(requires)) or \
+        f"a family with {' and '.join(sorted(requires))}"
+    if family is None:
+        return f"{holders} only: needs a {holders} model, not bare samples"
+    return f"{holders} only: a {family.upper()} has no {' or '.join(sorted(missing))}"
+
+
+@metric_group("distribution")
+def _distribution_metrics(inputs: EvalInputs) -> GroupResult:
+    """FID, KID, precision, recall, density and coverage in the feature space."""
+    fake_features, real = inputs.fake_features, inputs.real
     mu, sigma = feature_statistics(fake_features)
-    metrics["fid"] = frechet_distance_from_stats(mu, sigma, real["mu"], real["sigma"])
+    metrics = {"fid": frechet_distance_from_stats(mu, sigma, real["mu"], real["sigma"])}
     subset_size = min(KID_SUBSET_SIZE, len(real["features"]), len(fake_features))
     # When one subset holds both whole sets every round draws the same sets: one round gives the same mean.
     n_subsets = 1 if len(real["features"]) == len(fake_features) == subset_size else KID_SUBSETS
-    kid = kernel_distance(real["features"], fake_features, n_subsets=n_subsets, subset_size=subset_size, seed=seed)
+    kid = kernel_distance(real["features"], fake_features, n_subsets=n_subsets, subset_size=subset_size,
+                          seed=inputs.seed)
     metrics["kid"] = kid["mean"]
-    details["kid_std"] = kid["std"]
     metrics.update(prdc(real["features"], fake_features, k=PRDC_K))
-    return {"kid_subsets": n_subsets, "kid_subset_size": subset_size}
+    return GroupResult(metrics, details={"kid_std": kid["std"]},
+                       settings={"kid_subsets": n_subsets, "kid_subset_size": subset_size})
 
 
-def _mode_metrics(samples: np.ndarray, data: Dataset, metrics: dict, notes: dict, details: dict) -> None:
+@metric_group("modes")
+def _mode_metrics(inputs: EvalInputs) -> GroupResult:
     """Mode coverage on the raw samples, for the 2-D mixtures whose modes are known."""
+    data = inputs.train_data
     if not (data.kind == VECTOR and data.name in MODE_MEANS and data.shape == (2,)):
-        for name in MODE_METRICS:
-            notes[name] = f"only for the 2-D mixtures {' and '.join(sorted(MODE_MEANS))}"
-        return
-    modes = mode_metrics(samples, MODE_MEANS[data.name], MODE_SIGMA[data.name])
-    metrics["modes_captured"] = modes["modes_captured"]
-    metrics["high_quality_share"] = modes["high_quality_share"]
-    metrics["mode_kl"] = modes["kl_to_uniform"]
-    details["mode_histogram"] = [int(v) for v in modes["mode_histogram"]]
+        raise NotApplicable(f"only for the 2-D mixtures {' and '.join(sorted(MODE_MEANS))}")
+    modes = mode_metrics(inputs.samples, MODE_MEANS[data.name], MODE_SIGMA[data.name])
+    result = GroupResult({"modes_captured": modes["modes_captured"], "high_quality_share": modes["high_quality_share"],
+                          "mode_kl": modes["kl_to_uniform"]},
+                         details={"mode_histogram": [int(v) for v in modes["mode_histogram"]]})
     if math.isnan(modes["kl_to_uniform"]):
-        notes["mode_kl"] = "undefined: no sample lies within 3 sigma of a mode"
+        result.notes["mode_kl"] = "undefined: no sample lies within 3 sigma of a mode"
+    return result
 
 
-def _sharpness(samples: np.ndarray, reference: Dataset, metrics: dict, notes: dict, details: dict) -> None:
+@metric_group("sharpness")
+def _sharpness(inputs: EvalInputs) -> GroupResult:
     """Laplacian energy of the samples against the reference images, in pixel space (images only)."""
+    reference = inputs.reference
     if reference.kind != IMAGE or min(reference.shape[-2:]) < 3:
-        notes["sharpness"] = "images only: it measures fine detail in pixels"
-        return
-    result = sharpness_ratio(samples, _in_data_units(reference))
-    metrics["sharpness"] = result["ratio"]
-    details["laplacian_energy"] = {"samples": result["fake_energy"], "real": result["real_energy"]}
+        raise NotApplicable("images only: it measures fine detail in pixels")
+    result = sharpness_ratio(inputs.samples, _in_data_units(reference))
+    return GroupResult({"sharpness": result["ratio"]},
+                       details={"laplacian_energy": {"samples": result["fake_energy"], "real": result["real_energy"]}})
 
 
-def _class_metrics(fake_predictions: Optional[np.ndarray], real: dict, extractor: FeatureExtractor, metrics: dict,
-                   notes: dict, details: dict) -> None:
+@metric_group("classes")
+def _class_metrics(inputs: EvalInputs) -> GroupResult:
     """Class coverage from the feature space's classifier, against its predictions on the real reference."""
+    extractor = inputs.extractor
     if extractor.n_classes is None:
-        for name in CLASS_METRICS:
-            notes[name] = f"needs a feature space that predicts classes (a classifier), not {extractor.name}"
-        return
-    classes = class_coverage(fake_predictions, real["predictions"], extractor.n_classes)
-    metrics["class_kl"] = classes["kl"]
-    metrics["min_class_share"] = classes["min_class_share"]
-    details["class_histogram"] = [round(float(v), 6) for v in classes["histogram"]]
+        raise NotApplicable(f"needs a feature space that predicts classes (a classifier), not {extractor.name}")
+    classes = class_coverage(inputs.fake_predictions, inputs.real["predictions"], extractor.n_classes)
+    return GroupResult({"class_kl": classes["kl"], "min_class_share": classes["min_class_share"]},
+                       details={"class_histogram": [round(float(v), 6) for v in classes["histogram"]]})
+
+
+@metric_group("memorization")
+def _memorization(inputs: EvalInputs) -> GroupResult:
+    """Share of samples nearer a training example than held-out real data usually is (needs a held-out split)."""
+    if inputs.split == "train":
+        raise NotApplicable("needs a held-out split to calibrate against: evaluate with --split test"
+                            if inputs.has_test_split else
+                            f"needs held-out data to calibrate against, and {inputs.train_data.name} has one split")
+    train = inputs.train_features()
+    threshold = _memorization_threshold(inputs.real, train, inputs.cache)
+    share = float((nearest_distances(inputs.fake_features, train["features"]) < threshold).mean())
+    return GroupResult({"memorization": share}, details={"memorization_threshold": threshold})
 
 
 # --- inputs ---------------------------------------------------------------------------------------------------
@@ -371,26 +479,30 @@ def _memorization_threshold(test: dict, train: dict, cache: bool) -> float:
     return float(_cached_arrays("memorization-threshold", key, compute, cache)["threshold"])
 
 
-# --- VAE-only metrics -----------------------------------------------------------------------------------------
+# --- metrics of a model with an encoder and a likelihood (the VAE) -------------------------------------------
 
-def _vae_metrics(model, reference: Dataset, metrics: dict, iw_samples: int, nll_examples: Optional[int],
-                 seed: int) -> dict:
-    """Fill the VAE-only metrics from the reference split, mapped into the model's space; return details."""
+@metric_group("likelihood", requires=("encoder", "likelihood"))
+def _likelihood_metrics(inputs: EvalInputs) -> GroupResult:
+    """NLL, bits per dimension, negative ELBO, KL per latent dimension, active units and reconstruction error
+    on the reference split, mapped into the model's space."""
+    model = inputs.model
     info = model.data_info_
-    x = _in_data_units(reference)
+    x = _in_data_units(inputs.reference)
     log_scale_sum = 0.0
     if info.get("offset") is not None:
         scale = np.asarray(info["scale"], np.float32)
         x = (x - np.asarray(info["offset"], np.float32)) / scale
         log_scale_sum = float(np.log(scale.astype(np.float64)).sum())
     values = vae_metrics(model.family_, torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
-                         n_importance=iw_samples, nll_examples=nll_examples, seed=seed, log_scale_sum=log_scale_sum)
+                         n_importance=inputs.iw_samples, nll_examples=inputs.nll_examples, seed=inputs.seed,
+                         log_scale_sum=log_scale_sum)
     per_dim = values["kl_per_dim"]
-    for name in VAE_ONLY:
-        metrics[name] = values[name]
+    metrics = {name: values[name] for name in group_metrics("likelihood")}
     metrics["kl_per_dim"] = float(np.mean(per_dim))  # mean over latent dimensions; each one in details
-    return {"kl_per_latent_dim": per_dim, "nll_examples": values["nll_examples"], "iw_samples": values["iw_samples"],
-            "nll_std_error": values["nll_std_error"], "likelihood": model.family_.likelihood}
+    details = {"kl_per_latent_dim": per_dim, "nll_examples": values["nll_examples"],
+               "iw_samples": values["iw_samples"], "nll_std_error": values["nll_std_error"],
+               "likelihood": model.family_.likelihood}
+    return GroupResult(metrics, details=details, settings={"iw_samples": inputs.iw_samples})
 
 
 # --- output ---------------------------------------------------------------------------------------------------
@@ -437,10 +549,8 @@ def format_table(result: dict) -> str:
     width = max(len(name) for name in result["metrics"])
     lines.append(f"{'metric':<{width}}  {'value':>10}  better")
     for name, value in result["metrics"].items():
-        info = METRIC_INFO.get(name, {})
-        direction = info.get("direction", "")
-        if direction == "target":
-            direction = f"near {info['target']:g}"
+        spec = METRICS.get(name)
+        direction = "" if spec is None else f"near {spec.target:g}" if spec.direction == TARGET else spec.direction
         note = result["notes"].get(name, "")
         lines.append(f"{name:<{width}}  {_format_value(value):>10}  {direction:<9} {note}".rstrip())
     lines.append("")

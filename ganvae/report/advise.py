@@ -16,11 +16,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
+from ..metrics.spec import capable_families, metric_unit, need_metrics, spread_metrics
 from .aggregate import CLEAR, OVERLAP, SINGLE_SEED, compare_metric, direction_phrase
+from .summary import summary_capabilities
 from .verdict import (
     FAILED_STATES,
     _join,
-    SPREAD_METRICS,
     SPREAD_RATIO,
     family_label,
     format_interval,
@@ -31,13 +32,10 @@ from .verdict import (
 )
 
 NEEDS = ("encoder", "likelihood", "sharp-samples", "coverage", "stable-training", "conditional")
-# Metrics that measure each soft need. Sharp samples: detail in pixels, and closeness to the data (precision
-# and density are left out: blur moves features toward typical ones and can raise both, docs/metrics.md);
-# coverage: diversity and collapse.
-NEED_METRICS = {
-    "sharp-samples": ("sharpness", "fid", "kid"),
-    "coverage": ("recall", "coverage", "modes_captured", "min_class_share", "class_kl", "mode_kl"),
-}
+# The metrics that measure each need are those whose spec lists it (spec.need_metrics). Sharp samples: detail
+# in pixels, and closeness to the data (precision and density are left out: blur moves features toward typical
+# ones and can raise both, docs/metrics.md); coverage: diversity and collapse; stable training: the seed-to-seed
+# spread of the distribution metrics.
 # The general expectation for a soft need, and the property it rests on.
 PRIORS = {
     "sharp-samples": ("gan", "GANs usually give sharper samples than VAEs, whose Gaussian decoder averages "
@@ -45,6 +43,7 @@ PRIORS = {
     "stable-training": ("vae", "a VAE minimises one objective (the negative ELBO) while a GAN plays a two-player "
                                "game that can oscillate, diverge or collapse"),
 }
+# Needs that are family capabilities (Family.capabilities): only a family that declares them can serve them.
 HARD_PROPERTIES = {
     "encoder": "only a VAE learns an encoder q(z|x) that maps data to latent codes; a GAN has none",
     "likelihood": "only a VAE gives a likelihood bound (the ELBO, tightened by importance sampling); a GAN "
@@ -101,7 +100,7 @@ def _measured_vote(need: str, aggregate: Mapping) -> Optional[tuple[str, int, st
     by more one-seed leads (weight HINT). Family "" means measured but not separated: the evidence then says
     whether the intervals overlap or the metrics split between the families.
     """
-    comparisons = [compare_metric(aggregate, metric) for metric in NEED_METRICS[need]]
+    comparisons = [compare_metric(aggregate, metric) for metric in need_metrics(need)]
     measured = [c for c in comparisons if c["status"] in (CLEAR, SINGLE_SEED, OVERLAP)]
     if not measured:
         return None
@@ -154,7 +153,7 @@ def _stability_vote(summary: Mapping, families: Sequence[str]) -> Optional[tuple
     else:
         failures = "no run failed"
     aggregate = summary["aggregate"]
-    for metric in SPREAD_METRICS:
+    for metric in spread_metrics():
         spread = seed_spread({f: aggregate.get(f) or {} for f in families}, metric)
         if spread is None:
             continue
@@ -230,7 +229,7 @@ def advise(
     the suggested `ganvae train` command; default: the summary's.
     """
     needs = parse_needs(needs)
-    families = list((summary or {}).get("families") or ("gan", "vae"))
+    families = list((summary or {}).get("families") or capable_families(()))  # default: every registered family
     aggregate = (summary or {}).get("aggregate") or {}
     reasons: list[str] = []
     warnings: list[str] = []
@@ -291,21 +290,24 @@ def advise(
         warnings.append("ganvae does not implement conditional models yet: neither family here can be told "
                         "which class to generate, so the recommendation follows your other needs.")
 
-    hard = [need for need in ("encoder", "likelihood") if need in needs]
+    hard = [need for need in HARD_PROPERTIES if need in needs]
     if hard:
-        family = "vae"
+        family = _capable_family(hard, families, summary)
         for need in hard:
             reason = f"{need.capitalize()}: {HARD_PROPERTIES[need]} (a property of the model, not a measurement)"
-            nll = (aggregate.get("vae") or {}).get("nll")
-            if need == "likelihood" and nll is not None:
-                reason += f"; measured here: NLL {format_interval(nll, 'nats')} per example"
+            quoted = need_metrics(need)[:1]  # the need's headline measurement (the likelihood: NLL), if any
+            measured = (aggregate.get(family) or {}).get(quoted[0]) if quoted else None
+            if measured is not None:
+                reason += (f"; measured here: {metric_label(quoted[0])} "
+                           f"{format_interval(measured, metric_unit(quoted[0]))} per example")
             reasons.append(reason + ".")
         against = [f for f, weight in votes.items() if f != family and weight > votes.get(family, 0)]
         if against:
             reasons.append(f"Your other needs point to the {family_label(against[0])} (see above), but "
-                           f"{' and '.join(hard)} require{'s' if len(hard) == 1 else ''} a VAE, so the VAE is "
-                           f"recommended despite them.")
-            warnings.append(f"Expect the VAE to fall short where the {family_label(against[0])} was favoured.")
+                           f"{' and '.join(hard)} require{'s' if len(hard) == 1 else ''} a {family_label(family)}, "
+                           f"so the {family_label(family)} is recommended despite them.")
+            warnings.append(f"Expect the {family_label(family)} to fall short where the "
+                            f"{family_label(against[0])} was favoured.")
     elif votes:
         ranked = votes.most_common()
         family = ranked[0][0]
@@ -331,6 +333,19 @@ def advise(
     data_name = data or ((summary or {}).get("data") or {}).get("name")
     return Advice(family=family, settings=_settings(summary, family, budget, data_name), reasons=reasons,
                   warnings=warnings, needs=needs)
+
+
+def _capable_family(capabilities: Sequence[str], families: Sequence[str], summary: Optional[Mapping]) -> str:
+    """The first family with every one of the capabilities: among the compared ones (as the summary records
+    them), else among the registered families (then the advice warns that the report has no such runs)."""
+    held = summary_capabilities(summary, families)
+    for family in families:
+        if set(capabilities) <= held[family]:
+            return family
+    registered = capable_families(capabilities)
+    if not registered:
+        raise ConfigError(f"no family ganvae knows offers {' and '.join(capabilities)}; drop that --need.")
+    return registered[0]
 
 
 QUOTED_WINS = 3  # up to this many clear wins are quoted with their intervals; more are named (the report has them)
@@ -381,7 +396,8 @@ def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Ma
                            f"metric{'s' if ranked[0][1] != 1 else ''} ({_won(aggregate, won_metrics[best], best)}) vs "
                            f"{others}.{unclear}")
             return best
-    default = "vae" if "vae" in candidates else candidates[0]
+    steady = PRIORS["stable-training"][0]  # the safer default: one objective, an encoder and a likelihood bound
+    default = steady if steady in candidates else candidates[0]
     if wins:  # clear differences, but as many for each family
         split = "; ".join(f"the {family_label(f)} on {_won(aggregate, won_metrics[f], f)}" for f in won_metrics)
         reasons.append(f"The clear differences measured split evenly between the families ({split}), so they "
@@ -389,5 +405,5 @@ def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Ma
     neither = "Neither your needs nor the measurements separate the families"
     reasons.append(f"{neither}, so the {family_label(default)} is the safer default by a general property (a prior, "
                    f"not a measurement): {PRIORS['stable-training'][1]}, and it adds an encoder and a likelihood "
-                   f"bound." if default == "vae" else f"{neither}; the {family_label(default)} is listed first.")
+                   f"bound." if default == steady else f"{neither}; the {family_label(default)} is listed first.")
     return default

@@ -14,59 +14,55 @@ import math
 from typing import Iterable, Mapping, Optional, Sequence
 
 from ..errors import ConfigError, RunError
+from ..metrics.spec import HIGHER, LOWER, NEITHER, NON_NEGATIVE, TARGET, family_capabilities, metric_range, spec_of
+from ..metrics.spec import applies_to as spec_applies_to
 
 COST_KEYS = ("seconds", "images_seen", "parameters")
-# The range a metric can take. A t interval is symmetric and can reach past it (a share above 1, a negative
-# FID) on few seeds; aggregate_runs clips low and high to the range, keeping half_width as computed.
-# KID's unbiased estimate and the likelihoods of continuous data can be negative, so they are not bounded.
-UNIT = (0.0, 1.0)
-NON_NEGATIVE = (0.0, None)
-METRIC_RANGES = {
-    "fid": NON_NEGATIVE, "sharpness": NON_NEGATIVE, "precision": UNIT, "recall": UNIT, "density": NON_NEGATIVE,
-    "coverage": UNIT,
-    "modes_captured": NON_NEGATIVE, "high_quality_share": UNIT, "mode_kl": NON_NEGATIVE, "class_kl": NON_NEGATIVE,
-    "min_class_share": UNIT, "memorization": UNIT, "kl_per_dim": NON_NEGATIVE, "active_units": NON_NEGATIVE,
-    "reconstruction_error": NON_NEGATIVE,
-    "seconds": NON_NEGATIVE, "images_seen": NON_NEGATIVE, "parameters": NON_NEGATIVE,
-}
+# The range a value can take. A t interval is symmetric and can reach past it (a share above 1, a negative
+# FID) on few seeds; aggregate_runs clips low and high to the range, keeping half_width as computed. A metric's
+# range is its spec's valid_range; costs are never negative.
+COST_RANGES = {key: NON_NEGATIVE for key in COST_KEYS}
 # compare_metric statuses: what the comparison of families on one metric found.
 CLEAR, OVERLAP, SINGLE_SEED = "clear", "overlap", "single-seed"
 NO_DIRECTION, NOT_ENOUGH = "no-direction", "not-enough-families"
+DIRECTIONAL = (LOWER, HIGHER, TARGET)  # directions under which one value is better than another
 
 
-def _metric_info() -> Mapping[str, dict]:
-    from ..metrics import METRIC_INFO  # imported late: metrics may grow while reports are written
-
-    return METRIC_INFO
-
-
-DIRECTIONAL = ("lower", "higher", "target")  # directions under which one value is better than another
+def value_range(name: str) -> Optional[tuple[Optional[float], Optional[float]]]:
+    """(lower, upper) a metric or cost can take (None for no bound), or None when unbounded or unknown."""
+    return COST_RANGES.get(name) or metric_range(name)
 
 
 def direction(metric: str) -> str:
-    """'lower', 'higher', 'target' (closest to METRIC_INFO's target is best) or 'neither' (also for a metric
-    METRIC_INFO does not know)."""
-    return _metric_info().get(metric, {}).get("direction", "neither")
+    """'lower', 'higher', 'target' (closest to the spec's target is best) or 'neither' (also for a metric
+    the spec does not know)."""
+    spec = spec_of(metric)
+    return spec.direction if spec is not None else NEITHER
 
 
 def target(metric: str) -> Optional[float]:
     """The value real data gets on a 'target' metric (density 1, memorisation 0.05), else None."""
-    value = _metric_info().get(metric, {}).get("target")
-    return None if value is None else float(value)
+    spec = spec_of(metric)
+    return None if spec is None or spec.target is None else float(spec.target)
 
 
 def direction_phrase(metric: str) -> str:
     """'lower is better', 'higher is better', 'closer to 1 is better', or '' without a better direction."""
     way = direction(metric)
-    if way == "target":
+    if way == TARGET:
         return f"closer to {target(metric):g} is better"
-    return f"{way} is better" if way in ("lower", "higher") else ""
+    return f"{way} is better" if way in (LOWER, HIGHER) else ""
 
 
-def applies_to(metric: str, family: str) -> bool:
-    """Whether METRIC_INFO says the metric means something for the family (unknown metrics: yes)."""
-    info = _metric_info().get(metric)
-    return info is None or family in info.get("applies_to", ())
+def applies_to(metric: str, family: str, capabilities: Optional[Iterable[str]] = None) -> bool:
+    """Whether the metric means something for the family: the family has the capability its spec requires.
+
+    capabilities: the family's, as a summary stores them; None looks the name up in the family registry
+    (an unknown family has none). Unknown metrics apply to every family.
+    """
+    if capabilities is None:
+        capabilities = family_capabilities(family)
+    return spec_applies_to(metric, frozenset(capabilities))
 
 
 def _regularized_incomplete_beta(x: float, a: float, b: float) -> float:
@@ -205,7 +201,7 @@ def _aggregate(runs: Sequence[Mapping], section: str, keys: Optional[Sequence[st
             if not present:
                 result[family][name] = None
                 continue
-            interval = clip_interval(mean_interval(present, confidence), METRIC_RANGES.get(name))
+            interval = clip_interval(mean_interval(present, confidence), value_range(name))
             interval["n_missing"] = len(values) - len(present)
             result[family][name] = interval
     return result
@@ -217,7 +213,7 @@ def aggregate_runs(runs: Sequence[Mapping], confidence: float = 0.95) -> dict:
     runs: dicts like {"family": "gan", "seed": 0, "metrics": {name: float or None}, ...}. A metric that is
     None (or NaN) in every run of a family is None (n/a); with some values missing the rest are aggregated,
     n counts them and n_missing the runs without one. low and high are clipped to the metric's range
-    (METRIC_RANGES: shares to [0, 1], distances to 0 or more). Families keep the order of their first run.
+    (its spec's valid_range: shares to [0, 1], distances to 0 or more). Families keep the order of their first run.
     """
     return _aggregate(runs, "metrics", None, confidence)
 
@@ -237,7 +233,7 @@ def deviation_interval(interval: Mapping, goal: float) -> dict:
 
 
 def better(metric: str, a: Optional[float], b: Optional[float]) -> Optional[bool]:
-    """Whether value a is strictly better than value b on the metric (METRIC_INFO's direction; for 'target'
+    """Whether value a is strictly better than value b on the metric (its spec's direction; for 'target'
     metrics, strictly closer to the target).
 
     None when there is no better direction ('neither' or an unknown metric) or a value is missing.
@@ -245,9 +241,9 @@ def better(metric: str, a: Optional[float], b: Optional[float]) -> Optional[bool
     way = direction(metric)
     if way not in DIRECTIONAL or a is None or b is None:
         return None
-    if way == "target":
+    if way == TARGET:
         return abs(a - target(metric)) < abs(b - target(metric))
-    return a < b if way == "lower" else a > b
+    return a < b if way == LOWER else a > b
 
 
 def compare_metric(aggregate: Mapping[str, Mapping], metric: str) -> dict:
@@ -268,11 +264,11 @@ def compare_metric(aggregate: Mapping[str, Mapping], metric: str) -> dict:
     if way not in DIRECTIONAL:
         return {**result, "status": NO_DIRECTION}
     goal = target(metric)
-    if way == "target":
+    if way == TARGET:
         # Each run's distance from the target, aggregated over seeds: a family whose seeds land on both sides
         # of the target (0.6 and 1.4) is 0.4 away, not perfect on average. Then lower is better.
         present = {family: deviation_interval(interval, goal) for family, interval in present.items()}
-    sign = -1.0 if way == "higher" else 1.0
+    sign = -1.0 if way == HIGHER else 1.0
     ranked = sorted(present, key=lambda family: sign * present[family]["mean"])
     leader = ranked[0]
     if present[leader]["mean"] == present[ranked[1]]["mean"]:
@@ -283,7 +279,7 @@ def compare_metric(aggregate: Mapping[str, Mapping], metric: str) -> dict:
     if leader is not None:
         lead = present[leader]
         disjoint = all(
-            (lead["low"] > other["high"]) if way == "higher" else (lead["high"] < other["low"])
+            (lead["low"] > other["high"]) if way == HIGHER else (lead["high"] < other["low"])
             for family, other in present.items() if family != leader
         )
         if disjoint:

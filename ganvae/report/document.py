@@ -19,10 +19,11 @@ from typing import Mapping, Optional, Sequence, Union
 from PIL import Image
 
 from ..errors import RunError
+from ..metrics.spec import metric_description
 from .aggregate import (CLEAR, NO_DIRECTION, NOT_ENOUGH, OVERLAP, SINGLE_SEED, applies_to, compare_metric, direction,
                         target)
 from .plots import _atomic_write, save_density_coverage_plane, save_metric_curves, save_precision_recall_plane
-from .summary import FIGURE_KINDS, SUMMARY_NAME, check_summary, write_summary
+from .summary import FIGURE_KINDS, SUMMARY_NAME, check_summary, summary_capabilities, write_summary
 from .verdict import family_label, format_interval, format_number, metric_label, metric_sort_key
 
 PathLike = Union[str, os.PathLike]
@@ -171,6 +172,7 @@ class _Content:
         self.summary = summary
         self.figures = figures
         self.families = list(summary["families"])
+        self.capabilities = summary_capabilities(summary, self.families)
         self.runs = list(summary["runs"])
         self.aggregate = summary["aggregate"]
         self.cost = summary.get("cost") or {}
@@ -222,15 +224,13 @@ class _Content:
 
     def metric_rows(self) -> list[dict]:
         """One row per metric: label, description, direction, a cell per family and what the comparison found."""
-        from ..metrics import METRIC_INFO
-
         rows = []
         for metric in self.metrics:
             comparison = compare_metric(self.aggregate, metric)
             cells = []
             for family in self.families:
                 interval = (self.aggregate.get(family) or {}).get(metric)
-                if not applies_to(metric, family):
+                if not applies_to(metric, family, self.capabilities[family]):
                     cells.append({"text": "n/a", "kind": "na",
                                   "title": f"{metric_label(metric)} does not apply to a {family_label(family)}"})
                 elif interval is None:
@@ -251,7 +251,7 @@ class _Content:
             if comparison["status"] == NOT_ENOUGH and len(comparison["families"]) == 1 and len(self.families) > 1:
                 finding = f"only the {family_label(comparison['families'][0])} has it"
             rows.append({"metric": metric, "label": metric_label(metric),
-                         "description": METRIC_INFO.get(metric, {}).get("description", ""),
+                         "description": metric_description(metric),
                          "direction": (f"closer to {target(metric):g} \u2195" if direction(metric) == "target"
                                        else DIRECTION_LABELS.get(direction(metric), "\u2014")),
                          "cells": cells, "finding": finding})

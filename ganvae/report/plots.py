@@ -393,7 +393,6 @@ def save_samples(samples, path: PathLike, real=None, kind: str = "image") -> Pat
 FAMILY_COLOURS = {"gan": "tab:red", "vae": "tab:green"}
 FAMILY_MARKERS = {"gan": "o", "vae": "s"}
 SPARE_MARKERS = ("^", "D", "v", "P", "X")
-CURVE_FIRST = ("fid", "sharpness", "precision", "recall", "coverage", "min_class_share", "modes_captured", "nll")
 CURVE_CLOCKS = ("seconds", "images_seen", "step", "epoch")
 
 
@@ -441,7 +440,7 @@ def save_quality_plane(
     runs: dicts {"family", "seed", "metrics": {name: float or None}}; runs missing either metric are left out,
     and a figure with none says "not measured". reference: an ideal point drawn as a star.
     """
-    from .aggregate import METRIC_RANGES, clip_interval, mean_interval
+    from .aggregate import clip_interval, mean_interval, value_range
 
     points: dict[str, list[tuple[float, float, object]]] = {}
     for run in runs:
@@ -465,8 +464,8 @@ def save_quality_plane(
                 axes.annotate(f"s{seed}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7,
                               color=colour)
         # Error bars span the family's 95% interval, clipped to the metric's range (a share stays in [0, 1]).
-        x_mean = clip_interval(mean_interval(xs), METRIC_RANGES.get(x_metric))
-        y_mean = clip_interval(mean_interval(ys), METRIC_RANGES.get(y_metric))
+        x_mean = clip_interval(mean_interval(xs), value_range(x_metric))
+        y_mean = clip_interval(mean_interval(ys), value_range(y_metric))
         x_err, y_err = (None if interval["half_width"] is None else
                         [[interval["mean"] - interval["low"]], [interval["high"] - interval["mean"]]]
                         for interval in (x_mean, y_mean))
@@ -517,11 +516,12 @@ def save_metric_curves(
 
     runs: dicts with "family", "seed" and "curve": [{"seconds", "images_seen", metric: value, ...}, ...].
     x_key: the clock on the x axis; default "seconds" when every point has it, else "images_seen".
-    metrics: which to plot; default every non-clock key with a number, headline metrics first (CURVE_FIRST), at most
-    max_panels of them.
+    metrics: which to plot; default every non-clock key with a number that the metric spec draws in curves
+    (in_curves), headline metrics first (curve_rank), then the report's order; at most max_panels of them.
     """
+    from ..metrics.spec import curve_sort_key, in_curves
     from .aggregate import direction_phrase, target
-    from .verdict import metric_label, metric_sort_key
+    from .verdict import metric_label
 
     curves = [(run, run.get("curve") or []) for run in runs]
     curves = [(run, curve) for run, curve in curves if curve]
@@ -535,11 +535,10 @@ def save_metric_curves(
         for point in points:
             for key, value in point.items():
                 if key not in CURVE_CLOCKS and key not in metrics and isinstance(value, (int, float)) \
-                        and not isinstance(value, bool):
+                        and not isinstance(value, bool) and in_curves(key):
                     metrics.append(key)
         # The headline metrics first (closeness, detail, fidelity, diversity, collapse), then the report's order.
-        metrics.sort(key=lambda m: (CURVE_FIRST.index(m) if m in CURVE_FIRST else len(CURVE_FIRST),
-                                    metric_sort_key(m)))
+        metrics.sort(key=curve_sort_key)
     metrics = list(metrics)[:max_panels]
     if not metrics:
         return _placeholder("Metrics during training", "no metric in the curves", path)

@@ -10,6 +10,8 @@ The schema (SCHEMA = "ganvae.summary/1"):
       "budget": {...},                              # as given, e.g. {"minutes": 10}, {"images": 60000}, {"epochs": 5}
       "seeds": [0, 1, 2],
       "families": ["gan", "vae"],
+      "capabilities": {"gan": [], "vae": ["encoder", "likelihood"]},   # each family's Family.capabilities;
+                                                    # absent in older summaries: looked up by family name
       "confidence": 0.95,
       "runs": [{
           "family": "gan", "seed": 0,
@@ -43,6 +45,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from ..errors import RunError
+from ..metrics.spec import family_capabilities
 from .aggregate import aggregate_costs, aggregate_runs
 from .plots import _atomic_write
 from .verdict import verdict
@@ -126,6 +129,7 @@ def build_summary(
         "budget": _jsonable(budget or {}),
         "seeds": _jsonable(list(seeds)),
         "families": families,
+        "capabilities": {family: sorted(family_capabilities(family)) for family in families},
         "confidence": confidence,
         "runs": normalised,
         "aggregate": _jsonable(aggregate),
@@ -154,6 +158,10 @@ def check_summary(summary: Any, where: str = "the summary") -> dict:
             fail(f"'{key}' is missing or not a JSON {'object' if kind is dict else 'list'}")
     if not isinstance(summary["data"].get("name"), str):
         fail("'data' has no dataset 'name'")
+    capabilities = summary.get("capabilities", {})
+    if not isinstance(capabilities, dict) or not all(
+            isinstance(held, list) and all(isinstance(name, str) for name in held) for held in capabilities.values()):
+        fail("'capabilities' is not an object of lists of names")
     for index, run in enumerate(summary["runs"]):
         if not isinstance(run, dict) or not isinstance(run.get("family"), str) \
                 or not isinstance(run.get("metrics"), dict) or "seed" not in run:
@@ -165,6 +173,16 @@ def check_summary(summary: Any, where: str = "the summary") -> dict:
             if interval is not None and not (isinstance(interval, dict) and "mean" in interval):
                 fail(f"the aggregate of {family!r} on {metric!r} has no mean")
     return summary
+
+
+def summary_capabilities(summary: Optional[Mapping], families: Optional[Sequence[str]] = None
+                         ) -> dict[str, frozenset[str]]:
+    """family -> its capabilities ("encoder", "likelihood"...), for the summary's families (or `families`): as
+    the summary records them, else (a summary older than the record, or no summary) from the family registry."""
+    stored = (summary or {}).get("capabilities") or {}
+    families = list(families if families is not None else (summary or {}).get("families") or [])
+    return {family: frozenset(stored[family]) if family in stored else family_capabilities(family)
+            for family in families}
 
 
 def write_summary(summary: Mapping, path: PathLike) -> Path:

@@ -23,54 +23,8 @@ from .aggregate import (
     t_quantile,
     target,
 )
+from ..metrics.spec import metric_label, metric_sort_key, metric_unit, need_metrics, spec_of, spread_metrics
 
-METRIC_LABELS = {
-    "fid": "FID", "kid": "KID", "nll": "NLL", "neg_elbo": "negative ELBO", "bits_per_dim": "bits per dim",
-    "modes_captured": "modes captured", "min_class_share": "smallest class share", "class_kl": "class KL",
-    "mode_kl": "mode KL", "kl_per_dim": "KL per latent dimension", "high_quality_share": "high-quality share",
-    "active_units": "active units", "reconstruction_error": "reconstruction error",
-    "memorization": "memorization share",
-}
-METRIC_UNITS = {"nll": "nats", "neg_elbo": "nats", "bits_per_dim": "bits", "kl_per_dim": "nats"}
-# The order in which metrics are discussed (and listed in tables): fidelity, coverage, copying, likelihood.
-METRIC_ORDER = ("fid", "kid", "sharpness", "precision", "density", "recall", "coverage", "modes_captured",
-                "high_quality_share", "mode_kl", "min_class_share", "class_kl", "memorization", "nll",
-                "bits_per_dim", "neg_elbo", "reconstruction_error", "active_units", "kl_per_dim")
-# What being better on a metric means, with {W} for the better family ("the GAN").
-WINNER_PHRASES = {
-    "fid": "{W}'s samples are closer to the data",
-    "kid": "{W}'s samples are closer to the data by kernel distance",
-    "sharpness": "{W}'s images are closer to real images in fine detail",
-    "precision": "{W}'s samples fall inside the real data's neighbourhoods more often (fidelity in the feature "
-                 "space, which blur does not lower: read it with sharpness)",
-    "density": "{W}'s density is closer to the 1 that real data scores",
-    "recall": "{W} covers more of the real data",
-    "coverage": "{W} covers more of the real data's neighbourhoods",
-    "modes_captured": "{W} captures more of the data's modes",
-    "high_quality_share": "more of {W}'s samples land on a mode",
-    "mode_kl": "{W} spreads its samples more evenly over the modes",
-    "min_class_share": "{W}'s rarest class is better represented",
-    "class_kl": "{W}'s mix of classes is closer to the real data's",
-    "memorization": "{W}'s memorization share is closer to the 0.05 that fresh real data scores",
-}
-TIE_PHRASES = {
-    "fid": "Neither family's samples are clearly closer to the data",
-    "kid": "Neither family's samples are clearly closer to the data by kernel distance",
-    "sharpness": "Neither family's images are clearly closer to real images in fine detail",
-    "precision": "Neither family's samples are clearly more faithful",
-    "recall": "Neither family covers the data better",
-    "coverage": "Neither family covers the data better",
-    "modes_captured": "Neither family captures clearly more modes",
-    "density": "Neither family's density is clearly closer to the 1 that real data scores",
-    "memorization": "Neither family's memorization share is clearly closer to the 0.05 that fresh real data scores",
-}
-# For the two-sided ('target') metrics: what a value below, and above, the target means.
-TARGET_SIDES = {
-    "sharpness": ("images are blurrier than real ones", "images are noisier than real ones"),
-    "density": ("samples stray from the real data", "samples crowd its dense regions"),
-    "memorization": ("samples lie further from the training set than held-out real data does",
-                     "samples copy training examples"),
-}
 POSTERIOR_COLLAPSE_KL = 0.01  # nats per latent dimension: below this the code carries almost nothing
 FAILED_STATES = ("failed", "diverged", "interrupted")
 
@@ -80,12 +34,18 @@ def family_label(family: str) -> str:
     return str(family).upper()
 
 
-def metric_label(metric: str) -> str:
-    return METRIC_LABELS.get(metric, str(metric).replace("_", " "))
+def winner_phrase(metric: str) -> str:
+    """What being clearly better on the metric means, "{W}" standing for the better family ("the GAN")."""
+    spec = spec_of(metric)
+    phrase = spec.winner_phrase if spec is not None else None
+    return phrase or "{W} is better on " + metric_label(metric)
 
 
-def metric_sort_key(metric: str):
-    return (METRIC_ORDER.index(metric), "") if metric in METRIC_ORDER else (len(METRIC_ORDER), metric)
+def tie_phrase(metric: str) -> str:
+    """How the verdict opens when no family is clearly better on the metric."""
+    spec = spec_of(metric)
+    phrase = spec.tie_phrase if spec is not None else None
+    return phrase or f"Neither family is clearly better on {metric_label(metric)}"
 
 
 def _decimals(*numbers: Optional[float]) -> int:
@@ -148,20 +108,19 @@ def _comparison_sentence(aggregate: Mapping, metric: str) -> Optional[dict]:
     status, families = comparison["status"], comparison["families"]
     if status not in (CLEAR, OVERLAP, SINGLE_SEED):
         return None
-    label, unit, way = metric_label(metric), METRIC_UNITS.get(metric, ""), direction_phrase(metric)
+    label, unit, way = metric_label(metric), metric_unit(metric), direction_phrase(metric)
     intervals = {family: aggregate[family][metric] for family in families}
     values = {family: _quoted(interval) for family, interval in intervals.items()}
     if status == CLEAR:
         winner = comparison["winner"]
         others = [f"{format_interval(intervals[f], unit)} for the {family_label(f)}" for f in families if f != winner]
-        phrase = WINNER_PHRASES.get(metric, "{W} is better on " + label)
-        text = (f"{_capitalise(phrase.format(W='the ' + family_label(winner)))}: {label} "
+        text = (f"{_capitalise(winner_phrase(metric).format(W='the ' + family_label(winner)))}: {label} "
                 f"{format_interval(intervals[winner], unit)} vs {_join(others)} ({way})"
                 f"{_target_sides(metric, intervals)}.")
         return _sentence(text, metric, values, "comparison", winner)
     quoted = _join([f"{format_interval(intervals[f], unit)} for the {family_label(f)}" for f in families])
     if status == OVERLAP:
-        tie = TIE_PHRASES.get(metric, f"Neither family is clearly better on {label}")
+        tie = tie_phrase(metric)
         same = len({interval["mean"] for interval in intervals.values()}) == 1
         text = (f"{tie}: {label} {quoted}; "
                 f"{'the same for every family' if same else 'the 95% intervals overlap'}"
@@ -177,7 +136,8 @@ def _comparison_sentence(aggregate: Mapping, metric: str) -> Optional[dict]:
 def _target_sides(metric: str, intervals: Mapping[str, Mapping]) -> str:
     """For a two-sided metric, which side of the target each family's interval lies on: '; below 1 for both:
     samples stray from the real data'; '' for other metrics. An interval that holds the target is said so."""
-    goal, sides = target(metric), TARGET_SIDES.get(metric)
+    spec = spec_of(metric)
+    goal, sides = target(metric), spec.target_sides if spec is not None else None
     if goal is None or sides is None:
         return ""
     groups = {"below": [], "above": [], "around": []}
@@ -240,7 +200,7 @@ def _only_one_family(aggregate: Mapping, metric: str) -> Optional[dict]:
         return None
     family = present[0]
     interval = aggregate[family][metric]
-    unit = METRIC_UNITS.get(metric, "")
+    unit = metric_unit(metric)
     text = (f"Only the {family_label(family)} gives a likelihood bound: {metric_label(metric)} "
             f"{format_interval(interval, unit)} per example (lower is better); "
             f"{_join([f'the {family_label(f)}' for f in aggregate if f != family])} has no likelihood.")
@@ -326,12 +286,11 @@ def seed_spread(aggregate: Mapping, metric: str) -> Optional[dict]:
     return spread if len(spread) >= 2 else None
 
 
-SPREAD_METRICS = ("fid", "kid", "precision", "recall", "coverage", "density")
 SPREAD_RATIO = 2.0  # one family's relative spread at least twice another's counts as less stable
 
 
 def _stability(aggregate: Mapping) -> Optional[dict]:
-    for metric in SPREAD_METRICS:
+    for metric in spread_metrics():
         spread = seed_spread(aggregate, metric)
         if spread is None:
             continue
@@ -389,7 +348,7 @@ def verdict(summary_or_aggregate: Mapping) -> list[dict]:
         sentence = _comparison_sentence(aggregate, metric)
         if sentence:
             sentences.append(sentence)
-    for metric in ("nll", "neg_elbo"):
+    for metric in need_metrics("likelihood"):  # the likelihood bounds, tightest first
         sentence = _only_one_family(aggregate, metric)
         if sentence:
             sentences.append(sentence)

@@ -215,3 +215,27 @@ def test_many_clear_wins_are_named_rather_than_quoted():
     vae = dict(VAE_BLURRY, kid=[5.0, 5.1, 5.2])
     reason = advise(set(), summary_of(gan, vae)).reasons[-1]
     assert "the GAN is clearly better on 4 metrics (FID, KID, sharpness and precision) vs 1 for the VAE." in reason
+
+
+def test_hard_needs_follow_the_capabilities_a_summary_records():
+    """A summary.json alone decides: a family it records with a likelihood serves that need, whatever its name."""
+    summary = summary_of(GAN_SHARP, VAE_BLURRY)
+    assert summary["capabilities"] == {"gan": ["adversarial"], "vae": ["encoder", "likelihood"]}
+    summary["families"] = ["gan", "flow"]
+    summary["capabilities"] = {"gan": [], "flow": ["likelihood"]}
+    summary["aggregate"]["flow"] = summary["aggregate"].pop("vae")
+    advice = advise({"likelihood"}, summary)
+    assert advice.family == "flow"
+    assert "; measured here: NLL 251.0 [" in advice.reasons[0] and "nats per example." in advice.reasons[0]
+    # An encoder: no compared family has one, so the registered family that does, with a warning.
+    advice = advise({"encoder"}, summary)
+    assert advice.family == "vae" and any("This report has no VAE runs" in w for w in advice.warnings)
+
+
+def test_a_summary_without_recorded_capabilities_reads_them_from_the_family_registry():
+    summary = summary_of(GAN_SHARP, VAE_BLURRY)
+    recorded = advise({"likelihood", "sharp-samples"}, summary).to_dict()
+    del summary["capabilities"]
+    assert advise({"likelihood", "sharp-samples"}, summary).to_dict() == recorded
+    assert recorded["family"] == "vae"
+    assert any("likelihood requires a VAE, so the VAE is recommended despite them" in r for r in recorded["reasons"])

@@ -223,3 +223,15 @@ def test_intervals_are_clipped_to_the_metrics_range():
     assert kid["low"] < 0
     costs = aggregate_costs([run("gan", 0), run("gan", 1)])
     assert costs["gan"]["seconds"]["low"] >= 0
+
+
+def test_applicability_follows_the_familys_capabilities_not_its_name():
+    from ganvae.report.aggregate import applies_to
+
+    assert applies_to("nll", "vae") and not applies_to("nll", "gan") and applies_to("fid", "gan")
+    # A family the registry does not know has no capabilities: the metrics every family gets still apply.
+    assert applies_to("fid", "wgan-gp") and not applies_to("kl_per_dim", "wgan-gp")
+    # Capabilities given (as a summary stores them) decide, whatever the name.
+    assert applies_to("nll", "flow", ["likelihood"]) and not applies_to("active_units", "flow", ["likelihood"])
+    assert not applies_to("nll", "vae", [])
+    assert applies_to("a_metric_nobody_described", "gan")

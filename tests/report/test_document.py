@@ -223,3 +223,26 @@ def test_plane_and_curve_plots_write_pngs(tmp_path):
     # Nothing to draw: a placeholder, not an error.
     empty = save_precision_recall_plane([{"family": "gan", "seed": 0, "metrics": {}}], tmp_path / "empty.png")
     assert empty.is_file()
+
+
+def test_na_cells_follow_the_capabilities_the_summary_records(tmp_path):
+    runs = [{"family": f, "seed": s, "metrics": {"fid": 10.0 + s + (f == "flow"), "nll": 90.0 + s if f == "flow"
+                                                 else None}} for f in ("gan", "flow") for s in (0, 1)]
+    summary = build_summary(data={"name": "plain"}, budget={}, seeds=[0, 1], runs=runs)
+    assert summary["capabilities"] == {"gan": ["adversarial"], "flow": []}  # not a registered family: no capabilities known
+    summary["capabilities"]["flow"] = ["likelihood"]
+    markdown = write_report(summary, tmp_path / "report")["markdown"].read_text()
+    # The unregistered family gets FID like every family, and its NLL; the GAN reads n/a on NLL.
+    assert re.search(r"\| FID \| lower \u2193 \| 10\.5 \[[^|]+\] \| 11\.5 \[", markdown), markdown
+    assert re.search(r"\| NLL \| lower \u2193 \| n/a \| 90\.5 \[[^|]+\] \| only the FLOW has it \|", markdown), markdown
+
+
+@pytest.mark.parametrize("capabilities", [["likelihood"], {"vae": "likelihood"}, {"vae": [1]}])
+def test_read_summary_rejects_malformed_capabilities(tmp_path, capabilities):
+    runs = [{"family": "vae", "seed": 0, "metrics": {"fid": 1.0}}]
+    summary = build_summary(data={"name": "x"}, budget={}, seeds=[0], runs=runs)
+    summary["capabilities"] = capabilities
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(summary))
+    with pytest.raises(RunError, match="'capabilities' is not an object of lists of names"):
+        read_summary(path)

@@ -172,3 +172,21 @@ def test_equal_values_read_the_same_not_overlapping():
     [memorization] = by_metric(verdict(summary_of(runs)), "memorization")
     assert memorization["winner"] is None
     assert "0.000 (every seed) for the VAE; the same for every family; below 0.05 for both" in memorization["text"]
+
+
+def test_the_verdict_reads_its_phrases_and_order_from_the_metric_spec(monkeypatch):
+    from dataclasses import replace
+
+    from ganvae.metrics.spec import METRICS
+
+    monkeypatch.setitem(METRICS, "density", replace(METRICS["density"], label="crowding",
+                                                    winner_phrase="{W} crowds the data least",
+                                                    target_sides=("too thin", "too thick"), report_rank=0))
+    runs = []
+    for seed in range(3):
+        runs.append(run("gan", seed, fid=20.0 + seed, density=1.30 + 0.01 * seed))
+        runs.append(run("vae", seed, fid=40.0 + seed, density=0.95 + 0.01 * seed))
+    comparisons = [s for s in verdict(summary_of(runs)) if s["kind"] == "comparison"]
+    assert [s["metric"] for s in comparisons] == ["density", "fid"]
+    assert comparisons[0]["text"].startswith("The VAE crowds the data least: crowding 0.960 [")
+    assert "above 1 for the GAN: too thick" in comparisons[0]["text"]
