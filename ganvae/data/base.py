@@ -46,6 +46,9 @@ class Dataset:
     scale: Optional[np.ndarray] = None
     class_names: Optional[tuple[str, ...]] = None
     split: str = "train"
+    # Loaded from a user's file or folder (whatever its name), not a registered dataset: such data never gets
+    # a registered dataset's shipped feature classifier.
+    from_path: bool = False
 
     @property
     def shape(self) -> tuple[int, ...]:
