@@ -94,7 +94,8 @@ def _describe_budget(budget: BudgetConfig) -> str:
 
 def check_run_config(run_dir: Path, expected: dict, budgets: list[BudgetConfig]) -> None:
     """Refuse the run in run_dir unless its config.json is one this comparison would train: the same family,
-    architecture, data, seed and batch size, and a budget that is one of the comparison's segments."""
+    architecture, data, seed and batch size, and the budget of the comparison's first segment (a run's
+    config.json keeps the budget it was created with; each later segment resumes it with a larger one)."""
     try:
         saved = RunConfig.from_dict(read_json(run_dir / CONFIG))
     except (ConfigError, RunError) as exc:
@@ -105,9 +106,10 @@ def check_run_config(run_dir: Path, expected: dict, budgets: list[BudgetConfig])
              "seed": saved.seed, "batch_size": saved.optim.batch_size}
     differences = [f"{key} {found[key]} (this comparison trains {key} {value})"
                    for key, value in expected.items() if found[key] != value]
-    if saved.budget not in budgets:
+    if saved.budget != budgets[0]:
         differences.append(f"budget {_describe_budget(saved.budget)} (this comparison trains "
-                           f"{_describe_budget(budgets[-1])} per run)")
+                           f"{_describe_budget(budgets[-1])} per run, in {len(budgets)} segments from "
+                           f"{_describe_budget(budgets[0])})")
     if differences:
         raise ConfigError(f"{run_dir} holds a run that this comparison would not train: "
                           f"{'; '.join(differences)}; use another --out, or move that folder away")
@@ -231,7 +233,8 @@ def check_out_folder(out: Path) -> None:
     if not out.is_dir():
         return
     try:
-        names = {entry.name for entry in out.iterdir()} - {LOCK_NAME}
+        # The lock and a write in progress (another comparison's first moments) do not make a folder foreign.
+        names = {entry.name for entry in out.iterdir() if entry.name != LOCK_NAME and not TEMPORARY.match(entry.name)}
     except OSError as exc:
         raise ConfigError(f"cannot read --out {out} ({exc.strerror or exc}); choose another --out") from None
     if names and not names & {COMPARE_CONFIG, MANIFEST_NAME, RUNS_DIR}:
