@@ -127,9 +127,11 @@ def _remove_unstarted_run(run_dir: Path) -> None:
         listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise ConfigError(f"{run_dir} has no checkpoint, so its run would start again, but it holds files ganvae "
                           f"did not write ({listed}); move them out of that folder, or use another --out")
-    for entry in entries:
-        entry.unlink(missing_ok=True)
-    run_dir.rmdir()
+    # A `ganvae train` still writing this folder holds its lock: refused (naming it), not deleted under it.
+    with FolderLock(run_dir, "ganvae compare (removing a run that stopped before its first checkpoint)"):
+        for entry in list(run_dir.iterdir()):
+            entry.unlink(missing_ok=True)
+        run_dir.rmdir()
 
 
 def _score(model, cfg: CompareConfig, n_samples: int, final: bool) -> dict:

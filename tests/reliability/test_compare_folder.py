@@ -104,6 +104,37 @@ def test_a_run_folder_killed_before_its_first_checkpoint_is_trained_again(compar
     assert json.loads((run_dir / "compare.json").read_text())["run"]["curve"][-1]["step"] == 4
 
 
+def _hold_lock(folder, ready, release):
+    from ganvae.train.lock import FolderLock
+
+    with FolderLock(folder, "ganvae train"):
+        ready.set()
+        release.wait(60)
+
+
+def test_a_run_folder_without_a_checkpoint_that_a_live_process_writes_is_not_removed(comparison, cli, tools):
+    import multiprocessing
+
+    run_dir = comparison / "runs" / "gan-seed0"
+    config = (run_dir / "config.json").read_text()
+    shutil.rmtree(run_dir)
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(config)  # a run just started by `ganvae train`, before step 0
+    context = multiprocessing.get_context("fork")
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_lock, args=(run_dir, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        code, _, err = cli(*compare_args(comparison))
+        line = tools.one_line(err)
+        assert code == 1 and f"process {holder.pid}" in line and "ganvae train" in line
+        assert (run_dir / "config.json").read_text() == config
+    finally:
+        release.set()
+        holder.join(30)
+
+
 def test_a_non_empty_out_that_is_not_a_comparison_is_refused(tmp_path, cli, tools):
     folder = tmp_path / "thesis"
     folder.mkdir()
