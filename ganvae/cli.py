@@ -176,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nll-examples", type=_positive_int, default=100, metavar="N",
                    help="VAE: test examples the NLL is averaged over (default 100)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
-    p.add_argument("--out", metavar="DIR", help="report folder (default runs/compare-DATA)")
+    p.add_argument("--out", metavar="DIR", help="report folder (default runs/compare-DATA): a new or empty folder, "
+                                                "or an earlier comparison's to continue it")
     p.add_argument("--rescore", action="store_true",
                    help="score finished runs in --out again with this version's metrics (no retraining)")
     p.add_argument("--no-progress", action="store_true")
@@ -188,7 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", metavar="TIME", help="pilot training time per run (default 30s)")
     p.add_argument("--seeds", type=_positive_int, default=2, help="pilot seeds per family (default 2)")
     p.add_argument("--from", dest="report", metavar="REPORT", help="a compare report folder or its summary.json")
-    p.add_argument("--out", metavar="DIR", help="pilot report folder (default runs/advise-DATA)")
+    p.add_argument("--out", metavar="DIR", help="pilot report folder (default runs/advise-DATA): a new or empty "
+                                                "folder, or an earlier pilot's")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("export", help="write the generator (GAN) or decoder (VAE) as a TorchScript or ONNX file "

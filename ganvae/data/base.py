@@ -47,6 +47,9 @@ class Dataset:
     class_names: Optional[tuple[str, ...]] = None
     split: str = "train"
     columns: Optional[tuple[str, ...]] = None  # a CSV's header names, one per feature, kept for sampled tables
+    # Loaded from a user's file or folder (whatever its name), not a registered dataset: such data never gets
+    # a registered dataset's shipped feature classifier.
+    from_path: bool = False
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -67,7 +67,7 @@ def standardise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 def _vector_dataset(values: np.ndarray, path: Path, labels: Optional[np.ndarray] = None,
                     columns: Optional[list[str]] = None) -> Dataset:
     x, offset, scale = standardise(values)
-    return Dataset(name=path.name, x=torch.from_numpy(x), kind=VECTOR, source=str(path.resolve()),
+    return Dataset(name=path.name, x=torch.from_numpy(x), kind=VECTOR, source=str(path.resolve()), from_path=True,
                    y=None if labels is None else torch.from_numpy(labels), offset=offset, scale=scale,
                    columns=None if columns is None else tuple(columns))
 
@@ -171,13 +171,14 @@ def load_image_folder(folder: Path, image_size: Optional[int] = None) -> Dataset
         class_names = tuple(sorted({parts[0] for parts in relative_parts}))
         index = {name: i for i, name in enumerate(class_names)}
         y = torch.tensor([index[parts[0]] for parts in relative_parts], dtype=torch.int64)
-    return Dataset(name=folder.name, x=torch.from_numpy(x), kind=IMAGE, source=str(folder.resolve()),
+    return Dataset(name=folder.name, x=torch.from_numpy(x), kind=IMAGE, source=str(folder.resolve()), from_path=True,
                    y=y, class_names=class_names)
 
 
 def load_array(path: Path) -> Dataset:
     """A .npy array, or from a .npz the array under 'x' (or its only array) with labels under 'y'."""
     labels = None
+    _check_array_file(path)
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.lib.npyio.NpzFile):
@@ -197,6 +198,33 @@ def load_array(path: Path) -> Dataset:
         raise DataError(f"cannot read {path} as a NumPy array ({error}); save it with numpy.save or "
                         f"numpy.savez and without object dtype") from None
     return array_dataset(values, path, labels)
+
+
+NPY_MAGIC, ZIP_MAGIC = b"\x93NUMPY", b"PK\x03\x04"  # what a .npy and a .npz file start with
+
+
+def _check_array_file(path: Path) -> None:
+    """Refuse a file that is neither a .npy nor a .npz (numpy would take it for a pickle and advise
+    allow_pickle, which ganvae never sets)."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(512)
+    except OSError as error:
+        raise DataError(f"cannot read {path} ({error.strerror or error}); check its permissions") from None
+    if start.startswith(NPY_MAGIC) or start.startswith(ZIP_MAGIC):
+        return
+    if not start:
+        raise DataError(f"{path} is empty, not a NumPy array file; save the data with numpy.save or numpy.savez")
+    if start[:1] == b"\x80":
+        what = "a Python pickle"
+    else:
+        try:
+            start.decode("utf-8")
+            what = "text"
+        except UnicodeDecodeError:
+            what = "some other binary format"
+    raise DataError(f"{path} is not a NumPy array file (it holds {what}, without NumPy's header); save the data "
+                    f"with numpy.save or numpy.savez, or give a table of numbers as a .csv file")
 
 
 def _check_labels(labels: np.ndarray, n_examples: int, path: Path) -> np.ndarray:
@@ -246,7 +274,7 @@ def array_dataset(values: np.ndarray, path: Path, labels: Optional[np.ndarray] =
         raise DataError(f"{path} holds images of shape {list(values.shape)}; 4-D images need 1 or 3 channels, "
                         f"as (N, C, H, W) or (N, H, W, C)")
     x = _image_values(np.ascontiguousarray(values), path)
-    return Dataset(name=path.name, x=torch.from_numpy(x), kind=IMAGE, source=str(path.resolve()),
+    return Dataset(name=path.name, x=torch.from_numpy(x), kind=IMAGE, source=str(path.resolve()), from_path=True,
                    y=None if labels is None else torch.from_numpy(labels))
 
 
@@ -268,6 +296,10 @@ def load_csv(path: Path) -> Dataset:
         raise DataError(f"{path} is not UTF-8 text; save it as a UTF-8 CSV file") from None
     except OSError as error:
         raise DataError(f"cannot read {path} ({error.strerror or error}); check its permissions") from None
+    if _uses_semicolons(text):
+        raise DataError(f"{path} seems to use ';' to separate values, and ganvae reads commas; save it with "
+                        f"commas between values and '.' as the decimal point (in pandas: "
+                        f"pandas.read_csv(path, sep=';', decimal=',').to_csv(new_path, index=False))")
     reader = csv.reader(io.StringIO(text))
     header: Optional[list[str]] = None
     rows: list[list[float]] = []
@@ -291,6 +323,15 @@ def load_csv(path: Path) -> Dataset:
         what = "has a header but no data rows" if header is not None else "is empty"
         raise DataError(f"{path} {what}; it needs at least one row of numbers")
     return _vector_dataset(np.array(rows, dtype=np.float64), path, columns=header)
+
+
+def _uses_semicolons(text: str, lines_checked: int = 20) -> bool:
+    """Whether the table separates values by ';' (as spreadsheets do where ',' is the decimal mark): each of its
+    first non-blank lines holds the same number of semicolons, at least one. A comma-separated table of numbers
+    has none."""
+    lines = [line for line in text.splitlines() if line.strip()][:lines_checked]
+    counts = {line.count(";") for line in lines}
+    return len(counts) == 1 and counts.pop() > 0
 
 
 def _cell_value(cell: str, column: int, header: Optional[list[str]], path: Path, line: int) -> float:

@@ -12,6 +12,7 @@ import gzip
 import math
 import os
 import struct
+import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,6 +154,38 @@ def cache_dir() -> Path:
     return base / "ganvae"
 
 
+# Cache folders that could not be written, each said once per process.
+_UNWRITABLE_CACHES: set[str] = set()
+
+
+def cached_file(path: Path) -> Optional[Path]:
+    """path if a cache file is there to read, else None (also when the cache folder cannot even be looked at)."""
+    try:
+        return path if path.is_file() else None
+    except OSError:
+        return None
+
+
+def write_cache_file(path: Path, data: bytes) -> bool:
+    """Write a cache file atomically. A cache that cannot be written (read-only, full, under a file) is not an
+    error: the result was computed in memory and is used from there; one line on stderr says so, once per
+    folder. Returns whether the file was written."""
+    from ..train.checkpoint import replace_atomically  # here: the data loaders do not need the trainer
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(path, data)
+        return True
+    except OSError as exc:
+        folder = str(path.parent)
+        if folder not in _UNWRITABLE_CACHES:
+            _UNWRITABLE_CACHES.add(folder)
+            print(f"ganvae: note: cannot write the cache in {folder} ({exc.strerror or exc}); going on without "
+                  f"it (computed in memory; set XDG_CACHE_HOME to a writable folder to keep results)",
+                  file=sys.stderr, flush=True)
+        return False
+
+
 def search_folders(name: str, data_dir: Optional[str]) -> list[Path]:
     """The folders to look in, in order."""
     folders: list[Path] = []
@@ -166,7 +199,7 @@ def search_folders(name: str, data_dir: Optional[str]) -> list[Path]:
 
 def _file_in(folder: Path, stem: str) -> Optional[Path]:
     for candidate in (folder / f"{stem}.gz", folder / stem):
-        if candidate.is_file():
+        if cached_file(candidate):  # a folder that cannot be looked at holds nothing usable
             return candidate
     return None
 

@@ -27,7 +27,7 @@ import torch
 from .._version import __version__
 from ganvae.config import DataConfig
 from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dataset, safe_chars
-from ganvae.data.idx import cache_dir
+from ganvae.data.idx import cache_dir, cached_file, write_cache_file
 from ganvae.errors import ConfigError, DataError
 from ganvae.metrics.spec import MEMORIZATION_QUANTILE, METRICS, TARGET, capable_families, group_metrics
 from ganvae.metrics.coverage import class_coverage
@@ -432,7 +432,7 @@ def _stats_dir() -> Path:
 
 def _cached_arrays(label: str, key: str, compute, cache: bool) -> dict[str, np.ndarray]:
     path = _stats_dir() / f"{label}-{key[:16]}.npz"
-    if cache and path.is_file():
+    if cache and cached_file(path):
         try:
             with np.load(path, allow_pickle=False) as stored:
                 return {name: stored[name] for name in stored.files}
@@ -442,8 +442,7 @@ def _cached_arrays(label: str, key: str, compute, cache: bool) -> dict[str, np.n
     if cache:
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, buffer.getvalue())
+        write_cache_file(path, buffer.getvalue())  # an unwritable cache: a note, and the arrays from memory
     return arrays
 
 

@@ -28,9 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import IMAGE, VECTOR, Dataset, name_part
-from ..data.idx import cache_dir
+from ..data.idx import cache_dir, cached_file, write_cache_file
 from ..errors import ConfigError, DataError, RunError
-from ..train.checkpoint import atomic_write_bytes
 
 __all__ = ["FEATURE_KINDS", "ConvFeatureNet", "FeatureExtractor", "RawFeatures", "NetworkFeatures",
            "InceptionFeatures", "feature_extractor_for", "load_shipped_classifier", "shipped_classifier_key",
@@ -350,7 +349,7 @@ def cached_feature_net(train_data: Dataset, kind: str, progress: bool = False) -
     path = features_cache_dir() / f"{kind}-{key[:16]}.pt"
     n_classes = int(labels.max()) + 1 if labels is not None else None
     name = f"{kind}:{name_part(train_data.name)}@{key[:8]}"
-    if path.is_file():
+    if cached_file(path):
         try:
             net, saved = network_from_bytes(path.read_bytes(), str(path))
             return NetworkFeatures(net, name, n_classes, {**saved["record"], "kind": kind, "source": "cache",
@@ -363,9 +362,11 @@ def cached_feature_net(train_data: Dataset, kind: str, progress: bool = False) -
     net, record = train_feature_net(x, labels, epochs=ON_THE_FLY["epochs"], seed=ON_THE_FLY["seed"],
                                     batch_size=min(ON_THE_FLY["batch_size"], len(x)), lr=ON_THE_FLY["lr"],
                                     max_steps=ON_THE_FLY["max_steps"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, network_bytes(net, {"record": record}))
-    return NetworkFeatures(net, name, n_classes, {**record, "kind": kind, "source": "trained", "path": str(path)})
+    # A cache that cannot be written is not an error: this network is used from memory (and trained again
+    # next time).
+    stored = write_cache_file(path, network_bytes(net, {"record": record}))
+    return NetworkFeatures(net, name, n_classes, {**record, "kind": kind, "source": "trained",
+                                                  "path": str(path) if stored else None})
 
 
 def _has_labels(data: Dataset) -> bool:
@@ -375,8 +376,9 @@ def _has_labels(data: Dataset) -> bool:
 def feature_extractor_for(train_data: Dataset, kind: str = "auto", progress: bool = False) -> FeatureExtractor:
     """The feature space for a dataset, given its training split (whose labels and statistics define it).
 
-    kind 'auto': vectors -> raw standardised; 28x28 grayscale sets with shipped weights -> the shipped
-    classifier; other labelled images -> a classifier trained on the fly; unlabelled images -> an autoencoder.
+    kind 'auto': vectors -> raw standardised; the registered 28x28 grayscale sets with shipped weights (not
+    a file or folder of the same name) -> the shipped classifier; other labelled images -> a classifier trained
+    on the fly; unlabelled images -> an autoencoder.
     kind 'classifier' insists on a classifier, 'raw' on the raw space, 'inception' on Inception-v3.
     """
     if kind not in FEATURE_KINDS:
@@ -397,7 +399,8 @@ def feature_extractor_for(train_data: Dataset, kind: str = "auto", progress: boo
     if train_data.kind == VECTOR:
         raise ConfigError("--features classifier needs image data; vectors are compared in their standardised "
                           "raw space (--features raw or auto)")
-    shipped = shipped_classifier_key(train_data.name, train_data.shape)
+    # Only the registered dataset itself: a user's folder that happens to be named fashion-mnist is other data.
+    shipped = None if train_data.from_path else shipped_classifier_key(train_data.name, train_data.shape)
     if shipped is not None:
         return load_shipped_classifier(shipped)
     if _has_labels(train_data):

@@ -3,32 +3,41 @@
 Each run lives in OUT/runs/FAMILY-seedS. A run is trained in a few segments (each resuming the last), and
 scored after each, which gives the metric-versus-training-time curves; resuming is exact, so the final
 weights equal those of one uninterrupted run. Runs already complete in OUT are reused, a run that was
-interrupted is resumed: an interrupted comparison continues where it stopped.
+interrupted is resumed: an interrupted comparison continues where it stopped. Before a run is reused or
+resumed, its config.json is checked against what this comparison would train; a folder that holds anything
+else is refused, never adopted or deleted. One process writes a comparison folder at a time (a FolderLock).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
-import shutil
-from dataclasses import replace
+import re
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from ..api import Model
 from ..config import BudgetConfig, CompareConfig, RunConfig, validate_compare
 from ..data import IMAGE, MODE_MEANS, Dataset, load_dataset
-from ..errors import ConfigError
+from ..errors import ConfigError, RunError
 from ..families import FAMILIES, compare_defaults
 from ..nets import ARCHS
 from ..train.checkpoint import LATEST, PREVIOUS
-from ..train.run import CONFIG, RunFolder, read_json, write_json
-from .document import write_report
+from ..train.lock import LOCK_NAME, FolderLock
+from ..train.run import CONFIG, DATA_INFO, LOG, STATUS, RunFolder, read_json, write_json
+from .document import MANIFEST_NAME, write_report
 from .summary import build_summary
 
 DONE = "compare.json"  # written into a run folder once it is trained to budget and scored
 CURVE_POINTS = 4  # training segments, each followed by a quick score
 CURVE_SAMPLES = 1000  # samples scored at each intermediate point
+COMPARE_CONFIG = "compare-config.json"
+RUNS_DIR = "runs"
+# Every file ganvae writes into a run folder of a comparison (the figures are redrawn at the end of a run).
+RUN_FILES = frozenset({CONFIG, DATA_INFO, LOG, STATUS, DONE, "curve.json", "metrics.json", LOCK_NAME,
+                       "samples.png", "losses.png", "reconstructions.png", "interpolations.png"})
+# Temporary files of an atomic write (".NAME.tmp-PID") and of RunFolder.create's probe.
+TEMPORARY = re.compile(r"^\.(.+\.tmp-\d+|write-test-\d+)$")
 
 
 def auto_arch(dataset: Dataset) -> str:
@@ -53,9 +62,76 @@ def segment_budgets(cfg: CompareConfig, batch_size: int, points: int) -> list[Bu
     return [BudgetConfig(minutes=b.minutes * k / points) for k in range(1, points + 1)]
 
 
-def _model(family: str, arch: str, seed: int, budget: BudgetConfig, out: Path, cfg: CompareConfig, progress: bool):
+def family_batch_size(family: str, arch: str) -> int:
+    """The batch size a run of this family and architecture gets by default."""
+    family_cls = FAMILIES.get(family)
+    return family_cls.presets.get(arch, {}).get("batch_size", family_cls.defaults.batch_size)
+
+
+def batch_sizes(families, arch: str, n_train: int) -> tuple[dict[str, int], Optional[str]]:
+    """Each family's batch size, and a note for the report when the data forced a smaller one.
+
+    With at least one default batch of examples each family keeps its default. With fewer, every family
+    trains with one common batch no larger than the training set, so the comparison stays fair."""
+    defaults = {family: family_batch_size(family, arch) for family in families}
+    if n_train >= max(defaults.values()):
+        return defaults, None
+    common = min(n_train, *defaults.values())
+    note = (f"The training set has {n_train} examples, fewer than the default batch of {max(defaults.values())}, "
+            f"so every family trained with batches of {common}.")
+    return {family: common for family in families}, note
+
+
+def _model(family: str, arch: str, seed: int, budget: BudgetConfig, out: Path, cfg: CompareConfig, progress: bool,
+           batch_size: Optional[int] = None):
     return Model.of(family, arch=arch, seed=seed, epochs=budget.epochs, steps=budget.steps, minutes=budget.minutes,
-                          out=out, device=cfg.device, progress=progress, checkpoint_every=10**9)
+                    batch_size=batch_size, out=out, device=cfg.device, progress=progress, checkpoint_every=10**9)
+
+
+def _describe_budget(budget: BudgetConfig) -> str:
+    return " or ".join(f"{value:g} {name}" for name, value in asdict(budget).items() if value is not None) or "none"
+
+
+def check_run_config(run_dir: Path, expected: dict, budgets: list[BudgetConfig]) -> None:
+    """Refuse the run in run_dir unless its config.json is one this comparison would train: the same family,
+    architecture, data, seed and batch size, and the budget of the comparison's first segment (a run's
+    config.json keeps the budget it was created with; each later segment resumes it with a larger one)."""
+    try:
+        saved = RunConfig.from_dict(read_json(run_dir / CONFIG))
+    except (ConfigError, RunError) as exc:
+        raise ConfigError(f"{run_dir} holds a run whose {CONFIG} cannot be checked ({exc}); use another --out, "
+                          f"or move that folder away") from None
+    found = {"family": saved.model.family, "arch": saved.model.arch, "data": saved.data.name,
+             "n_samples": saved.data.n_samples, "data_seed": saved.data.seed, "image_size": saved.data.image_size,
+             "seed": saved.seed, "batch_size": saved.optim.batch_size}
+    differences = [f"{key} {found[key]} (this comparison trains {key} {value})"
+                   for key, value in expected.items() if found[key] != value]
+    if saved.budget != budgets[0]:
+        differences.append(f"budget {_describe_budget(saved.budget)} (this comparison trains "
+                           f"{_describe_budget(budgets[-1])} per run, in {len(budgets)} segments from "
+                           f"{_describe_budget(budgets[0])})")
+    if differences:
+        raise ConfigError(f"{run_dir} holds a run that this comparison would not train: "
+                          f"{'; '.join(differences)}; use another --out, or move that folder away")
+
+
+def _remove_unstarted_run(run_dir: Path) -> None:
+    """Remove a run folder that stopped before its first checkpoint, if it holds only files ganvae writes."""
+    try:
+        entries = list(run_dir.iterdir())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {run_dir} ({exc.strerror or exc}); use another --out") from None
+    foreign = sorted(entry.name for entry in entries
+                     if not (entry.is_file() and (entry.name in RUN_FILES or TEMPORARY.match(entry.name))))
+    if foreign:
+        listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise ConfigError(f"{run_dir} has no checkpoint, so its run would start again, but it holds files ganvae "
+                          f"did not write ({listed}); move them out of that folder, or use another --out")
+    # A `ganvae train` still writing this folder holds its lock: refused (naming it), not deleted under it.
+    with FolderLock(run_dir, "ganvae compare (removing a run that stopped before its first checkpoint)"):
+        for entry in list(run_dir.iterdir()):
+            entry.unlink(missing_ok=True)
+        run_dir.rmdir()
 
 
 def _score(model, cfg: CompareConfig, n_samples: int, final: bool) -> dict:
@@ -68,9 +144,22 @@ def _score(model, cfg: CompareConfig, n_samples: int, final: bool) -> dict:
 
 
 def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_dir: Path, n_eval: int,
-                    progress: bool, say: Callable[[str], None], rescore: bool = False) -> dict:
+                    progress: bool, say: Callable[[str], None], rescore: bool = False,
+                    batch_size: Optional[int] = None, data_name: Optional[str] = None) -> dict:
     """One run of the comparison: trained to budget in segments, scored; reused if already done (and, with
-    rescore, its final weights scored again with this version's metrics; the curves keep their points)."""
+    rescore, its final weights scored again with this version's metrics; the curves keep their points).
+
+    batch_size: None for the family's default. data_name: the loaded dataset's name, as a run's config.json
+    records it (default cfg.data.name). A run already in run_dir is checked against these settings first."""
+    batch_size = batch_size or family_batch_size(family, arch)
+    # The batch size turns --images into steps.
+    budgets = segment_budgets(cfg, batch_size, CURVE_POINTS)
+    run_settings = {"family": family, "arch": arch, "data": data_name or cfg.data.name,
+                    "n_samples": cfg.data.n_samples, "data_seed": cfg.data.seed, "image_size": cfg.data.image_size,
+                    "seed": seed, "batch_size": batch_size}
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"{run_dir} is a file where this comparison keeps a run folder; move it away, "
+                          f"or use another --out")
     done_path = run_dir / DONE
     expected = {"family": family, "seed": seed, "arch": arch, "data": cfg.data.name, "iw_samples": cfg.iw_samples,
                 "nll_examples": cfg.nll_examples, "budget": {**asdict(cfg.budget), "images": cfg.images},
@@ -80,6 +169,9 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
         if record.get("settings") != expected:
             raise ConfigError(f"{run_dir} holds a run with other settings ({record.get('settings')}); "
                               f"use another --out or delete that folder")
+    if (run_dir / CONFIG).exists():  # before reusing or resuming it, or removing an unstarted one
+        check_run_config(run_dir, run_settings, budgets)
+    if done_path.exists():
         if not rescore:
             say(f"  reusing {run_dir}")
             return record["run"]
@@ -91,13 +183,11 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
         write_json(done_path, {"settings": expected, "run": run})
         return run
 
-    # The run uses its family's default batch size (compare sets no other), which turns --images into steps.
-    budgets = segment_budgets(cfg, FAMILIES.get(family).defaults.batch_size, CURVE_POINTS)
     curve_path = run_dir / "curve.json"
     curve: list[dict] = read_json(curve_path) if curve_path.exists() else []
     has_checkpoint = (run_dir / LATEST).exists() or (run_dir / PREVIOUS).exists()
     if run_dir.exists() and not has_checkpoint:
-        shutil.rmtree(run_dir)  # died before its first checkpoint: nothing to keep
+        _remove_unstarted_run(run_dir)  # died before its first checkpoint: nothing to keep
         curve = []
     model = None
     # Every curve point scores the same number of samples: k-NN metrics (precision, recall...) depend on it.
@@ -105,7 +195,7 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
     for index, budget in enumerate(budgets):
         if index < len(curve):
             continue  # this segment was trained and scored before an interruption
-        model = _model(family, arch, seed, budget, run_dir, cfg, progress)
+        model = _model(family, arch, seed, budget, run_dir, cfg, progress, batch_size)
         final = index == len(budgets) - 1
         model.fit(cfg.data, resume=(run_dir / CONFIG).exists(), figures=final)
         result = _score(model, cfg, curve_samples, final=False)
@@ -137,28 +227,68 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
     return run
 
 
+def check_out_folder(out: Path) -> None:
+    """Refuse an --out that is a file, or a non-empty folder that is not a ganvae comparison (a comparison
+    deletes and rewrites files in its folder, so it must never take over someone else's)."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a folder; choose another --out")
+    if not out.is_dir():
+        return
+    try:
+        # The lock and a write in progress (another comparison's first moments) do not make a folder foreign.
+        names = {entry.name for entry in out.iterdir() if entry.name != LOCK_NAME and not TEMPORARY.match(entry.name)}
+    except OSError as exc:
+        raise ConfigError(f"cannot read --out {out} ({exc.strerror or exc}); choose another --out") from None
+    if names and not names & {COMPARE_CONFIG, MANIFEST_NAME, RUNS_DIR}:
+        raise ConfigError(f"--out {out} is a folder that holds other files and is not a ganvae comparison (no "
+                          f"{COMPARE_CONFIG}, {MANIFEST_NAME} or {RUNS_DIR}/); choose a new or empty folder for --out")
+
+
 def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[[str], None] = print,
             rescore: bool = False) -> tuple[dict, dict[str, Path]]:
     """Run the whole comparison into `out`; return the summary and the report's paths. rescore: score runs
-    that are already done again (after an upgrade of ganvae's metrics) instead of reusing their numbers."""
+    that are already done again (after an upgrade of ganvae's metrics) instead of reusing their numbers.
+
+    `out` is locked for the whole comparison: a second comparison into it fails with a RunError naming the
+    first process."""
     cfg = validate_compare(cfg)
     if not cfg.families:
         cfg = replace(cfg, families=compare_defaults())
     for family in cfg.families:
         FAMILIES.get(family)  # an unknown name is one line listing the registered families
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file, not a folder; choose another --out")
+    check_out_folder(out)
     train_data = load_dataset(replace(cfg.data, split="train"))
     arch = auto_arch(train_data) if cfg.arch == "auto" else cfg.arch
     ARCHS.get(arch).check(train_data.kind, train_data.shape)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot write to --out {out} ({exc.strerror or exc}); choose a writable folder") from None
+    lock = FolderLock(out, "ganvae compare")
+    note = lock.acquire()
+    if note:
+        say(note)
+    try:
+        check_out_folder(out)  # again, now that no other comparison can be writing it
+        if not (out / COMPARE_CONFIG).exists():  # marks the folder as a comparison from its first run on
+            write_json(out / COMPARE_CONFIG, cfg.to_dict())
+        return _compare_locked(cfg, out, train_data, arch, progress, say, rescore)
+    finally:
+        lock.release()
+
+
+def _compare_locked(cfg: CompareConfig, out: Path, train_data: Dataset, arch: str, progress: bool,
+                    say: Callable[[str], None], rescore: bool) -> tuple[dict, dict[str, Path]]:
     n_eval = cfg.n_eval
+    batches, batch_note = batch_sizes(cfg.families, arch, len(train_data))
     runs = []
     for seed in range(cfg.seeds):
         for family in cfg.families:
             say(f"[{family} seed {seed}] training ({arch}) and scoring ...")
-            run = train_and_score(family, seed, arch, cfg, out / "runs" / f"{family}-seed{seed}", n_eval,
-                                  progress, say, rescore=rescore)
+            run = train_and_score(family, seed, arch, cfg, out / RUNS_DIR / f"{family}-seed{seed}", n_eval,
+                                  progress, say, rescore=rescore, batch_size=batches[family],
+                                  data_name=train_data.name)
             fid = run["metrics"].get("fid")
             say(f"  {run['cost']['seconds']:.0f} s, {run['cost']['images_seen']} images"
                 + (f", FID {fid:.2f}" if fid is not None else ""))
@@ -175,8 +305,10 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[
              f"against {scored['n_reference']} real examples of the {scored['split']} split, in the "
              f"{scored['feature_space']} feature space; the curves score {CURVE_SAMPLES} samples at "
              f"{CURVE_POINTS} points of training."]
+    if batch_note:
+        notes.append(batch_note)
     summary = build_summary(data=data_info, budget=budget, seeds=list(range(cfg.seeds)),
                             runs=runs, families=list(cfg.families), notes=notes)
     paths = write_report(summary, out)
-    write_json(out / "compare-config.json", cfg.to_dict())
+    write_json(out / COMPARE_CONFIG, cfg.to_dict())
     return summary, paths

@@ -3,6 +3,9 @@
 report.html embeds every figure as a base64 PNG and its CSS inline; it has no scripts and no links, so it opens
 offline and can be mailed as one file. Every string that comes from the user or the file system (dataset names,
 paths, labels, notes) is escaped. report.md says the same in Markdown and points at figures/ beside it.
+
+report-files.json lists the figures the report wrote. A rewritten report removes only the figures that list
+names and it no longer uses: a file ganvae cannot prove it wrote is never deleted.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -28,6 +32,9 @@ from .verdict import family_label, format_interval, format_number, metric_label,
 
 PathLike = Union[str, os.PathLike]
 HTML_NAME, MARKDOWN_NAME, FIGURES_DIR = "report.html", "report.md", "figures"
+MANIFEST_NAME = "report-files.json"  # the figures this report folder's last report wrote
+# The only entries of a manifest that may be deleted: a PNG directly in figures/ (never a path elsewhere).
+MANIFEST_ENTRY = re.compile(rf"^{FIGURES_DIR}/[A-Za-z0-9_.-]+\.png$")
 NO_VERDICT = "Nothing was measured, so there is no verdict."
 DIRECTION_LABELS = {"lower": "lower \u2193", "higher": "higher \u2191"}
 FIGURE_TITLES = {"samples": "Samples", "losses": "Loss curves", "reconstructions": "Reconstructions",
@@ -136,17 +143,43 @@ class _Figures:
         draw(self.folder / name)
         return ReportFigure(f"{FIGURES_DIR}/{name}", caption)
 
+    def written(self) -> list[str]:
+        """The figures this report wrote, relative to the report folder."""
+        return sorted(f"{FIGURES_DIR}/{name}" for name in self.used)
+
     def prune(self) -> list[str]:
-        """Remove PNGs in figures/ that this report did not write (left by an earlier report in the same folder,
-        say with more seeds), so report.md never sits beside stale pictures; returns their names."""
-        stale = sorted(path.name for path in self.folder.glob("*.png") if path.name not in self.used)
-        for name in stale:
-            (self.folder / name).unlink(missing_ok=True)
-        return stale
+        """Remove figures an earlier report in this folder wrote (as its manifest lists) that this report does not
+        use, say after a comparison with more seeds, so report.md never sits beside stale pictures; keep every
+        other file. Writes this report's manifest; returns the removed names."""
+        manifest = self.out_dir / MANIFEST_NAME
+        earlier = read_manifest(manifest)
+        written = self.written()
+        stale = sorted(set(earlier) - set(written))
+        if stale:  # a kill while removing leaves a manifest that still lists what is left to remove
+            _write_manifest(manifest, sorted(set(earlier) | set(written)))
+        for relative in stale:
+            (self.out_dir / relative).unlink(missing_ok=True)
+        _write_manifest(manifest, written)
+        return [Path(relative).name for relative in stale]
 
     def data_uri(self, figure: ReportFigure) -> str:
         encoded = base64.b64encode((self.out_dir / figure.relative).read_bytes()).decode("ascii")
         return f"data:image/png;base64,{encoded}"
+
+
+def read_manifest(path: Path) -> list[str]:
+    """The figures a report manifest lists; entries that are not a PNG in figures/ are ignored (never deleted)."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8")).get("figures", [])
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return []
+    return [entry for entry in entries if isinstance(entry, str) and MANIFEST_ENTRY.match(entry)] \
+        if isinstance(entries, list) else []
+
+
+def _write_manifest(path: Path, figures: Sequence[str]) -> None:
+    text = json.dumps({"written_by": "ganvae", "figures": list(figures)}, indent=2) + "\n"
+    _atomic_write(path, lambda stream: stream.write(text.encode("utf-8")))
 
 
 def _has_metrics(runs: Sequence[Mapping], *metrics: str) -> bool:
@@ -519,7 +552,8 @@ def write_report(summary: Mapping, out_dir: PathLike) -> dict[str, Path]:
 
     summary: as built by build_summary (RunError if it has another shape). Run figures are copied from the
     paths in each run's "figures" (or <run_dir>/<kind>.png); a missing or unreadable one is listed in the
-    report's notes rather than stopping it. PNGs in figures/ that this report does not use are removed.
+    report's notes rather than stopping it. Figures an earlier report here wrote (as report-files.json lists)
+    that this one does not use are removed; no other file is.
     """
     summary = check_summary(dict(summary) if isinstance(summary, Mapping) else summary)
     out_dir = Path(out_dir)
