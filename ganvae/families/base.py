@@ -162,6 +162,7 @@ class Family(nn.Module):
     compare_by_default: ClassVar[bool] = False  # one of the families `ganvae compare` trains when none is named
     # How losses.png groups the logged values: (title, columns, y label, reference line or None, y limits or
     # None) per panel; columns no panel names go to an "other" panel.
+    style: ClassVar[Optional[tuple[str, str]]] = None  # (matplotlib colour, marker) in comparison figures
     loss_panels: ClassVar[tuple[tuple[str, tuple[str, ...], str, Optional[float], Optional[tuple]], ...]] = ()
 
     def __init__(self, arch, kind: str, data_shape: tuple[int, ...], latent_dim: int, hidden: int,

@@ -24,6 +24,7 @@ class GANFamily(Family):
     summary = "generative adversarial network, non-saturating loss (Goodfellow et al. 2014)"
     capabilities = frozenset({"adversarial"})
     compare_by_default = True
+    style = ("tab:red", "o")
     defaults = Defaults(lr=2e-4, betas=(0.5, 0.999), batch_size=128, epochs=10, latent_dim=100)
     # The article's MLP GAN: noise 100, hidden 128, Adam 2e-4 (0.5, 0.999), batch 128, 20 epochs.
     presets = {"seed": dict(latent_dim=100, hidden=128, lr=2e-4, betas=(0.5, 0.999), batch_size=128, epochs=20)}

@@ -43,6 +43,7 @@ class VAEFamily(Family):
     Settings = VAESettings
     capabilities = frozenset({"encoder", "likelihood"})
     compare_by_default = True
+    style = ("tab:green", "s")
     defaults = Defaults(lr=1e-3, betas=(0.9, 0.999), batch_size=128, epochs=10, latent_dim=16)
     # The article's VAE: hidden 4, latent 2, Adam 1e-3, batch 100, 10 epochs (on make_circles). On images the
     # article gives no VAE; there the seed VAE keeps latent 2 but uses hidden 128 so that it can learn at all.

@@ -37,11 +37,12 @@ NEEDS = ("encoder", "likelihood", "sharp-samples", "coverage", "stable-training"
 # ones and can raise both, docs/metrics.md); coverage: diversity and collapse; stable training: the seed-to-seed
 # spread of the distribution metrics.
 # The general expectation for a soft need, and the property it rests on.
+# Each names the capabilities of the family it favours (the first compared family that has them).
 PRIORS = {
-    "sharp-samples": ("gan", "GANs usually give sharper samples than VAEs, whose Gaussian decoder averages "
-                             "over what it cannot tell apart"),
-    "stable-training": ("vae", "a VAE minimises one objective (the negative ELBO) while a GAN plays a two-player "
-                               "game that can oscillate, diverge or collapse"),
+    "sharp-samples": (("adversarial",), "GANs usually give sharper samples than VAEs, whose Gaussian decoder "
+                                        "averages over what it cannot tell apart"),
+    "stable-training": (("likelihood",), "a VAE minimises one objective (the negative ELBO) while a GAN plays a "
+                                         "two-player game that can oscillate, diverge or collapse"),
 }
 # Needs that are family capabilities (Family.capabilities): only a family that declares them can serve them.
 HARD_PROPERTIES = {
@@ -243,7 +244,8 @@ def advise(
         title = need.replace("-", " ").capitalize()
         if vote is None:
             if need in PRIORS:
-                family, prop = PRIORS[need]
+                needed, prop = PRIORS[need]
+                family = _capable_family(needed, families, summary)
                 votes[family] += PRIOR
                 reasons.append(f"{title}: the {family_label(family)} is favoured by a general property, a prior and "
                                f"not a measurement on your data: {prop}. Run `ganvae compare` to measure it.")
@@ -260,7 +262,7 @@ def advise(
         votes[family] += weight
         measured_votes[family] += weight
         prior = PRIORS.get(need)
-        if prior and prior[0] != family:
+        if prior and _capable_family(prior[0], families, summary) != family:
             reasons.append(f"{title}: {prior[1]}, but on this data the {family_label(family)} measured "
                            f"better ({evidence}); the measurement overrides the general expectation.")
         else:
@@ -268,7 +270,8 @@ def advise(
 
     if "stable-training" in needs:
         vote = _stability_vote(summary, families) if summary else None
-        prior_family, prop = PRIORS["stable-training"]
+        needed, prop = PRIORS["stable-training"]
+        prior_family = _capable_family(needed, families, summary)
         if vote is None:
             votes[prior_family] += PRIOR
             reasons.append(f"Stable training: the {family_label(prior_family)} is favoured by a general property, "
@@ -312,14 +315,16 @@ def advise(
         ranked = votes.most_common()
         family = ranked[0][0]
         if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
-            family = _break_tie([f for f, w in ranked if w == ranked[0][1]], measured_votes, aggregate, reasons)
+            family = _break_tie([f for f, w in ranked if w == ranked[0][1]], measured_votes, aggregate, reasons,
+                                _capable_family(PRIORS["stable-training"][0], families, summary))
         else:
             others = ", ".join(f"{votes.get(f, 0)} for the {family_label(f)}" for f in families if f != family)
             reasons.append(f"Weighing these, the {family_label(family)} fits your needs best (score "
                            f"{ranked[0][1]} vs {others or '0 for the others'}; a measured clear difference counts "
                            f"{MEASURED}, a one-seed hint or a general property {PRIOR}).")
     else:
-        family = _break_tie(families, measured_votes, aggregate, reasons)
+        family = _break_tie(families, measured_votes, aggregate, reasons,
+                            _capable_family(PRIORS["stable-training"][0], families, summary))
 
     if summary is not None and family not in families:
         warnings.append(f"This report has no {family_label(family)} runs, so nothing about it was measured here and "
@@ -360,8 +365,10 @@ def _won(aggregate: Mapping, metrics: Sequence[str], family: str) -> str:
                      for m in metrics)
 
 
-def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Mapping, reasons: list[str]) -> str:
-    """Measured evidence first, then the overall count of clear wins, then the VAE as the safer default."""
+def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Mapping, reasons: list[str],
+               steady: str) -> str:
+    """Measured evidence first, then the overall count of clear wins, then `steady` (the family the
+    stable-training prior favours, a VAE) as the safer default."""
     candidates = list(candidates)
     if measured_votes:
         best = max(candidates, key=lambda f: measured_votes.get(f, 0))
@@ -396,7 +403,7 @@ def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Ma
                            f"metric{'s' if ranked[0][1] != 1 else ''} ({_won(aggregate, won_metrics[best], best)}) vs "
                            f"{others}.{unclear}")
             return best
-    steady = PRIORS["stable-training"][0]  # the safer default: one objective, an encoder and a likelihood bound
+    # steady, the safer default: one objective, an encoder and a likelihood bound
     default = steady if steady in candidates else candidates[0]
     if wins:  # clear differences, but as many for each family
         split = "; ".join(f"the {family_label(f)} on {_won(aggregate, won_metrics[f], f)}" for f in won_metrics)

@@ -390,21 +390,24 @@ def save_samples(samples, path: PathLike, real=None, kind: str = "image") -> Pat
 
 
 # Comparison figures: every run of every family in one picture.
-FAMILY_COLOURS = {"gan": "tab:red", "vae": "tab:green"}
-FAMILY_MARKERS = {"gan": "o", "vae": "s"}
 SPARE_MARKERS = ("^", "D", "v", "P", "X")
 CURVE_CLOCKS = ("seconds", "images_seen", "step", "epoch")
 
 
 def _family_styles(runs: Sequence[Mapping]) -> dict[str, tuple[str, str]]:
-    """family -> (colour, marker); the GAN red circles and the VAE green squares, others from the cycle."""
-    styles = {}
+    """family -> (colour, marker): the style the family declares (the GAN red circles, the VAE green squares),
+    others from the colour cycle."""
+    from ..families import FAMILIES
+
+    styles: dict[str, tuple[str, str]] = {}
+    declared = {name: FAMILIES.get(name).style for name in FAMILIES.names() if FAMILIES.get(name).style}
+    taken = {colour for colour, _ in declared.values()}
+    spare = [f"C{i}" for i in range(10) if f"C{i}" not in ("C2", "C3") and f"C{i}" not in taken]
     for run in runs:
         family = str(run.get("family"))
         if family not in styles:
-            spare = [f"C{i}" for i in range(10) if f"C{i}" not in ("C2", "C3")]
-            styles[family] = (FAMILY_COLOURS.get(family, spare[len(styles) % len(spare)]),
-                              FAMILY_MARKERS.get(family, SPARE_MARKERS[len(styles) % len(SPARE_MARKERS)]))
+            styles[family] = declared.get(family) or (spare[len(styles) % len(spare)],
+                                                      SPARE_MARKERS[len(styles) % len(SPARE_MARKERS)])
     return styles
 
 

@@ -10,7 +10,7 @@ The schema (SCHEMA = "ganvae.summary/1"):
       "budget": {...},                              # as given, e.g. {"minutes": 10}, {"images": 60000}, {"epochs": 5}
       "seeds": [0, 1, 2],
       "families": ["gan", "vae"],
-      "capabilities": {"gan": [], "vae": ["encoder", "likelihood"]},   # each family's Family.capabilities;
+      "capabilities": {"gan": ["adversarial"], "vae": ["encoder", "likelihood"]},   # each family's Family.capabilities;
                                                     # absent in older summaries: looked up by family name
       "confidence": 0.95,
       "runs": [{
