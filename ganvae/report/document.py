@@ -26,7 +26,8 @@ from ..errors import RunError
 from ..metrics.spec import metric_description
 from .aggregate import (CLEAR, NO_DIRECTION, NOT_ENOUGH, OVERLAP, SINGLE_SEED, applies_to, compare_metric, direction,
                         target)
-from .plots import _atomic_write, save_density_coverage_plane, save_metric_curves, save_precision_recall_plane
+from .comparison_plots import save_density_coverage_plane, save_metric_curves, save_precision_recall_plane
+from .plots import write_atomically
 from .summary import FIGURE_KINDS, SUMMARY_NAME, check_summary, summary_capabilities, write_summary
 from .verdict import family_label, format_interval, format_number, metric_label, metric_sort_key
 
@@ -134,7 +135,7 @@ class _Figures:
             self.missing.append(f"{family_label(family)} seed {seed}: {kind} figure {source} could not be read")
             return None
         name = self._name(f"{_slug(family)}-seed{_slug(seed)}-{kind}")
-        _atomic_write(self.folder / name, lambda stream: stream.write(data))
+        write_atomically(self.folder / name, lambda stream: stream.write(data))
         caption = f"{family_label(family)}, seed {seed}"
         return ReportFigure(f"{FIGURES_DIR}/{name}", caption, family, seed)
 
@@ -179,7 +180,7 @@ def read_manifest(path: Path) -> list[str]:
 
 def _write_manifest(path: Path, figures: Sequence[str]) -> None:
     text = json.dumps({"written_by": "ganvae", "figures": list(figures)}, indent=2) + "\n"
-    _atomic_write(path, lambda stream: stream.write(text.encode("utf-8")))
+    write_atomically(path, lambda stream: stream.write(text.encode("utf-8")))
 
 
 def _has_metrics(runs: Sequence[Mapping], *metrics: str) -> bool:
@@ -565,8 +566,8 @@ def write_report(summary: Mapping, out_dir: PathLike) -> dict[str, Path]:
     html_text, markdown_text = render_html(content), render_markdown(content)
     figures.prune()
     paths = {
-        "html": _atomic_write(out_dir / HTML_NAME, lambda stream: stream.write(html_text.encode("utf-8"))),
-        "markdown": _atomic_write(out_dir / MARKDOWN_NAME, lambda stream: stream.write(markdown_text.encode("utf-8"))),
+        "html": write_atomically(out_dir / HTML_NAME, lambda stream: stream.write(html_text.encode("utf-8"))),
+        "markdown": write_atomically(out_dir / MARKDOWN_NAME, lambda stream: stream.write(markdown_text.encode("utf-8"))),
         "summary": write_summary(summary, out_dir / SUMMARY_NAME),
     }
     return paths

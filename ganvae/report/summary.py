@@ -47,7 +47,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 from ..errors import RunError
 from ..metrics.spec import family_capabilities
 from .aggregate import aggregate_costs, aggregate_runs
-from .plots import _atomic_write
+from .plots import write_atomically
 from .verdict import verdict
 
 SCHEMA = "ganvae.summary/1"
@@ -190,7 +190,7 @@ def write_summary(summary: Mapping, path: PathLike) -> Path:
     text = json.dumps(_jsonable(summary), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return _atomic_write(path, lambda stream: stream.write(text.encode("utf-8")))
+    return write_atomically(path, lambda stream: stream.write(text.encode("utf-8")))
 
 
 def read_summary(path: PathLike) -> dict:
