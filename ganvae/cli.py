@@ -19,7 +19,7 @@ from .families import FAMILIES
 from .nets import ARCHS
 from .train.loop import Interrupted
 from .train.checkpoint import atomic_write_bytes
-from .train.run import RunFolder
+from .train.run import CONFIG, RunFolder
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train one model and write a run folder")
     p.add_argument("family", nargs="?", choices=FAMILIES.names(), help="which family to train")
     _add_data_flags(p, required=False)
-    p.add_argument("--arch", choices=ARCHS.names(), default="mlp", help="network architecture (default mlp)")
+    p.add_argument("--arch", choices=ARCHS.names(), help="network architecture (default mlp)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--epochs", type=_positive_float, help="passes over the data")
     budget.add_argument("--steps", type=_positive_int, help="optimisation steps")
@@ -82,14 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_positive_float, help="Adam learning rate")
     p.add_argument("--latent-dim", type=_positive_int)
     p.add_argument("--hidden", type=_positive_int, help="hidden width (mlp/seed) or base channels (conv)")
-    p.add_argument("--beta", type=float, default=1.0, help="VAE: weight of the KL term (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    p.add_argument("--beta", type=float, help="VAE: weight of the KL term (default 1)")
+    p.add_argument("--seed", type=int, help="training seed (default 0)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="(default auto)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/FAMILY-DATA-ARCH-TIME)")
     p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its newest valid checkpoint (a budget flag extends it)")
-    p.add_argument("--checkpoint-every", type=_positive_int, default=500, metavar="STEPS")
-    p.add_argument("--log-every", type=_positive_int, default=20, metavar="STEPS")
+                   help="continue the run in --out from its newest valid checkpoint (a budget, --lr or --device "
+                        "flag is applied; with a family and --data, start the run if --out holds none yet)")
+    p.add_argument("--checkpoint-every", type=_positive_int, metavar="STEPS", help="(default 500)")
+    p.add_argument("--log-every", type=_positive_int, metavar="STEPS", help="(default 20)")
+    # No defaults here: a resume must tell the flags given from those left out (see TRAIN_DEFAULTS).
+    p.set_defaults(split=None, data_seed=None)
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -171,48 +174,68 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+# The train flags' defaults, applied in cmd_train: on --resume a flag left out keeps the saved run's value.
+TRAIN_DEFAULTS = {"arch": "mlp", "beta": 1.0, "seed": 0, "device": "auto", "checkpoint_every": 500,
+                  "log_every": 20, "split": "train", "data_seed": 0}
+
+
+def _train_config(args, saved: Optional[RunConfig] = None) -> RunConfig:
+    """The run the flags ask for: the given flags over the saved run's config (resume) or the defaults."""
+    def pick(name: str, saved_value):
+        value = getattr(args, name)
+        if value is not None:
+            return value
+        return saved_value if saved is not None else TRAIN_DEFAULTS.get(name)
+
+    s = saved or RunConfig()
+    data = DataConfig(name=args.data if args.data is not None else s.data.name, split=pick("split", s.data.split),
+                      n_samples=pick("n_samples", s.data.n_samples), seed=pick("data_seed", s.data.seed),
+                      data_dir=pick("data_dir", s.data.data_dir), image_size=pick("image_size", s.data.image_size),
+                      download=not args.no_download and (saved is None or s.data.download))
+    return RunConfig(
+        data=data,
+        model=ModelConfig(family=args.family or s.model.family, arch=pick("arch", s.model.arch),
+                          latent_dim=pick("latent_dim", s.model.latent_dim), hidden=pick("hidden", s.model.hidden),
+                          beta=pick("beta", s.model.beta)),
+        optim=OptimConfig(lr=pick("lr", s.optim.lr), betas=s.optim.betas if saved is not None else None,
+                          batch_size=pick("batch_size", s.optim.batch_size)),
+        budget=BudgetConfig(epochs=args.epochs, steps=args.steps, minutes=args.minutes)
+        if any(v is not None for v in (args.epochs, args.steps, args.minutes)) or saved is None else s.budget,
+        seed=pick("seed", s.seed), device=pick("device", s.device), log_every=pick("log_every", s.log_every),
+        checkpoint_every=pick("checkpoint_every", s.checkpoint_every),
+    )
+
+
 def cmd_train(args) -> int:
+    progress = not args.no_progress
     if args.resume:
         if not args.out:
             raise ConfigError("--resume needs --out DIR: the run folder to continue")
-        cfg = RunConfig(budget=BudgetConfig(args.epochs, args.steps, args.minutes),
-                        model=ModelConfig(family=args.family or "gan"), device=args.device)
-        validate(cfg)
-        model = GAN(epochs=args.epochs, steps=args.steps, minutes=args.minutes, device=args.device,
-                    out=args.out, progress=not args.no_progress)
-        saved_family = RunFolder.open(Path(args.out)).read_config().get("model", {}).get("family")
-        if saved_family == "vae":
-            model = VAE(epochs=args.epochs, steps=args.steps, minutes=args.minutes, device=args.device,
-                        out=args.out, progress=not args.no_progress)
-        model.fit(None, resume=True)
-        path, step, skipped = model.resumed_from_
-        for why in skipped:
-            print(f"skipped: {why}")
-        print(f"resumed from {path} (step {step})" if path else
-              "no checkpoint was written before the run stopped: trained again from step 0")
+        out = Path(args.out)
+        full_spec = args.family is not None and args.data is not None
+        # Read without the lock, only to build the request; fit decides under the lock what --out holds.
+        saved = RunConfig.from_dict(RunFolder(out).read_config(), source=str(out / CONFIG)) \
+            if RunFolder.holds_run(out) and (out / CONFIG).is_file() else None
+        if saved is None and not full_spec:
+            RunFolder.open(out)  # nothing to continue: its one line
+        cfg = validate(_train_config(args, saved))
+        model = (GAN if cfg.model.family == "gan" else VAE).from_config(cfg, out=out, progress=progress)
+        model.fit(cfg.data, resume=True, say=print)
         return _report_run(model)
     if args.family is None:
         raise ConfigError("train needs a family: `ganvae train gan ...` or `ganvae train vae ...`")
     if args.data is None:
         raise ConfigError("train needs --data NAME (see `ganvae datasets`)")
-    cfg = RunConfig(
-        data=_data_config(args),
-        model=ModelConfig(family=args.family, arch=args.arch, latent_dim=args.latent_dim, hidden=args.hidden,
-                          beta=args.beta),
-        optim=OptimConfig(lr=args.lr, batch_size=args.batch_size),
-        budget=BudgetConfig(epochs=args.epochs, steps=args.steps, minutes=args.minutes),
-        seed=args.seed, device=args.device, log_every=args.log_every, checkpoint_every=args.checkpoint_every,
-    )
-    out = Path(args.out) if args.out else default_run_dir(args.family, args.data, args.arch)
+    cfg = validate(_train_config(args))
+    out = Path(args.out) if args.out else default_run_dir(args.family, args.data, cfg.model.arch)
     args.out = str(out)  # so an interruption's resume hint names the folder
-    model_cls = GAN if args.family == "gan" else VAE
-    model = model_cls.from_config(validate(cfg), out=None if args.print_config else out,
-                                  progress=not args.no_progress)
+    model = (GAN if args.family == "gan" else VAE).from_config(cfg, out=None if args.print_config else out,
+                                                               progress=progress)
     if args.print_config:
         resolved, _ = model.resolved_config(cfg.data)
         print(resolved.to_json())
         return 0
-    model.fit(cfg.data)
+    model.fit(cfg.data, say=print)
     return _report_run(model)
 
 
