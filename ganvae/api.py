@@ -294,12 +294,7 @@ class _Model:
             cfg, dataset = self.resolved_config(data, data_cfg)
         made = RunFolder.prepare(out)
         lock = FolderLock(out, f"ganvae train {self.family_name}")
-        try:
-            taken_over = lock.acquire()  # before looking for a run: two starts cannot both create one
-        except RunError:
-            if made:
-                RunFolder.discard_empty(out)
-            raise
+        taken_over = lock.acquire()  # before looking for a run: two starts cannot both create one
         written = False
         try:
             if taken_over:

@@ -128,6 +128,8 @@ def test_path_data_is_found_from_any_folder_and_moved_data_is_accepted_by_checks
     monkeypatch.chdir(tmp_path)  # another working folder
     code, out, err = cli("train", "--resume", "--out", run_dir, "--steps", "8", "--no-progress")
     assert code == 0 and "8 steps" in out, err
+    code, out, err = cli("evaluate", run_dir, "-n", "40")
+    assert code == 0 and json.loads((run_dir / "metrics.json").read_text())["data"] == "ok.csv", err
 
     moved = tmp_path / "b" / "moved.csv"
     moved.parent.mkdir()
