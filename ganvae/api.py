@@ -5,13 +5,14 @@ The command line calls these same classes.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Optional, Union
+from typing import Any, Callable, ClassVar, Iterator, Optional, Union
 
 import numpy as np
 import torch
@@ -23,13 +24,15 @@ from ._version import __version__
 from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig
 from .data import Dataset, load_dataset, name_part
 from .errors import ConfigError, DataError, RunError
-from .families import FAMILIES, Family, GANFamily, VAEFamily, make_settings
+from .families import (FAMILIES, Family, GANFamily, VAEFamily, family_label, flag_of, given_settings,
+                       make_settings, settings_dict)
 from .families.resolve import check_model, resolve
 from .nets import ARCHS
 from .sizes import check_memory
 from .train.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
 from .train.loop import Interrupted, fit as fit_loop, resolve_device
-from .train.run import RunFolder
+from .train.lock import FolderLock
+from .train.run import CONFIG, RunFolder
 
 DataLike = Union[str, Path, DataConfig, Dataset, np.ndarray, torch.Tensor, TorchDataset, DataLoader]
 # Samples are drawn in whole blocks of this many; sample i comes from block i // SAMPLE_CHUNK.
@@ -80,6 +83,139 @@ def as_dataset(data: DataLike, data_cfg: Optional[DataConfig] = None) -> Dataset
         return _torch_data(data)
     raise ConfigError(f"fit() takes a dataset name, a path, a Dataset, an array, a torch Dataset or a DataLoader, "
                       f"not {type(data).__name__}")
+
+
+def stored_data_name(name: str) -> str:
+    """How a run records its data: a registered name stays a name; a path becomes its absolute, resolved path,
+    so resume and evaluate find it from any working folder (and a folder named like a registered set, say
+    `digits`, is never mistaken for it)."""
+    from .data import DATASETS
+
+    if name in DATASETS:
+        return name
+    return str(Path(name).expanduser().resolve())
+
+
+DATA_FLAGS = (("split", "--split"), ("n_samples", "--n-samples"), ("seed", "--data-seed"),
+              ("image_size", "--image-size"))
+
+
+def _resume_data(saved: DataConfig, run: RunFolder, data: DataLike, data_cfg: Optional[DataConfig]
+                 ) -> tuple[Dataset, DataConfig, dict, list[str]]:
+    """The data a resume trains on: the saved run's, or `data` if given (another location of the same
+    examples: the subset settings must agree and the checksum in data.json must match).
+    Returns the dataset, its DataConfig, its data.json and the changes to say."""
+    requested: Optional[DataConfig] = None
+    if data is None:
+        requested = saved
+    elif isinstance(data, DataConfig):
+        requested = data
+    elif isinstance(data, (str, Path)):
+        requested = replace(data_cfg or saved, name=str(data))
+    if requested is not None:
+        requested = replace(requested, name=stored_data_name(requested.name))
+        for key, flag in DATA_FLAGS:
+            asked, kept = getattr(requested, key), getattr(saved, key)
+            if asked != kept:
+                raise ConfigError(f"{flag} {_shown(asked)} contradicts the run in {run.path}, which was trained "
+                                  f"with {flag} {_shown(kept)}; drop the flag or start a new run with another --out")
+        dataset = load_dataset(requested)
+        data_cfg = replace(saved, name=requested.name, data_dir=requested.data_dir, download=requested.download)
+    else:  # in memory: it cannot be reloaded by name, so the caller passes it again
+        dataset, data_cfg = as_dataset(data), saved
+    trained_on = run.read_data_info()
+    if list(dataset.shape) != list(trained_on.get("shape", [])):
+        raise ConfigError(f"the data given to resume has examples of shape {dataset.shape}, but the run "
+                          f"in {run.path} was trained on {tuple(trained_on.get('shape', []))}")
+    checksum = dataset.checksum()
+    if trained_on.get("sha256") not in (None, checksum):
+        raise ConfigError(f"the data given to resume ({data_cfg.name}) is not the data the run in {run.path} was "
+                          f"trained on (its sha256 differs from data.json's); give --data the data it was trained "
+                          f"on, or start a new run with another --out")
+    changes = [f"--data {data_cfg.name} (was {saved.name}; the same examples by checksum)"
+               if trained_on.get("sha256") else f"--data {data_cfg.name} (was {saved.name})"] \
+        if data_cfg.name != saved.name else []
+    return dataset, data_cfg, {**dataset.info(), "sha256": checksum}, changes
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(f"{v:g}" for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _budget_text(budget: BudgetConfig) -> str:
+    parts = [f"--{key} {_shown(value)}" for key, value in (("epochs", budget.epochs), ("steps", budget.steps),
+                                                           ("minutes", budget.minutes)) if value is not None]
+    return " ".join(parts) or "none"
+
+
+# Training holds each parameter four times: the weights, their gradients and Adam's two moment estimates.
+TRAINING_COPIES = 4
+
+
+def parameter_bytes(cfg: RunConfig, data_info: dict[str, Any]) -> int:
+    """Bytes of the networks' parameters for a resolved config, counted on the meta device (nothing is
+    allocated, and the random state is left as it was)."""
+    with torch.random.fork_rng(devices=[]), torch.device("meta"):
+        family = build_family(cfg, data_info)
+    return sum(p.numel() * p.element_size() for p in family.parameters())
+
+
+def device_memory(name: str) -> tuple[int, str]:
+    """(bytes, what) of the memory training on `name` would use: the GPU's, or this machine's RAM."""
+    if name in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory, "the GPU's memory"
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "this machine's memory"
+    except (ValueError, OSError, AttributeError):  # not a POSIX system: no limit known
+        return 2**62, "this machine's memory"
+
+
+def check_network_memory(cfg: RunConfig, data_info: dict[str, Any]) -> None:
+    """ConfigError, before anything is written, when the networks could not be trained in memory."""
+    needed = parameter_bytes(cfg, data_info) * TRAINING_COPIES
+    available, what = device_memory(cfg.device)
+    if needed > available:
+        gib = 2**30
+        raise ConfigError(f"--hidden {cfg.model.hidden} with --latent-dim {cfg.model.latent_dim} makes networks of "
+                          f"{needed / TRAINING_COPIES / gib:,.1f} GiB of parameters ({needed / gib:,.1f} GiB to "
+                          f"train with Adam), more than {what} ({available / gib:,.1f} GiB); use a smaller --hidden")
+
+
+logger = logging.getLogger("ganvae")
+
+
+def _check_belongs(run: RunFolder, found: Path, cfg: RunConfig, info: dict) -> None:
+    """RunError when the checkpoint found in a run folder is not that run's (family, networks, data shape)."""
+    folder = RunConfig.from_saved(run.read_config(), source=str(run.file(CONFIG)))
+    shape = run.read_data_info().get("shape")
+
+    def describe(c: RunConfig, data_shape) -> str:
+        return (f"a {family_label(c.model.family)} ({c.model.arch}, hidden {c.model.hidden}, latent {c.model.latent_dim}) "
+                f"for data of shape {list(data_shape or [])}")
+
+    ours = (folder.model.family, folder.model.arch, folder.model.hidden, folder.model.latent_dim, shape)
+    theirs = (cfg.model.family, cfg.model.arch, cfg.model.hidden, cfg.model.latent_dim, info.get("shape"))
+    if ours != theirs:
+        raise RunError(f"{found} holds {describe(cfg, info.get('shape'))}, but {run.file(CONFIG)} describes "
+                       f"{describe(folder, shape)}: the checkpoint is not this run's; move it out of the folder "
+                       f"or train the run again")
+
+
+def _say_unfinished(run: RunFolder, found: Path, state: dict) -> None:
+    """One line on stderr (the `ganvae` logger) when the run is still training, failed or was stopped."""
+    try:
+        status = run.status()
+    except RunError:
+        status = {"state": "unknown"}
+    kind = status.get("state")
+    if kind in ("running", "failed", "interrupted"):
+        step = (state.get("train_state") or {}).get("step")
+        why = {"running": "is still training (or was killed)", "failed": "failed", "interrupted": "was stopped"}
+        message = f": {status['message']}" if status.get("message") else ""
+        logger.warning(f"ganvae: note: the run in {run.path} {why[kind]} (status.json says {kind}{message}); "
+                       f"using its newest checkpoint, {found.name} at step {step}")
 
 
 def _torch_data(data: Union[TorchDataset, DataLoader]) -> Dataset:
@@ -313,54 +449,151 @@ class Model:
         dataset = as_dataset(data, data_cfg)
         if isinstance(data, DataConfig):
             data_cfg = data
-        data_cfg = replace(data_cfg or DataConfig(), name=dataset.name)
+        name = stored_data_name(str(data)) if isinstance(data, (str, Path)) else \
+            stored_data_name(data.name) if isinstance(data, DataConfig) else dataset.name
+        data_cfg = replace(data_cfg or DataConfig(), name=name)
         cfg = resolve(self._config(data_cfg), dataset.kind, dataset.shape)
         if cfg.optim.batch_size > len(dataset):
             raise ConfigError(f"--batch-size {cfg.optim.batch_size} is larger than the dataset "
                               f"({len(dataset)} examples); use --batch-size {len(dataset)} or less")
         ARCHS.get(cfg.model.arch).check(dataset.kind, dataset.shape)
+        check_network_memory(cfg, dataset.info())
         return cfg, dataset
 
     def fit(self, data: DataLike, resume: bool = False, data_cfg: Optional[DataConfig] = None,
-            figures: bool = True) -> "Model":
+            figures: bool = True, say: Optional[Callable[[str], None]] = None) -> "Model":
         """Train on `data`: a dataset name or path, a DataConfig, a Dataset, or an array of examples.
 
-        With `out` set, a run folder is written there; `resume=True` continues the run in `out` from its
-        newest valid checkpoint (its budget may be raised by this model's epochs/steps/minutes).
+        With `out` set, a run folder is written there, and this process holds its lock until fit returns (a
+        second writer is refused, naming this one). `resume=True` continues the run in `out` from its newest
+        valid checkpoint; when `out` holds no run yet and `data` is given, it starts one, so the same call can
+        be repeated after a kill at any moment. On resume the saved run decides: a setting of this model that
+        contradicts it (family, arch, hidden, latent_dim, beta, betas, batch_size, seed, the data's split,
+        subset or image size) is refused, while a budget, lr, device, log_every, checkpoint_every or a new
+        location of the same data (checked by checksum) is applied and said.
         figures: draw samples.png, losses.png ... into the run folder at the end.
+        say: called with each one-line note (what was resumed or started, what was applied, a lock taken over
+        from a dead process); the notes are also kept in `notes_`.
         """
-        resume_state = None
-        if resume:
-            if self.out is None:
+        self.notes_: list[str] = []
+
+        def note(message: str) -> None:
+            self.notes_.append(message)
+            if say is not None:
+                say(message)
+
+        if self.out is None:
+            if resume:
                 raise ConfigError("resume needs the run folder: set out= (on the command line, --out DIR)")
-            run = RunFolder.open(Path(self.out))
-            path, resume_state, skipped = latest_valid_checkpoint(run.path)
-            if resume_state is None and skipped:
-                raise RunError(f"{run.path} has no valid checkpoint to resume from ({'; '.join(skipped)}); "
-                               f"start a new run")
-            # No checkpoint at all: the run stopped before its first step, so it starts again from step 0.
-            self.resumed_from_ = (path, int(resume_state["train_state"]["step"]) if resume_state else 0, skipped)
-            saved = RunConfig.from_dict(run.read_config())
-            # The saved run decides everything but the budget, which the caller may extend.
-            budget = self._config().budget
-            if budget.epochs is None and budget.steps is None and budget.minutes is None:
-                budget = saved.budget
-            cfg = replace(saved, budget=budget, device=self.device)
-            # In-memory data cannot be reloaded by name: the caller passes it again.
-            dataset = as_dataset(cfg.data if data is None else data, cfg.data)
-            if list(dataset.shape) != list(run.read_data_info()["shape"]):
-                raise ConfigError(f"the data given to resume has examples of shape {dataset.shape}, but the run "
-                                  f"in {run.path} was trained on {tuple(run.read_data_info()['shape'])}")
-        else:
             cfg, dataset = self.resolved_config(data, data_cfg)
-            run = RunFolder.create(Path(self.out)) if self.out is not None else None
-            if run is not None:
-                run.write_config(cfg.to_dict(), dataset.info())
+            return self._train(cfg, dataset, None, None, figures)
+        out = Path(self.out)
+        if resume and data is None and not out.is_dir():
+            RunFolder.open(out)  # nothing to continue and nothing to start one from: its one line
+        if not resume:  # a bad setting fails before anything is written
+            cfg, dataset = self.resolved_config(data, data_cfg)
+        made = RunFolder.prepare(out)
+        lock = FolderLock(out, f"ganvae train {self.family_name}")
+        taken_over = lock.acquire()  # before looking for a run: two starts cannot both create one
+        written = False
+        try:
+            if taken_over:
+                note(taken_over)
+            resume_state = None
+            if resume and RunFolder.holds_run(out):
+                run, cfg, dataset, info, resume_state = self._continue(RunFolder.open(out), data, data_cfg, note)
+            else:
+                if resume:
+                    if data is None:
+                        RunFolder.open(out)  # no config.json: its one line
+                    cfg, dataset = self.resolved_config(data, data_cfg)
+                    note(f"nothing to resume in {out}: started a new run there")
+                run = RunFolder.create(out)
+                info = {**dataset.info(), "sha256": dataset.checksum()}
+                run.write_config(cfg.to_dict(), info)
+            written = True
+            return self._train(cfg, dataset, run, resume_state, figures, info)
+        finally:
+            if made and not written:
+                RunFolder.discard_empty(out)
+            lock.release()
+
+    def _continue(self, run: RunFolder, data: DataLike, data_cfg: Optional[DataConfig],
+                  note: Callable[[str], None]) -> tuple[RunFolder, RunConfig, Dataset, dict, Optional[dict]]:
+        """The saved run's config with this model's allowed changes, its data and data.json, and its newest
+        checkpoint."""
+        path, resume_state, skipped = latest_valid_checkpoint(run.path)
+        if resume_state is None and skipped:
+            raise RunError(f"{run.path} has no valid checkpoint to resume from ({'; '.join(skipped)}); "
+                           f"start a new run")
+        saved = RunConfig.from_saved(run.read_config(), source=str(run.file(CONFIG)))
+        cfg, changes = self._resume_config(saved, run.path)
+        dataset, data_cfg, info, data_changes = _resume_data(saved.data, run, data, data_cfg)
+        cfg, changes = replace(cfg, data=data_cfg), changes + data_changes
+        b = cfg.budget
+        if b.epochs is None and b.steps is None and b.minutes is None:
+            raise ConfigError(f"{run.file(CONFIG)}: budget has no limit (epochs, steps and minutes are all null), "
+                              f"so the run would never end; give one with --steps, --epochs or --minutes")
+        # No checkpoint at all: the run stopped before its first step, so it starts again from step 0.
+        self.resumed_from_ = (path, int(resume_state["train_state"]["step"]) if resume_state else 0, skipped)
+        for why in skipped:
+            note(f"skipped: {why}")
+        note(f"resumed from {path} (step {self.resumed_from_[1]})" if path else
+             "no checkpoint was written before the run stopped: trained again from step 0")
+        for change in changes:
+            note(f"applied {change}")
+        if cfg != saved:  # config.json says what the run now is (data.json, where its data now is)
+            run.write_config(cfg.to_dict(), info)
+        return run, cfg, dataset, info, resume_state
+
+    def _resume_config(self, saved: RunConfig, where: Path) -> tuple[RunConfig, list[str]]:
+        """`saved` with this model's budget, lr, device and bookkeeping intervals where they differ (listed
+        as changes); ConfigError naming the first setting that contradicts the saved run."""
+        if self.family_name != saved.model.family:
+            raise ConfigError(f"{where} holds a {family_label(saved.model.family)} run, not a "
+                              f"{family_label(self.family_name)}; "
+                              f"resume it with `ganvae train {saved.model.family} ...` (or `ganvae train --resume "
+                              f"--out {where}` alone), or choose another --out")
+        family_cls = FAMILIES.get(saved.model.family)
+        asked_settings = settings_dict(make_settings(family_cls, self.settings))
+        kept_settings = settings_dict(make_settings(family_cls, saved.model.settings))
+        fixed = (("--arch", self.arch, saved.model.arch), ("--latent-dim", self.latent_dim, saved.model.latent_dim),
+                 ("--hidden", self.hidden, saved.model.hidden),
+                 ("--batch-size", self.batch_size, saved.optim.batch_size), ("--seed", self.seed, saved.seed),
+                 ("Adam betas", tuple(self.betas) if self.betas else None, saved.optim.betas),
+                 *((flag_of(name), asked_settings[name] if name in given_settings(family_cls, self.settings) else None,
+                    kept_settings[name]) for name in asked_settings))
+        for flag, asked, kept in fixed:
+            if asked is not None and asked != kept:
+                raise ConfigError(f"{flag} {_shown(asked)} contradicts the run in {where}, which was trained with "
+                                  f"{flag} {_shown(kept)}; drop the flag (a resume keeps the saved value) or start "
+                                  f"a new run with another --out")
+        changes: list[str] = []
+        cfg = saved
+        asked = self._config(saved.data)
+        if asked.budget != BudgetConfig():
+            if asked.budget != saved.budget:
+                changes.append(f"budget {_budget_text(asked.budget)} (was {_budget_text(saved.budget)})")
+            cfg = replace(cfg, budget=asked.budget)
+        if self.lr is not None and self.lr != saved.optim.lr:
+            changes.append(f"--lr {self.lr:g} (was {saved.optim.lr:g})")
+            cfg = replace(cfg, optim=replace(cfg.optim, lr=self.lr))
+        for flag, key in (("--device", "device"), ("--log-every", "log_every"),
+                          ("--checkpoint-every", "checkpoint_every")):
+            value = getattr(self, key)
+            if value is not None and value != getattr(saved, key):
+                changes.append(f"{flag} {value} (was {getattr(saved, key)})")
+                cfg = replace(cfg, **{key: value})
+        return cfg, changes
+
+    def _train(self, cfg: RunConfig, dataset: Dataset, run: Optional[RunFolder], resume_state: Optional[dict],
+               figures: bool, info: Optional[dict] = None) -> "Model":
         torch.manual_seed(cfg.seed)
-        family = build_family(cfg, dataset.info())
-        self.family_, self.config_, self.data_info_ = family, cfg, dataset.info()
+        info = info or dataset.info()
+        family = build_family(cfg, info)
+        self.family_, self.config_, self.data_info_ = family, cfg, info
         self.run_dir_ = run.path if run is not None else None
-        extra = {"config": cfg.to_dict(), "data_info": dataset.info(), "ganvae_version": __version__}
+        extra = {"config": cfg.to_dict(), "data_info": info, "ganvae_version": __version__}
         if run is not None:
             run.set_status("running")
         try:
@@ -601,17 +834,24 @@ class Model:
         """Load a model from a run folder (its newest valid checkpoint) or a checkpoint file."""
         path = Path(path)
         if path.is_dir():
-            RunFolder.open(path)
+            run = RunFolder.open(path)
             found, state, skipped = latest_valid_checkpoint(path)
             if state is None:
                 why = f": {'; '.join(skipped)}" if skipped else ""
                 raise RunError(f"{path} has no valid checkpoint{why}; train or resume the run first")
         else:
-            state = load_checkpoint(path)
+            run, found, state = None, path, load_checkpoint(path)
         for key in ("family_state", "config", "data_info"):
             if key not in state:
                 raise RunError(f"{path} lacks {key!r}; it was not written by this version of ganvae")
-        cfg = RunConfig.from_dict(state["config"])
+        cfg = RunConfig.from_saved(state["config"], source=f"the config inside {found}")
+        info = state["data_info"]
+        if not (isinstance(info, dict) and info.get("kind") in ("image", "vector")
+                and isinstance(info.get("shape"), list)):
+            raise RunError(f"{found} holds no valid data description; it was not written by this version of ganvae")
+        if run is not None:
+            _check_belongs(run, found, cfg, info)
+            _say_unfinished(run, found, state)
         model_cls = _FACADES.get(cfg.model.family, Model)
         if cls is not Model and cls is not model_cls:
             raise RunError(f"{path} holds a {cfg.model.family} model, not a {cls.__name__}; "
@@ -619,7 +859,12 @@ class Model:
         model = model_cls.from_config(cfg)
         info = state["data_info"]
         family = build_family(cfg, info)
-        family.load_state_dict(state["family_state"])
+        try:
+            family.load_state_dict(state["family_state"])
+        except (RuntimeError, KeyError, TypeError) as exc:
+            detail = " ".join(str(exc).split())[:300]  # torch's text has several lines
+            raise RunError(f"{found} does not match the networks its config describes ({detail}); "
+                           f"it is damaged or was edited: train the run again") from None
         family.to(resolve_device(device)).eval()
         model.family_, model.config_, model.data_info_ = family, cfg, info
         model.run_dir_ = path if path.is_dir() else None

@@ -23,7 +23,7 @@ from .errors import ConfigError, GanvaeError
 from .families import FAMILIES, compare_defaults, family_label, setting_flags
 from .nets import ARCHS
 from .train.loop import Interrupted
-from .train.run import RunFolder
+from .train.run import CONFIG, RunFolder
 
 
 class _Parser(argparse.ArgumentParser):
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train one model and write a run folder")
     p.add_argument("family", nargs="?", choices=FAMILIES.names(), help="which family to train")
     _add_data_flags(p, required=False)
-    p.add_argument("--arch", choices=ARCHS.names(), default="mlp", help="network architecture (default mlp)")
+    p.add_argument("--arch", choices=ARCHS.names(), help="network architecture (default mlp)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--epochs", type=_positive_float, help="passes over the data")
     budget.add_argument("--steps", type=_positive_int, help="optimisation steps")
@@ -117,13 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latent-dim", type=_positive_int)
     p.add_argument("--hidden", type=_positive_int, help="hidden width (mlp/seed) or base channels (conv)")
     _add_setting_flags(p)
-    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    p.add_argument("--seed", type=int, help="training seed (default 0)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="(default auto)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/FAMILY-DATA-ARCH-TIME)")
     p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its newest valid checkpoint (a budget flag extends it)")
-    p.add_argument("--checkpoint-every", type=_positive_int, default=500, metavar="STEPS")
-    p.add_argument("--log-every", type=_positive_int, default=20, metavar="STEPS")
+                   help="continue the run in --out from its newest valid checkpoint (a budget, --lr or --device "
+                        "flag is applied; with a family and --data, start the run if --out holds none yet)")
+    p.add_argument("--checkpoint-every", type=_positive_int, metavar="STEPS", help="(default 500)")
+    p.add_argument("--log-every", type=_positive_int, metavar="STEPS", help="(default 20)")
+    # No defaults here: a resume must tell the flags given from those left out (see TRAIN_DEFAULTS).
+    p.set_defaults(split=None, data_seed=None)
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_config_options(p)
@@ -287,45 +290,73 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+# The train flags' defaults, applied in cmd_train: on --resume a flag left out keeps the saved run's value.
+TRAIN_DEFAULTS = {"arch": "mlp", "seed": 0, "device": "auto", "checkpoint_every": 500,
+                  "log_every": 20, "split": "train", "data_seed": 0}
+
+
+def _train_config(args, saved: Optional[RunConfig] = None) -> RunConfig:
+    """The run the flags ask for: the given flags over the saved run's config (resume) or the defaults."""
+    def pick(name: str, saved_value):
+        value = getattr(args, name)
+        if value is not None:
+            return value
+        return saved_value if saved is not None else TRAIN_DEFAULTS.get(name)
+
+    s = saved or RunConfig()
+    data = DataConfig(name=args.data if args.data is not None else s.data.name, split=pick("split", s.data.split),
+                      n_samples=pick("n_samples", s.data.n_samples), seed=pick("data_seed", s.data.seed),
+                      data_dir=pick("data_dir", s.data.data_dir), image_size=pick("image_size", s.data.image_size),
+                      download=not args.no_download and (saved is None or s.data.download))
+    return RunConfig(
+        data=data,
+        model=ModelConfig(family=args.family or s.model.family, arch=pick("arch", s.model.arch),
+                          latent_dim=pick("latent_dim", s.model.latent_dim), hidden=pick("hidden", s.model.hidden),
+                          settings={**(s.model.settings if saved is not None else {}), **_given_settings(args)}),
+        optim=OptimConfig(lr=pick("lr", s.optim.lr), betas=s.optim.betas if saved is not None else None,
+                          batch_size=pick("batch_size", s.optim.batch_size)),
+        budget=BudgetConfig(epochs=args.epochs, steps=args.steps, minutes=args.minutes)
+        if any(v is not None for v in (args.epochs, args.steps, args.minutes)) or saved is None else s.budget,
+        seed=pick("seed", s.seed), device=pick("device", s.device), log_every=pick("log_every", s.log_every),
+        checkpoint_every=pick("checkpoint_every", s.checkpoint_every),
+    )
+
+
 def cmd_train(args) -> int:
     if (code := _apply_config_file(args)) is not None:
         return code
+    progress = not args.no_progress
     if args.resume:
         if not args.out:
             raise ConfigError("--resume needs --out DIR: the run folder to continue")
-        validate(RunConfig(budget=BudgetConfig(args.epochs, args.steps, args.minutes), device=args.device))
-        saved_family = RunFolder.open(Path(args.out)).read_config().get("model", {}).get("family")
-        model = Model.of(saved_family, epochs=args.epochs, steps=args.steps, minutes=args.minutes,
-                      device=args.device, out=args.out, progress=not args.no_progress)
-        model.fit(None, resume=True)
-        path, step, skipped = model.resumed_from_
-        for why in skipped:
-            print(f"skipped: {why}")
-        print(f"resumed from {path} (step {step})" if path else
-              "no checkpoint was written before the run stopped: trained again from step 0")
+        out = Path(args.out)
+        full_spec = args.family is not None and args.data is not None
+        # Read without the lock, only to build the request; fit decides under the lock what --out holds.
+        saved = RunConfig.from_dict(RunFolder(out).read_config(), source=str(out / CONFIG)) \
+            if RunFolder.holds_run(out) and (out / CONFIG).is_file() else None
+        if saved is None and not full_spec:
+            RunFolder.open(out)  # nothing to continue: its one line
+        cfg = validate(_train_config(args, saved))
+        model = Model.from_config(cfg, out=out, progress=progress)
+        if args.print_config:  # what the resume would train with (a new run's, resolved, when none is there)
+            print((cfg if saved is not None else model.resolved_config(cfg.data)[0]).to_json())
+            return 0
+        model.fit(cfg.data, resume=True, say=print)
         return _report_run(model)
     if args.family is None:
         raise ConfigError(f"train needs a family: `ganvae train FAMILY ...` with FAMILY one of "
                           f"{', '.join(FAMILIES.names())}")
     if args.data is None:
         raise ConfigError("train needs --data NAME (see `ganvae datasets`)")
-    cfg = RunConfig(
-        data=_data_config(args),
-        model=ModelConfig(family=args.family, arch=args.arch, latent_dim=args.latent_dim, hidden=args.hidden,
-                          settings=_given_settings(args)),
-        optim=OptimConfig(lr=args.lr, batch_size=args.batch_size),
-        budget=BudgetConfig(epochs=args.epochs, steps=args.steps, minutes=args.minutes),
-        seed=args.seed, device=args.device, log_every=args.log_every, checkpoint_every=args.checkpoint_every,
-    )
-    out = Path(args.out) if args.out else default_run_dir(args.family, args.data, args.arch)
+    cfg = validate(_train_config(args))
+    out = Path(args.out) if args.out else default_run_dir(args.family, args.data, cfg.model.arch)
     args.out = str(out)  # so an interruption's resume hint names the folder
-    model = Model.from_config(validate(cfg), out=None if args.print_config else out,
-                              progress=not args.no_progress)
+    model = Model.from_config(cfg, out=None if args.print_config else out, progress=progress)
     if args.print_config:
         resolved, _ = model.resolved_config(cfg.data)
         print(resolved.to_json())
         return 0
-    model.fit(cfg.data)
+    model.fit(cfg.data, say=print)
     return _report_run(model)
 
 

@@ -16,7 +16,20 @@ from .errors import ConfigError
 
 MAX_EXAMPLES = 10_000_000  # --n-samples
 MAX_IMAGE_SIZE = 1024  # --image-size
+MAX_EPOCHS = 1_000_000  # --epochs: beyond this the step count overflows, and no run gets near it
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# The config.json key of each flag, named when a saved config holds a bad value.
+FLAG_KEYS = {
+    "--family": "model.family", "--arch": "model.arch", "--latent-dim": "model.latent_dim",
+    "--hidden": "model.hidden", "--family settings": "model.settings", "--lr": "optim.lr", "Adam betas": "optim.betas",
+    "--batch-size": "optim.batch_size", "--epochs": "budget.epochs", "--steps": "budget.steps",
+    "--minutes": "budget.minutes", "--data": "data.name", "--split": "data.split", "--n-samples": "data.n_samples",
+    "--data-seed": "data.seed", "--data-dir": "data.data_dir", "--image-size": "data.image_size",
+    "--no-download": "data.download", "--seed": "seed", "--device": "device", "log_every": "log_every",
+    "checkpoint_every": "checkpoint_every",
+}
+# What a saved run must hold (resolve fills them): without them its networks or optimisers cannot be rebuilt.
+RESOLVED_KEYS = ("model.latent_dim", "model.hidden", "optim.lr", "optim.betas", "optim.batch_size")
 
 
 @dataclass(frozen=True)
@@ -86,8 +99,9 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
-        """Rebuild from `to_dict` output; unknown keys are an error naming the key."""
+    def from_dict(cls, d: dict[str, Any], source: Optional[str] = None) -> "RunConfig":
+        """Rebuild from `to_dict` output; unknown keys are an error naming the key. Values are checked as
+        strictly as flags (types included); with `source` (the file it came from) errors name its keys."""
         if not isinstance(d, dict):
             raise ConfigError("a run config must be a JSON object; re-create the run with `ganvae train`")
         parts = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "budget": BudgetConfig}
@@ -115,45 +129,82 @@ class RunConfig:
                 kwargs[key] = sub(**value)
             else:
                 kwargs[key] = value
-        return validate(cls(**kwargs))
+        return validate(cls(**kwargs), source=source)
+
+    @classmethod
+    def from_saved(cls, d: dict[str, Any], source: str) -> "RunConfig":
+        """A run's saved config (config.json, a checkpoint's): also every value the networks and optimisers
+        are rebuilt from must be there, since a saved run was resolved when it was written."""
+        cfg = cls.from_dict(d, source=source)
+        for key in RESOLVED_KEYS:
+            section, name = key.split(".")
+            if getattr(getattr(cfg, section), name) is None:
+                raise ConfigError(f"{source}: {key} is null, but a saved run holds every resolved value; write "
+                                  f"the value the run was trained with there, or start a new run")
+        return cfg
 
 
-def validate(cfg: RunConfig) -> RunConfig:
-    """Check every value where it enters; raise a ConfigError naming the flag and the allowed values."""
-    m, o, b = cfg.model, cfg.optim, cfg.budget
-    if not isinstance(m.family, str):
-        raise ConfigError(f"the family must be the name of a registered family, not {m.family!r}")
+def validate(cfg: RunConfig, source: Optional[str] = None) -> RunConfig:
+    """Check every value where it enters; raise a ConfigError naming the flag and the allowed values
+    (or, for a config read from `source`, naming its key)."""
+    def fail(flag: str, text: str) -> None:
+        if source is None:
+            raise ConfigError(f"{flag} {text}")
+        raise ConfigError(f"{source}: {FLAG_KEYS.get(flag, flag)} {text}; correct it there or start a new run")
+
+    m, o, b, d = cfg.model, cfg.optim, cfg.budget, cfg.data
+    if not isinstance(m.family, str):  # which names exist, the family registry says (families.resolve)
+        fail("--family", f"must be the name of a registered family, not {m.family!r}")
     if not isinstance(m.settings, dict) or not all(isinstance(k, str) for k in m.settings):
-        raise ConfigError(f"model settings must be a mapping of setting names to values, not {m.settings!r}")
-    if cfg.device not in DEVICES:
-        raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, not {cfg.device!r}")
-    _positive_int("--latent-dim", m.latent_dim)
-    _positive_int("--hidden", m.hidden)
-    _positive_int("--batch-size", o.batch_size)
-    _positive_int("--steps", b.steps)
-    _positive_int("--n-samples", cfg.data.n_samples)
-    _positive_int("--image-size", cfg.data.image_size)
-    _positive_int("log_every", cfg.log_every, allow_none=False)
-    _positive_int("checkpoint_every", cfg.checkpoint_every, allow_none=False)
+        fail("--family settings", f"must be a mapping of setting names to values, not {m.settings!r}")
+    if not isinstance(m.arch, str) or not m.arch:
+        fail("--arch", f"must be an architecture name, not {m.arch!r}")
+    if not isinstance(cfg.device, str) or cfg.device not in DEVICES:
+        fail("--device", f"must be one of {', '.join(DEVICES)}, not {cfg.device!r}")
+    for flag, value, allow_none in (("--latent-dim", m.latent_dim, True), ("--hidden", m.hidden, True),
+                                    ("--batch-size", o.batch_size, True), ("--steps", b.steps, True),
+                                    ("--n-samples", d.n_samples, True), ("--image-size", d.image_size, True),
+                                    ("log_every", cfg.log_every, False),
+                                    ("checkpoint_every", cfg.checkpoint_every, False)):
+        if not (value is None and allow_none) and not (_is_int(value) and value >= 1):
+            fail(flag, f"must be a whole number >= 1, not {value!r}")
     for flag, value in (("--epochs", b.epochs), ("--minutes", b.minutes), ("--lr", o.lr)):
-        if value is not None and not (isinstance(value, (int, float)) and value > 0 and value == value
-                                      and value != float("inf")):
-            raise ConfigError(f"{flag} must be a positive number, not {value!r}")
+        if value is not None and not (_is_number(value) and 0 < value < float("inf")):
+            fail(flag, f"must be a positive number, not {value!r}")
+    # Beyond this ceil(epochs * batches) overflows (1e308 epochs: an OverflowError deep in the loop).
+    if b.epochs is not None and b.epochs > MAX_EPOCHS:
+        fail("--epochs", f"must be at most {MAX_EPOCHS:,}, not {b.epochs:g}")
     if o.betas is not None:
-        if len(o.betas) != 2 or not all(isinstance(v, (int, float)) and 0 <= v < 1 for v in o.betas):
-            raise ConfigError(f"Adam betas must be two numbers in [0, 1), not {o.betas!r}")
-    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or not 0 <= cfg.seed < 2**32:
-        raise ConfigError(f"--seed must be a whole number from 0 to {2**32 - 1}, not {cfg.seed!r}")
+        if not (isinstance(o.betas, (tuple, list)) and len(o.betas) == 2
+                and all(_is_number(v) and 0 <= v < 1 for v in o.betas)):
+            fail("Adam betas", f"must be two numbers in [0, 1), not {o.betas!r}")
+    if not (_is_int(cfg.seed) and 0 <= cfg.seed < 2**32):
+        fail("--seed", f"must be a whole number from 0 to {2**32 - 1}, not {cfg.seed!r}")
+    if not isinstance(d.name, str) or not d.name:
+        fail("--data", f"must be a dataset name or a path, not {d.name!r}")
+    if d.data_dir is not None and not isinstance(d.data_dir, str):
+        fail("--data-dir", f"must be a folder's path, not {d.data_dir!r}")
+    if not isinstance(d.download, bool):
+        fail("--no-download", f"must be true or false, not {d.download!r}")
     # Beyond these a value is surely a typo, and numpy or the memory would fail deep inside instead.
-    if cfg.data.n_samples is not None and cfg.data.n_samples > MAX_EXAMPLES:
-        raise ConfigError(f"--n-samples must be at most {MAX_EXAMPLES:,}, not {cfg.data.n_samples:,}")
-    if cfg.data.image_size is not None and cfg.data.image_size > MAX_IMAGE_SIZE:
-        raise ConfigError(f"--image-size must be at most {MAX_IMAGE_SIZE} pixels, not {cfg.data.image_size:,}")
-    if not isinstance(cfg.data.seed, int) or isinstance(cfg.data.seed, bool) or not 0 <= cfg.data.seed < 2**32:
-        raise ConfigError(f"--data-seed must be a whole number from 0 to {2**32 - 1}, not {cfg.data.seed!r}")
-    if cfg.data.split not in ("train", "test"):
-        raise ConfigError(f"--split must be train or test, not {cfg.data.split!r}")
+    if d.n_samples is not None and d.n_samples > MAX_EXAMPLES:
+        fail("--n-samples", f"must be at most {MAX_EXAMPLES:,}, not {d.n_samples:,}")
+    if d.image_size is not None and d.image_size > MAX_IMAGE_SIZE:
+        fail("--image-size", f"must be at most {MAX_IMAGE_SIZE} pixels, not {d.image_size:,}")
+    if not (_is_int(d.seed) and 0 <= d.seed < 2**32):
+        fail("--data-seed", f"must be a whole number from 0 to {2**32 - 1}, not {d.seed!r}")
+    if not isinstance(d.split, str) or d.split not in ("train", "test"):
+        fail("--split", f"must be train or test, not {d.split!r}")
     return cfg
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    """An int or a float that is not NaN (bool is not a number here, though Python says it is an int)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
 def _positive_int(flag: str, value: Any, allow_none: bool = True) -> None:
@@ -208,6 +259,8 @@ def validate_compare(cfg: CompareConfig) -> CompareConfig:
     b = cfg.budget
     if sum(v is not None for v in (b.minutes, b.epochs, b.steps, cfg.images)) != 1:
         raise ConfigError("give exactly one budget: --budget DURATION, --images N or --epochs N")
+    if b.epochs is not None and not (_is_number(b.epochs) and 0 < b.epochs <= MAX_EPOCHS):
+        raise ConfigError(f"--epochs must be a positive number of at most {MAX_EPOCHS:,}, not {b.epochs!r}")
     if cfg.device not in DEVICES:
         raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, not {cfg.device!r}")
     return cfg

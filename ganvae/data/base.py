@@ -66,6 +66,16 @@ class Dataset:
             return x
         return (x * self.scale + self.offset).astype(np.float32)
 
+    def checksum(self) -> str:
+        """sha256 of the examples as the model sees them (float32, C order) and their shape: a run keeps it in
+        data.json, so a resume can refuse data other than what the run was trained on."""
+        import hashlib
+
+        x = self.x.detach().cpu().contiguous().numpy().astype("<f4", copy=False)
+        digest = hashlib.sha256(repr(tuple(self.x.shape)).encode())
+        digest.update(memoryview(x).cast("B"))
+        return digest.hexdigest()
+
     def info(self) -> dict:
         """A JSON-able description, kept with a run so samples can be mapped back without the data."""
         return {

@@ -1,10 +1,10 @@
 """Model families: objectives that declare their phases. Importing registers them."""
 
 from .base import (FAMILIES, Batch, Defaults, Family, NoSettings, Phase, capabilities_of, compare_defaults,
-                   family_label, flag_of, make_settings, setting, setting_flags, settings_dict)
+                   family_label, flag_of, given_settings, make_settings, setting, setting_flags, settings_dict)
 from .gan import GANFamily
 from .vae import VAEFamily, VAESettings, gaussian_kl
 
 __all__ = ["FAMILIES", "Batch", "Defaults", "Family", "NoSettings", "Phase", "GANFamily", "VAEFamily",
            "VAESettings", "gaussian_kl", "capabilities_of", "compare_defaults", "family_label", "make_settings",
-           "flag_of", "setting", "setting_flags", "settings_dict"]
+           "flag_of", "given_settings", "setting", "setting_flags", "settings_dict"]

@@ -140,6 +140,13 @@ def make_settings(family: "type[Family]", values: Optional[Mapping[str, Any]]) -
     return family.Settings(**values)
 
 
+def given_settings(family: "type[Family]", values: Optional[Mapping[str, Any]]) -> set[str]:
+    """The names of the family's settings that `values` gives, by their own name or an old one."""
+    values = values or {}
+    return {f.name for f in settings_fields(family.Settings)
+            if f.name in values or any(alias in values for alias in f.metadata.get("aliases", ()))}
+
+
 def settings_dict(settings: Any) -> dict[str, Any]:
     """Settings as the plain dict stored in `ModelConfig.settings` (every field, defaults included)."""
     return dataclasses.asdict(settings)

@@ -364,7 +364,10 @@ def _data_config(data, run_data: Optional[DataConfig], data_dir: Optional[str], 
     elif data is not None:
         if not isinstance(data, (str, Path)):
             raise ConfigError(f"--data must be a dataset name or path, not {type(data).__name__}")
-        same_as_run = run_data is not None and str(data) == run_data.name
+        from ganvae.api import stored_data_name
+
+        # A run records path data by its absolute path: `--data ok.csv` from the run's own folder is the same.
+        same_as_run = run_data is not None and stored_data_name(str(data)) == run_data.name
         cfg = run_data if same_as_run else DataConfig(name=str(data))
     elif run_data is not None:
         cfg = run_data

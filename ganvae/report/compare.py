@@ -94,8 +94,8 @@ def _describe_budget(budget: BudgetConfig) -> str:
 
 def check_run_config(run_dir: Path, expected: dict, budgets: list[BudgetConfig]) -> None:
     """Refuse the run in run_dir unless its config.json is one this comparison would train: the same family,
-    architecture, data, seed and batch size, and the budget of the comparison's first segment (a run's
-    config.json keeps the budget it was created with; each later segment resumes it with a larger one)."""
+    architecture, data, seed and batch size, and one of `budgets`, the segment budgets it may have now (each
+    segment resumes the run with a larger budget, which its config.json then records)."""
     try:
         saved = RunConfig.from_dict(read_json(run_dir / CONFIG))
     except (ConfigError, RunError) as exc:
@@ -106,10 +106,9 @@ def check_run_config(run_dir: Path, expected: dict, budgets: list[BudgetConfig])
              "seed": saved.seed, "batch_size": saved.optim.batch_size}
     differences = [f"{key} {found[key]} (this comparison trains {key} {value})"
                    for key, value in expected.items() if found[key] != value]
-    if saved.budget != budgets[0]:
-        differences.append(f"budget {_describe_budget(saved.budget)} (this comparison trains "
-                           f"{_describe_budget(budgets[-1])} per run, in {len(budgets)} segments from "
-                           f"{_describe_budget(budgets[0])})")
+    if saved.budget not in budgets:
+        differences.append(f"budget {_describe_budget(saved.budget)} (at this point of this comparison a run "
+                           f"has {' or '.join(_describe_budget(b) for b in budgets)})")
     if differences:
         raise ConfigError(f"{run_dir} holds a run that this comparison would not train: "
                           f"{'; '.join(differences)}; use another --out, or move that folder away")
@@ -170,7 +169,12 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
             raise ConfigError(f"{run_dir} holds a run with other settings ({record.get('settings')}); "
                               f"use another --out or delete that folder")
     if (run_dir / CONFIG).exists():  # before reusing or resuming it, or removing an unstarted one
-        check_run_config(run_dir, run_settings, budgets)
+        # After k scored segments the run was trained to segment k, or was resuming toward segment k + 1 (its
+        # config.json records the budget it last resumed with); a new run starts with the first segment's.
+        # Without a checkpoint nothing of the run is kept, so any segment's budget will do.
+        points = len(read_json(run_dir / "curve.json")) if (run_dir / "curve.json").exists() else 0
+        trained = (run_dir / LATEST).exists() or (run_dir / PREVIOUS).exists()
+        check_run_config(run_dir, run_settings, budgets[max(0, points - 1):points + 1] if trained else budgets)
     if done_path.exists():
         if not rescore:
             say(f"  reusing {run_dir}")

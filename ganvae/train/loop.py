@@ -6,6 +6,7 @@ import math
 import signal
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -234,7 +235,16 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
     if resume is not None:
         state = _restore(family, optimizers, resume)
     else:
-        family.initialize_from_data(x[:10_000].to(device))
+        already = set(_non_finite_weights(family))  # the caller's own weights (a test's NaNs) are not the data's
+        with warnings.catch_warnings():  # torch warns about one example's spread; the check below says why
+            warnings.simplefilter("ignore")
+            family.initialize_from_data(x[:10_000].to(device))
+        broken = [name for name in _non_finite_weights(family) if name not in already]
+        if broken:
+            raise RunError(f"training cannot start: {family.name} weights {', '.join(broken[:3])} became non-finite "
+                           f"when initialised from the data ({n_examples} example{'s' * (n_examples != 1)}; at "
+                           f"least 2 different ones are needed to measure each feature's spread); no checkpoint "
+                           f"was written: train on more data")
     if run_dir is not None:
         remove_stale_temporaries(Path(run_dir))
 
@@ -246,6 +256,9 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
     trainable = _Trainable(family, phases)
 
     def kept() -> str:
+        if saved_step is None:  # nothing of this run was saved yet (or no run folder is written at all)
+            where = "no checkpoint was written" if run_dir is not None else "no run folder, so no checkpoint"
+            return f"{where}; start a new run with a lower --lr (this run used {cfg.optim.lr:g})"
         return (f"the last good checkpoint (step {last_checkpoint_step}) is kept; start a new run with a lower "
                 f"--lr (this run used {cfg.optim.lr:g})")
 

@@ -47,23 +47,54 @@ class RunFolder:
         return self.path / name
 
     @classmethod
-    def create(cls, path: Path) -> "RunFolder":
-        """Make a new run folder; refuse one that already holds a run (use resume for that)."""
+    def prepare(cls, path: Path) -> bool:
+        """Make sure `path` is a folder this process can write; True when it made the folder (so a start that
+        fails before writing a run can take it away again). Says nothing about whether it holds a run."""
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise ConfigError(f"--out {path} is a file, not a folder; choose another --out")
-        if (path / LATEST).exists() or (path / PREVIOUS).exists() or (path / CONFIG).exists():
-            raise ConfigError(f"--out {path} already holds a run; pass --resume to continue it "
-                              f"or choose another --out")
+        made = not path.exists()
         try:
             path.mkdir(parents=True, exist_ok=True)
             probe = path / f".write-test-{os.getpid()}"
             probe.write_bytes(b"ok")
             probe.unlink()
         except OSError as exc:
+            if made:
+                cls.discard_empty(path)
             raise ConfigError(f"cannot write to --out {path} ({exc.strerror or exc}); "
                               f"choose a writable folder") from None
-        return cls(path)
+        return made
+
+    @staticmethod
+    def holds_run(path: Path) -> bool:
+        path = Path(path)
+        return any((path / name).exists() for name in (LATEST, PREVIOUS, CONFIG))
+
+    @staticmethod
+    def discard_empty(path: Path) -> None:
+        """Remove a folder this process made, if it holds nothing but start-up files (lock, data.json)."""
+        from .lock import LOCK_NAME
+
+        try:
+            leftovers = [p for p in Path(path).iterdir()
+                         if p.name not in (LOCK_NAME, DATA_INFO) and not p.name.startswith(".write-test-")]
+            if leftovers:
+                return
+            for p in Path(path).iterdir():
+                p.unlink()
+            Path(path).rmdir()
+        except OSError:
+            pass
+
+    @classmethod
+    def create(cls, path: Path) -> "RunFolder":
+        """Make a new run folder; refuse one that already holds a run (use resume for that)."""
+        cls.prepare(path)
+        if cls.holds_run(path):
+            raise ConfigError(f"--out {path} already holds a run; pass --resume to continue it "
+                              f"or choose another --out")
+        return cls(Path(path))
 
     @classmethod
     def open(cls, path: Path) -> "RunFolder":
@@ -82,6 +113,10 @@ class RunFolder:
 
     def read_config(self) -> dict:
         return read_json(self.path / CONFIG)
+
+    def write_run_config(self, config: dict) -> None:
+        """Replace config.json alone (a resume that applied a new budget, learning rate or data location)."""
+        write_json(self.path / CONFIG, config)
 
     def read_data_info(self) -> dict:
         return read_json(self.path / DATA_INFO)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import random
 import signal
 import time
@@ -119,3 +120,44 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_p
 @pytest.mark.parametrize("plan_seed", range(100, 105))
 def test_more_kill_plans(tmp_path, tools, fork, plan_seed):
     print("\n" + _summary(kill_chain(tmp_path, tools, fork, plan_seed)))
+
+
+IDEMPOTENT_KILLS = 6
+IDEMPOTENT_SEED = 1  # draws 3 ms, 1.4 s, 0.7 s, 9 ms, 68 ms, 46 ms
+
+
+def _folder_state(run_dir) -> str:
+    if not run_dir.exists():
+        return "no folder"
+    if not (run_dir / "config.json").exists():
+        return "folder, no config"
+    return "config, no checkpoint" if _resumable_step(run_dir) == 0 and not (run_dir / "checkpoint.pt").exists() \
+        else "checkpoint"
+
+
+def test_the_same_resume_command_finishes_after_a_kill_at_any_moment_of_start_up(tmp_path, tools, fork):
+    """A scheduler re-runs a pre-empted job with the same command: `train gan --data ... --out R --resume`.
+    Killed at moments drawn log-uniformly over 1 ms to 5 s (so start-up is hit at every scale: the folder not
+    made yet, made but holding no config, holding a config but no checkpoint), every rerun succeeds and the run
+    finishes."""
+    rng = random.Random(IDEMPOTENT_SEED)
+    run_dir = tmp_path / "jobs" / "run"
+    command = ["train", "gan", *tools.TOY, "--steps", 150, "--checkpoint-every", 50, "--out", run_dir, "--resume"]
+    states = []
+    for trial in range(IDEMPOTENT_KILLS):
+        proc = fork(*command)
+        tools.wait_for(lambda: False, 10 ** rng.uniform(-3, math.log10(5)), proc)
+        state = _folder_state(run_dir)
+        code = proc.kill() if proc.poll() is None else proc.wait()
+        out, err = proc.output()
+        assert code in (0, -signal.SIGKILL), f"trial {trial} ({state}): exit {code}\n{out}\n{err}"
+        states.append(state)
+    final = fork(*command)
+    code = final.wait()
+    out, err = final.output()
+    assert code == 0, f"after kills in states {states}: exit {code}\n{out}\n{err}"
+    assert "150 steps" in out and ("resumed from" in out or "started a new run" in out
+                                   or "trained again from step 0" in out), out
+    assert json.loads((run_dir / "status.json").read_text())["state"] == "finished"
+    assert _resumable_step(run_dir) == 150
+    print(f"\nkilled in these states: {states}")
