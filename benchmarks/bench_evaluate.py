@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ganvae.config import DataConfig
 from ganvae.data import load_dataset
 from ganvae.metrics import METRIC_INFO
-from ganvae.metrics.evaluate import evaluate, format_table
+from ganvae.evaluation import evaluate, format_table
 from ganvae.report.aggregate import better
 
 

@@ -14,7 +14,7 @@ _EXPORTS = {
     "RunConfig": ".config", "CompareConfig": ".config",
     "Dataset": ".data", "load_dataset": ".data",
     "ConfigError": ".errors", "DataError": ".errors", "GanvaeError": ".errors", "RunError": ".errors",
-    "evaluate": ".metrics.evaluate", "advise": ".report.advise", "compare": ".report.compare",
+    "evaluate": ".evaluation", "advise": ".report.advise", "compare": ".comparison",
 }
 
 __all__ = ["GAN", "VAE", "Model", "load", "load_dataset", "evaluate", "compare", "advise", "CompareConfig",

@@ -383,7 +383,7 @@ def cmd_sample(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .metrics.evaluate import evaluate, format_table, metrics_path_for, save_metrics
+    from .evaluation import evaluate, format_table, metrics_path_for, save_metrics
 
     result = evaluate(args.source, data=args.data, split=args.split, n_samples=args.n_samples,
                       features=args.features, seed=args.seed, iw_samples=args.iw_samples,
@@ -397,7 +397,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_compare(args) -> int:
     from .config import CompareConfig, parse_duration
-    from .report.compare import compare
+    from .comparison import compare
 
     budget = BudgetConfig(epochs=args.epochs) if args.epochs else BudgetConfig(
         minutes=None if args.images else parse_duration(args.budget or "1m"))
@@ -417,7 +417,7 @@ def cmd_compare(args) -> int:
 def cmd_advise(args) -> int:
     from .config import CompareConfig, parse_duration
     from .report.advise import advise, parse_needs
-    from .report.compare import compare
+    from .comparison import compare
     from .report.summary import SUMMARY_NAME, read_summary
 
     needs = parse_needs(args.need)

@@ -24,7 +24,7 @@ from torch import nn
 from ._version import __version__
 from .errors import ConfigError, RunError
 from .families import Family
-from .train.checkpoint import atomic_write_bytes
+from .storage import atomic_write_bytes
 
 FORMATS = {"torchscript": ".pt", "onnx": ".onnx"}
 METADATA_NAME = "ganvae.json"  # TorchScript: an extra file in the archive; ONNX: a metadata_props key

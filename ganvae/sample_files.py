@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .sizes import check_disk, human_bytes
-from .train.checkpoint import _fsync_dir, _temporary
+from .storage import fsync_dir, temporary_path
 
 SUFFIXES = (".npy", ".png", ".csv", ".parquet")
 # "%.9g" gives back every float32 exactly and is at most 15 characters ("-1.23456789e+30"), plus a comma.
@@ -70,7 +70,7 @@ def _columns(info: dict, path: Path) -> list[str]:
 
 def _in_place(path: Path, write) -> None:
     """write(temporary path), fsync, rename over `path`; the temporary never outlives a failure or Ctrl-C."""
-    tmp = _temporary(path)
+    tmp = temporary_path(path)
     try:
         write(tmp)
         with open(tmp, "rb+") as f:
@@ -81,7 +81,7 @@ def _in_place(path: Path, write) -> None:
             tmp.unlink()
         except OSError:
             pass
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _write_npy(model, n_samples: int, tmp: Path, seed: int, shape: tuple[int, ...]) -> None:

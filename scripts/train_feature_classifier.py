@@ -23,7 +23,7 @@ from ganvae.config import DataConfig
 from ganvae.data import load_dataset
 from ganvae.metrics.features import (MANIFEST_NAME, WEIGHTS_DIR, accuracy, network_bytes, read_manifest,
                                      train_feature_net)
-from ganvae.train.checkpoint import atomic_write_bytes
+from ganvae.storage import atomic_write_bytes
 
 # Datasets each shipped classifier serves besides its own. mnist5k is 5,000 real MNIST digits, so its
 # classifier stands in for full MNIST, which cannot be had offline here.

@@ -24,6 +24,7 @@ import torch
 from ..config import DataConfig
 from ..errors import DataError
 from .base import DATASETS, IMAGE, Dataset, DatasetEntry
+from ..storage import cache_dir
 from .download import fetch
 
 IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions (N, rows, cols)
@@ -145,45 +146,6 @@ def read_idx_pair(images_path: Path, labels_path: Path, n_classes: int) -> tuple
         raise DataError(f"{labels_path} holds label {int(labels.max())}, outside 0..{n_classes - 1}; "
                         f"download the file again")
     return images, labels
-
-
-def cache_dir() -> Path:
-    """$XDG_CACHE_HOME/ganvae, or ~/.cache/ganvae."""
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "ganvae"
-
-
-# Cache folders that could not be written, each said once per process.
-_UNWRITABLE_CACHES: set[str] = set()
-
-
-def cached_file(path: Path) -> Optional[Path]:
-    """path if a cache file is there to read, else None (also when the cache folder cannot even be looked at)."""
-    try:
-        return path if path.is_file() else None
-    except OSError:
-        return None
-
-
-def write_cache_file(path: Path, data: bytes) -> bool:
-    """Write a cache file atomically. A cache that cannot be written (read-only, full, under a file) is not an
-    error: the result was computed in memory and is used from there; one line on stderr says so, once per
-    folder. Returns whether the file was written."""
-    from ..train.checkpoint import replace_atomically  # here: the data loaders do not need the trainer
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(path, data)
-        return True
-    except OSError as exc:
-        folder = str(path.parent)
-        if folder not in _UNWRITABLE_CACHES:
-            _UNWRITABLE_CACHES.add(folder)
-            print(f"ganvae: note: cannot write the cache in {folder} ({exc.strerror or exc}); going on without "
-                  f"it (computed in memory; set XDG_CACHE_HOME to a writable folder to keep results)",
-                  file=sys.stderr, flush=True)
-        return False
 
 
 def search_folders(name: str, data_dir: Optional[str]) -> list[Path]:

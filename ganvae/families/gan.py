@@ -83,7 +83,8 @@ class GANFamily(Family):
     def from_latent(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Data-space output for given codes z (B, latent_dim): images in [0, 1], vectors in model space.
         In eval mode each output depends on its own code only (see `_fix_normalisation`)."""
-        if not self.training:
+        # (Not while torch traces or exports this function: the statistics are fixed before, see ganvae.export.)
+        if not self.training and not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
             self._fix_normalisation()
         raw = self.nets["generator"](z)
         return (torch.tanh(raw) + 1) / 2 if self.kind == "image" else raw

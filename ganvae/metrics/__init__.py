@@ -62,7 +62,7 @@ class _MetricInfo(Mapping):
 
 METRIC_INFO = _MetricInfo()
 
-# The pipeline over the pure functions above. The function evaluate is not re-exported here, so that `ganvae.metrics.evaluate` stays the module; import it from there.
+# The pipeline over these pure functions (feature extraction, every metric group) is `ganvae.evaluation`.
 from ganvae.metrics.features import FeatureExtractor, feature_extractor_for  # noqa: E402
 from ganvae.metrics.vae_metrics import importance_weighted_nll, negative_elbo, vae_metrics  # noqa: E402
 

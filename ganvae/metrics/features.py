@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import IMAGE, VECTOR, Dataset, name_part
-from ..data.idx import cache_dir, cached_file, write_cache_file
+from ..storage import cache_dir, cached_file, write_cache_file
 from ..errors import ConfigError, DataError, RunError
 
 __all__ = ["FEATURE_KINDS", "ConvFeatureNet", "FeatureExtractor", "RawFeatures", "NetworkFeatures",

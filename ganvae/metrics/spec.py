@@ -1,6 +1,6 @@
 """Everything ganvae knows about each metric, in one table: ``METRICS``, one ``MetricSpec`` per metric.
 
-Evaluate computes a metric through the group its spec names (``ganvae.metrics.evaluate.METRIC_GROUPS``); the
+Evaluate computes a metric through the group its spec names (``ganvae.evaluation.METRIC_GROUPS``); the
 report table, the verdict, the curves, the intervals' clipping and ``advise`` read how to name it, which way is
 better, what range it takes, which families it means something for and which user needs it measures from here.
 Adding a metric is one group function plus one entry here.

@@ -21,7 +21,7 @@ from .aggregate import CLEAR, OVERLAP, SINGLE_SEED, compare_metric, direction_ph
 from .summary import summary_capabilities
 from .verdict import (
     FAILED_STATES,
-    _join,
+    join_words,
     SPREAD_RATIO,
     family_label,
     format_interval,
@@ -362,7 +362,7 @@ QUOTED_WINS = 3  # up to this many clear wins are quoted with their intervals; m
 def _won(aggregate: Mapping, metrics: Sequence[str], family: str) -> str:
     """The metrics a family clearly won: 'FID 21.0 [...] for the GAN vs ...; ...', or their names when many."""
     if len(metrics) > QUOTED_WINS:
-        return _join([metric_label(metric) for metric in metrics])
+        return join_words([metric_label(metric) for metric in metrics])
     return "; ".join(f"{metric_label(m)} "
                      f"{_quote(aggregate, m, [f for f in aggregate if (aggregate[f] or {}).get(m)], family)}"
                      for m in metrics)

@@ -41,7 +41,7 @@ def _to_numpy(array) -> np.ndarray:
 def write_atomically(path: PathLike, write: Callable[[object], None]) -> Path:
     """Call write(file_object) on an in-memory buffer, then put its bytes at `path` atomically (the checkpoints'
     mechanism: temporary file, fsync, rename). A failure raises its OSError and leaves an earlier file as it was."""
-    from ..train.checkpoint import replace_atomically  # imported here: plotting itself does not need torch
+    from ..storage import replace_atomically
 
     buffer = io.BytesIO()
     write(buffer)

@@ -99,7 +99,7 @@ def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _join(parts: Sequence[str]) -> str:
+def join_words(parts: Sequence[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -115,10 +115,10 @@ def _comparison_sentence(aggregate: Mapping, metric: str) -> Optional[dict]:
         winner = comparison["winner"]
         others = [f"{format_interval(intervals[f], unit)} for the {family_label(f)}" for f in families if f != winner]
         text = (f"{_capitalise(winner_phrase(metric).format(W='the ' + family_label(winner)))}: {label} "
-                f"{format_interval(intervals[winner], unit)} vs {_join(others)} ({way})"
+                f"{format_interval(intervals[winner], unit)} vs {join_words(others)} ({way})"
                 f"{_target_sides(metric, intervals)}.")
         return _sentence(text, metric, values, "comparison", winner)
-    quoted = _join([f"{format_interval(intervals[f], unit)} for the {family_label(f)}" for f in families])
+    quoted = join_words([f"{format_interval(intervals[f], unit)} for the {family_label(f)}" for f in families])
     if status == OVERLAP:
         tie = tie_phrase(metric)
         same = len({interval["mean"] for interval in intervals.values()}) == 1
@@ -149,10 +149,10 @@ def _target_sides(metric: str, intervals: Mapping[str, Mapping]) -> str:
         families = groups[side]
         if not families:
             continue
-        who = "both" if len(families) == len(intervals) == 2 else _join([f"the {family_label(f)}" for f in families])
+        who = "both" if len(families) == len(intervals) == 2 else join_words([f"the {family_label(f)}" for f in families])
         if meaning is None:
             parts.append(f"both intervals include {goal:g}" if who == "both" else
-                         f"{_join([f'the {family_label(f)}' + chr(39) + 's' for f in families])} interval "
+                         f"{join_words([f'the {family_label(f)}' + chr(39) + 's' for f in families])} interval "
                          f"include{'s' if len(families) == 1 else ''} {goal:g}")
         else:
             parts.append(f"{side} {goal:g} for {who}: {meaning}")
@@ -178,7 +178,7 @@ def _overview(aggregate: Mapping, metrics: Sequence[str]) -> Optional[dict]:
                      f"({', '.join(map(metric_label, unclear))})")
     if not any(wins.values()):
         parts = [f"none shows a clear difference ({', '.join(map(metric_label, unclear))})"]
-    text = f"Of the {compared} metric{'s' if compared != 1 else ''} measured on both families, {_join(parts)}."
+    text = f"Of the {compared} metric{'s' if compared != 1 else ''} measured on both families, {join_words(parts)}."
     intervals = [interval for family in aggregate.values() for interval in (family or {}).values()
                  if interval is not None and interval.get("n")]
     if intervals and min(interval["n"] for interval in intervals) in (2, 3):
@@ -203,7 +203,7 @@ def _only_one_family(aggregate: Mapping, metric: str) -> Optional[dict]:
     unit = metric_unit(metric)
     text = (f"Only the {family_label(family)} gives a likelihood bound: {metric_label(metric)} "
             f"{format_interval(interval, unit)} per example (lower is better); "
-            f"{_join([f'the {family_label(f)}' for f in aggregate if f != family])} has no likelihood.")
+            f"{join_words([f'the {family_label(f)}' for f in aggregate if f != family])} has no likelihood.")
     return _sentence(text, metric, {family: _quoted(interval)}, "property", family)
 
 
@@ -315,11 +315,11 @@ def _cost(cost: Mapping) -> Optional[dict]:
         return None
     parts = [f"{format_interval(interval, 's')} for the {family_label(f)}" for f, interval in seconds.items()]
     images = {family: (keys or {}).get("images_seen") for family, keys in cost.items()}
-    text = f"One training run took {_join(parts)}"
+    text = f"One training run took {join_words(parts)}"
     if all(interval is not None for interval in images.values()):
         seen = [format_number(interval["mean"]) for interval in images.values()]
         text += (f", each seeing {seen[0]} images" if len(set(seen)) == 1 else
-                 f", seeing {_join([f'{n} images' for n in seen])} respectively")
+                 f", seeing {join_words([f'{n} images' for n in seen])} respectively")
     return _sentence(text + ".", "seconds", {f: _quoted(i) for f, i in seconds.items()}, "cost")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import os
@@ -14,6 +13,9 @@ from typing import Any, Optional
 import torch
 
 from ..errors import RunError
+from ..storage import (atomic_write_bytes, cannot_write_error, fsync_dir, remove_quietly, replace_atomically,
+                       temporary_path, write_synced)
+from .lock import process_alive
 
 FORMAT = "ganvae-checkpoint"
 VERSION = 1
@@ -28,69 +30,6 @@ SAFE_TORCH = (2, 10)
 CODE_SIGNS = ("GLOBAL", "Can only build", "Can only create new object", "reduce for unrecognized function")
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
-def _write_synced(tmp: Path, data: bytes) -> None:
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def cannot_write_error(path: Path, exc: OSError, kept: str, then: str) -> RunError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        fix = "free space"
-    elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
-        fix = "check that the folder exists"
-    else:
-        fix = "choose a writable place"
-    return RunError(f"cannot write {path} ({exc.strerror or exc}); {kept}: {fix}, then {then}")
-
-
-def replace_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, flush and fsync it, then rename over `path` and fsync the folder.
-
-    A failure raises the OSError and leaves any earlier `path` untouched, without a temporary file."""
-    path = Path(path)
-    tmp = _temporary(path)
-    try:
-        _write_synced(tmp, data)
-        os.replace(tmp, path)
-    finally:
-        _remove_quietly(tmp)
-    _fsync_dir(path.parent)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """``replace_atomically``, with a failure (full disk, no permission) raised as a one-line RunError."""
-    try:
-        replace_atomically(path, data)
-    except OSError as exc:
-        raise cannot_write_error(Path(path), exc, "the earlier file, if any, is unchanged", "try again") from None
-
-
-def _remove_quietly(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass
-
-
 def remove_stale_temporaries(run_dir: Path) -> list[Path]:
     """Delete checkpoint temporaries that a killed process left behind (they can be as large as a
     checkpoint). Files of a process that is still alive are left alone."""
@@ -98,21 +37,11 @@ def remove_stale_temporaries(run_dir: Path) -> list[Path]:
     for path in Path(run_dir).glob(f".{LATEST}.tmp-*"):
         pid_text = path.name.rsplit("-", 1)[-1]
         pid = int(pid_text) if pid_text.isdigit() else None
-        if pid == os.getpid() or (pid is not None and _alive(pid)):
+        if pid == os.getpid() or (pid is not None and process_alive(pid)):
             continue
-        _remove_quietly(path)
+        remove_quietly(path)
         removed.append(path)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but belongs to someone else
-        return True
-    return True
 
 
 def _serialize(state: dict[str, Any]) -> bytes:
@@ -146,17 +75,17 @@ def save_run_checkpoint(state: dict[str, Any], run_dir: Path) -> Path:
     run_dir = Path(run_dir)
     data = _serialize(state)
     latest, previous = run_dir / LATEST, run_dir / PREVIOUS
-    tmp = _temporary(latest)
+    tmp = temporary_path(latest)
     try:
-        _write_synced(tmp, data)
+        write_synced(tmp, data)
         if latest.exists():
             os.replace(latest, previous)
         os.replace(tmp, latest)
     except OSError as exc:
         raise cannot_write_error(latest, exc, "the previous checkpoint is kept", "resume") from None
     finally:
-        _remove_quietly(tmp)
-    _fsync_dir(run_dir)
+        remove_quietly(tmp)
+    fsync_dir(run_dir)
     return latest
 
 

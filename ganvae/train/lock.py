@@ -39,8 +39,9 @@ def _read_owner(path: Path) -> Optional[dict[str, Any]]:
     return owner if isinstance(owner, dict) else None
 
 
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
+def process_alive(pid: Any) -> bool:
+    """Whether a process with this id runs on this machine (one that exists but is another user's counts)."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
     try:
         os.kill(pid, 0)
@@ -112,7 +113,7 @@ class FolderLock:
                 return True
         same_host = previous is not None and previous.get("host") == socket.gethostname()
         return not (previous and previous.get("pid") != os.getpid()
-                    and (not same_host or _alive(previous.get("pid"))))
+                    and (not same_host or process_alive(previous.get("pid"))))
 
     def _write(self, text: str) -> None:
         assert self._fd is not None

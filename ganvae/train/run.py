@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import ConfigError, RunError
-from .checkpoint import LATEST, PREVIOUS, atomic_write_bytes, cannot_write_error
+from ..storage import atomic_write_bytes, cannot_write_error
+from .checkpoint import LATEST, PREVIOUS
 
 CONFIG = "config.json"
 DATA_INFO = "data.json"

@@ -16,8 +16,8 @@ import ganvae
 from ganvae.data.toy import mixture_points
 from ganvae.families import FAMILIES
 from ganvae.metrics import METRIC_INFO, spec
-from ganvae.metrics import evaluate as evaluate_module
-from ganvae.metrics.evaluate import METRIC_GROUPS, GroupResult, MetricGroup, NotApplicable, evaluate, format_table
+from ganvae import evaluation as evaluate_module
+from ganvae.evaluation import METRIC_GROUPS, GroupResult, MetricGroup, NotApplicable, evaluate, format_table
 from ganvae.metrics.spec import METRICS, MetricSpec
 from ganvae.report import advise, build_summary, save_metric_curves, write_report
 from ganvae.report.advise import NEEDS

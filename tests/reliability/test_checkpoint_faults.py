@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import ganvae
 from ganvae.errors import RunError
+from ganvae import storage
 from ganvae.train import checkpoint
 from ganvae.train.checkpoint import (LATEST, PREVIOUS, latest_valid_checkpoint, load_checkpoint,
                                      save_run_checkpoint)
@@ -125,7 +126,7 @@ class FullDisk:
 
 
 def test_a_disk_that_fills_mid_write_keeps_the_previous_checkpoint(run_dir, monkeypatch):
-    monkeypatch.setattr(checkpoint, "open", FullDisk(budget=1000), raising=False)
+    monkeypatch.setattr(storage, "open", FullDisk(budget=1000), raising=False)  # the checkpoint writer's open
     with pytest.raises(RunError, match=r"cannot write .*checkpoint\.pt \(No space left on device\); the previous "
                                        r"checkpoint is kept"):
         save_run_checkpoint(training_state(3), run_dir)

@@ -228,7 +228,7 @@ def test_a_finished_run_whose_config_was_changed_is_not_reused(comparison, cli, 
 
 def test_a_run_of_this_comparison_is_still_resumed(tmp_path, monkeypatch):
     """The check accepts what the comparison itself wrote: killed after its second segment, it resumes."""
-    import ganvae.report.compare as compare_module
+    import ganvae.comparison as compare_module
     from ganvae.config import BudgetConfig, CompareConfig, DataConfig
 
     cfg = CompareConfig(data=DataConfig(name="ring8", n_samples=200), families=("gan",), budget=BudgetConfig(),

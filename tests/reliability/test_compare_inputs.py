@@ -51,7 +51,7 @@ def test_compare_on_60_examples_trains_every_family_with_one_batch_size_and_says
 
 
 def test_compare_keeps_each_familys_default_batch_when_the_data_holds_one():
-    from ganvae.report.compare import batch_sizes
+    from ganvae.comparison import batch_sizes
 
     assert batch_sizes(("gan", "vae"), "mlp", 128) == ({"gan": 128, "vae": 128}, None)
     assert batch_sizes(("gan", "vae"), "seed", 5000) == ({"gan": 128, "vae": 100}, None)
@@ -97,7 +97,7 @@ def test_evaluate_with_a_cache_under_a_file_computes_in_memory_with_one_note(tra
 
 
 def test_an_unwritable_cache_is_said_once_per_folder(tmp_path, capsys):
-    from ganvae.data import idx
+    from ganvae import storage as idx
 
     blocker = tmp_path / "file"
     blocker.write_text("")

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import ganvae
+from ganvae import storage
 from ganvae.train import checkpoint, run
 from ganvae.train.checkpoint import LATEST, PREVIOUS, load_checkpoint
 
@@ -58,7 +59,7 @@ def test_a_full_disk_when_the_folder_is_made_fails_before_training(tmp_path, cli
 
 def _full_disk_after(monkeypatch, n_checkpoints: int, everything: bool):
     """From the (n+1)-th checkpoint write on, the disk is full: for checkpoints only, or for every file."""
-    real_write = checkpoint._write_synced
+    real_write = storage.write_synced
     real_open = open
     state = {"checkpoints": 0, "full": False}
 
@@ -77,7 +78,8 @@ def _full_disk_after(monkeypatch, n_checkpoints: int, everything: bool):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_open(file, mode, *args, **kwargs)
 
-    monkeypatch.setattr(checkpoint, "_write_synced", write)
+    monkeypatch.setattr(storage, "write_synced", write)  # every atomic write: JSON files and figures
+    monkeypatch.setattr(checkpoint, "write_synced", write)  # the checkpoints'
     monkeypatch.setattr(run, "open", log_open, raising=False)
 
 

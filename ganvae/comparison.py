@@ -16,17 +16,17 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..api import Model
-from ..config import BudgetConfig, CompareConfig, RunConfig, validate_compare
-from ..data import IMAGE, MODE_MEANS, Dataset, load_dataset
-from ..errors import ConfigError, RunError
-from ..families import FAMILIES, compare_defaults
-from ..nets import ARCHS
-from ..train.checkpoint import LATEST, PREVIOUS
-from ..train.lock import LOCK_NAME, FolderLock
-from ..train.run import CONFIG, DATA_INFO, LOG, STATUS, RunFolder, read_json, write_json
-from .document import MANIFEST_NAME, write_report
-from .summary import build_summary
+from .api import Model
+from .config import BudgetConfig, CompareConfig, RunConfig, validate_compare
+from .data import IMAGE, MODE_MEANS, Dataset, load_dataset
+from .errors import ConfigError, RunError
+from .families import FAMILIES, compare_defaults
+from .nets import ARCHS
+from .train.checkpoint import LATEST, PREVIOUS
+from .train.lock import LOCK_NAME, FolderLock
+from .train.run import CONFIG, DATA_INFO, LOG, STATUS, RunFolder, read_json, write_json
+from .report.document import MANIFEST_NAME, write_report
+from .report.summary import build_summary
 
 DONE = "compare.json"  # written into a run folder once it is trained to budget and scored
 CURVE_POINTS = 4  # training segments, each followed by a quick score
@@ -134,7 +134,7 @@ def _remove_unstarted_run(run_dir: Path) -> None:
 
 
 def _score(model, cfg: CompareConfig, n_samples: int, final: bool) -> dict:
-    from ..metrics.evaluate import evaluate
+    from .evaluation import evaluate
 
     # Intermediate points get a cheaper NLL: they draw curves, the final point fills the table.
     iw_samples, nll_examples = (cfg.iw_samples, cfg.nll_examples) if final else \

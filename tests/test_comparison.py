@@ -8,7 +8,7 @@ from PIL import Image
 
 from ganvae.config import BudgetConfig, CompareConfig, DataConfig
 from ganvae.errors import ConfigError
-from ganvae.report.compare import CURVE_POINTS, compare, segment_budgets
+from ganvae.comparison import CURVE_POINTS, compare, segment_budgets
 
 
 def small(**kw):
@@ -78,7 +78,7 @@ def test_rescore_scores_finished_runs_again_without_training(compared):
 
 
 def test_an_interrupted_run_continues(tmp_path, monkeypatch):
-    import ganvae.report.compare as compare_module
+    import ganvae.comparison as compare_module
 
     cfg = CompareConfig(data=DataConfig(name="ring8", n_samples=400), families=("gan",),
                         budget=BudgetConfig(steps=8), seeds=1, n_eval=200, iw_samples=20)

@@ -24,10 +24,10 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 import torch
 
-from .._version import __version__
+from ._version import __version__
 from ganvae.config import DataConfig
 from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dataset, safe_chars
-from ganvae.data.idx import cache_dir, cached_file, write_cache_file
+from ganvae.storage import atomic_write_bytes, cache_dir, cached_file, write_cache_file
 from ganvae.errors import ConfigError, DataError
 from ganvae.metrics.spec import MEMORIZATION_QUANTILE, METRICS, TARGET, capable_families, group_metrics
 from ganvae.metrics.coverage import class_coverage
@@ -38,7 +38,6 @@ from ganvae.metrics.modes import mode_metrics
 from ganvae.metrics.prdc import nearest_distances, prdc
 from ganvae.metrics.sharpness import sharpness_ratio
 from ganvae.metrics.vae_metrics import vae_metrics
-from ganvae.train.checkpoint import atomic_write_bytes
 
 __all__ = ["evaluate", "format_table", "save_metrics", "metrics_path_for", "real_features", "EvalInputs",
            "GroupResult", "MetricGroup", "METRIC_GROUPS", "NotApplicable", "metric_group", "DEFAULT_N_SAMPLES", "DEFAULT_IW_SAMPLES", "DEFAULT_NLL_EXAMPLES", "PRDC_K", "MEMORIZATION_QUANTILE"]

@@ -14,8 +14,8 @@ from ganvae.data import load_dataset
 from ganvae.data.toy import mixture_points
 from ganvae.errors import ConfigError, DataError
 from ganvae.metrics import METRIC_INFO, memorization_share
-from ganvae.metrics import evaluate as evaluate_module
-from ganvae.metrics.evaluate import evaluate, format_table, metrics_path_for, save_metrics
+from ganvae import evaluation as evaluate_module
+from ganvae.evaluation import evaluate, format_table, metrics_path_for, save_metrics
 from ganvae.metrics.features import read_manifest
 from ganvae.metrics.prdc import nearest_distances
 from ganvae.report.aggregate import better
