@@ -12,8 +12,6 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-import numpy as np
-
 from . import interrupts
 from ._version import __version__
 from .api import Model, default_run_dir, load

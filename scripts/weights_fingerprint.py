@@ -4,7 +4,7 @@ Recorded on main before the redesign (torch 2.13.0, CPU):
   ring8 gan mlp 43500c7790127a53, ring8 vae mlp 64591bdc9dbb536b, mnist5k gan mlp 4a1ce4474e70609d,
   mnist5k gan conv cd272a9158db8972, mnist5k vae mlp df873204f7e1b8c5, mnist5k vae conv 37e881a46255db99
 """
-import hashlib, sys, torch
+import hashlib, torch
 torch.set_num_threads(1)
 import ganvae
 out = {}

@@ -12,7 +12,6 @@ import gzip
 import math
 import os
 import struct
-import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch
 from ..config import DataConfig
 from ..errors import DataError
 from .base import DATASETS, IMAGE, Dataset, DatasetEntry
-from ..storage import cache_dir
+from ..storage import cache_dir, cached_file
 from .download import fetch
 
 IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions (N, rows, cols)

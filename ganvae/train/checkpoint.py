@@ -13,7 +13,7 @@ from typing import Any, Optional
 import torch
 
 from ..errors import RunError
-from ..storage import (atomic_write_bytes, cannot_write_error, fsync_dir, remove_quietly, replace_atomically,
+from ..storage import (atomic_write_bytes, cannot_write_error, fsync_dir, remove_quietly,
                        temporary_path, write_synced)
 from .lock import process_alive
 

@@ -4,13 +4,11 @@ lets one process write the folder at a time, and adopts no run that it would not
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np

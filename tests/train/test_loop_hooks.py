@@ -5,9 +5,6 @@ produced them."""
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
-
-import pytest
 import torch
 
 from ganvae.config import BudgetConfig, ModelConfig, OptimConfig, RunConfig
