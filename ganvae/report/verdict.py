@@ -23,15 +23,11 @@ from .aggregate import (
     t_quantile,
     target,
 )
+from ..families import family_label  # how the family calls itself ("GAN"; an unknown name in capitals)
 from ..metrics.spec import metric_label, metric_sort_key, metric_unit, need_metrics, spec_of, spread_metrics
 
 POSTERIOR_COLLAPSE_KL = 0.01  # nats per latent dimension: below this the code carries almost nothing
 FAILED_STATES = ("failed", "diverged", "interrupted")
-
-
-def family_label(family: str) -> str:
-    """'gan' -> 'GAN', 'wgan-gp' -> 'WGAN-GP'."""
-    return str(family).upper()
 
 
 def winner_phrase(metric: str) -> str:
