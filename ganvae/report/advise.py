@@ -10,12 +10,14 @@ reason says so. Every reason names the measurement (metric and values) or the pr
 
 from __future__ import annotations
 
+import math
 import shlex
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
+from ..families import FAMILIES, flag_of
 from ..metrics.spec import capable_families, metric_unit, need_metrics, spread_metrics
 from .aggregate import CLEAR, OVERLAP, SINGLE_SEED, compare_metric, direction_phrase
 from .summary import summary_capabilities
@@ -51,7 +53,7 @@ HARD_PROPERTIES = {
                   "defines no likelihood",
 }
 MEASURED, HINT, PRIOR = 2, 1, 1  # vote weights
-SETTING_KEYS = (("model", "latent_dim"), ("model", "hidden"), ("model", "beta"), ("optim", "lr"),
+SETTING_KEYS = (("model", "latent_dim"), ("model", "hidden"), ("model", "settings"), ("optim", "lr"),
                 ("optim", "batch_size"))
 
 
@@ -208,11 +210,24 @@ def _settings(summary: Optional[Mapping], family: str, budget: Optional[Mapping]
         flags = ["ganvae", "train", family, "--data", shlex.quote(str(data_name))]
         if settings["arch"]:
             flags += ["--arch", shlex.quote(str(settings["arch"]))]
+        batch_size = settings.get("batch_size")
+        family_cls = FAMILIES.get(family) if family in FAMILIES else None
+        default_batch = family_cls.presets.get(settings["arch"], {}).get("batch_size",
+                                                                         family_cls.defaults.batch_size) \
+            if family_cls is not None else None
+        if batch_size is not None and batch_size != default_batch:  # small data: the comparison's common batch
+            flags += ["--batch-size", str(batch_size)]
+        budget = dict(settings["budget"] or {})
+        if budget.get("images") is not None and batch_size:  # a budget in images is steps of that batch
+            budget = {"steps": math.ceil(budget["images"] / batch_size)}
         budget_flags = {"minutes": "--minutes", "epochs": "--epochs", "steps": "--steps"}
         for key, flag in budget_flags.items():
-            if settings["budget"] and settings["budget"].get(key) is not None:
-                flags += [flag, shlex.quote(str(settings["budget"][key]))]
+            if budget.get(key) is not None:
+                flags += [flag, shlex.quote(str(budget[key]))]
                 break
+        for name, value in sorted((settings.get("settings") or {}).items()):  # the family's own settings
+            if family_cls is not None and value != getattr(family_cls.Settings(), name, None):
+                flags += [flag_of(name), shlex.quote(str(value))]
         settings["command"] = " ".join(flags)
     return settings
 

@@ -50,6 +50,26 @@ def test_compare_on_60_examples_trains_every_family_with_one_batch_size_and_says
     assert "batches of 60" in (out / "report.md").read_text()
 
 
+def test_advise_on_60_examples_gives_a_train_command_that_runs(tmp_path, cli, monkeypatch, no_figures):
+    import shlex
+
+    data = _tiny_csv(tmp_path)
+    out = tmp_path / "cmp"
+    code, _, err = cli("compare", "--data", data, "--images", "240", "--seeds", "1", "-n", "50", "--iw-samples",
+                       "10", "--nll-examples", "20", "--device", "cpu", "--no-progress", "--out", out)
+    assert code == 0, err
+    code, stdout, err = cli("advise", "--from", out, "--need", "encoder")
+    assert code == 0, err
+    (command,) = [line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith("To train it:")]
+    argv = shlex.split(command)
+    assert argv[:3] == ["ganvae", "train", "vae"] and str(data.resolve()) in argv
+    assert argv[argv.index("--batch-size") + 1] == str(TINY_ROWS) and argv[argv.index("--steps") + 1] == "4"
+    monkeypatch.chdir(tmp_path / "cmp")  # the stored data path is absolute: it works from any folder
+    code, stdout, err = cli(*argv[1:], "--out", tmp_path / "advised", "--no-progress", "--device", "cpu")
+    assert code == 0, err
+    assert "4 steps, 240 images" in stdout
+
+
 def test_compare_keeps_each_familys_default_batch_when_the_data_holds_one():
     from ganvae.comparison import batch_sizes
 
