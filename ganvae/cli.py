@@ -538,7 +538,8 @@ def _run(argv: Optional[Sequence[str]]) -> int:
         else:
             hint = "run the same command again to continue where it stopped"
         print(f"ganvae: {_one_line(exc)}; {hint}", file=sys.stderr)
-        return interrupts.exit_code()
+        # The loop's own handler caught the signal (so interrupts' record may not have it): 130 or 143.
+        return interrupts.EXIT_CODES.get(exc.signum) or interrupts.exit_code()
     except GanvaeError as exc:
         print(f"ganvae: error: {_one_line(exc)}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1

@@ -33,7 +33,12 @@ class TrainState:
 
 
 class Interrupted(RunError):
-    """Training was stopped by SIGINT/SIGTERM; the newest valid checkpoint can be resumed."""
+    """Training was stopped by SIGINT/SIGTERM; the newest valid checkpoint can be resumed. `signum` is the
+    signal that stopped it, where known (the command line exits 128 + signum, as a shell does)."""
+
+    def __init__(self, message: str, signum: Optional[int] = None):
+        super().__init__(message)
+        self.signum = signum
 
 
 def resolve_device(name: str) -> torch.device:
@@ -89,7 +94,7 @@ class _StopSignal:
     def _handle(self, signum, frame):
         if self.received is not None:  # a second Ctrl-C stops at once; the checkpoint writer is atomic
             raise Interrupted(f"stopped at once by a second {signal.Signals(signum).name}; the newest valid "
-                              f"checkpoint is kept")
+                              f"checkpoint is kept", signum)
         self.received = signum
 
     def __exit__(self, *exc):
@@ -353,7 +358,7 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
                         flush_log()
                         save()
                         raise Interrupted(f"stopped by {signal.Signals(stop.received).name} at step {state.step}; "
-                                          f"a checkpoint was saved")
+                                          f"a checkpoint was saved", stop.received)
                 if state.batch_index >= n_batches:
                     state.epoch += 1
                     state.batch_index = 0

@@ -1,4 +1,5 @@
-"""Ctrl-C (SIGINT) and SIGTERM save a checkpoint, exit with code 130 and one line that says how to resume."""
+"""Ctrl-C (SIGINT) and SIGTERM save a checkpoint, exit with code 130 (SIGINT) or 143 (SIGTERM), as a shell
+reports them, and one line that says how to resume."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from ganvae.train.checkpoint import LATEST, latest_valid_checkpoint
 LONG = ["--steps", "1000000", "--checkpoint-every", "1000000", "--log-every", "1"]
 
 
-def _interrupt_and_check(proc, send, run_dir, tools, cli, min_step=20):
+def _interrupt_and_check(proc, send, run_dir, tools, cli, min_step=20, expected_code=130):
     assert tools.wait_for(lambda: tools.last_logged_step(run_dir) >= min_step, 120, proc), "training never started"
     send()
     code = proc.wait(120)
     out, err = proc.output()
-    assert code == 130, err
+    assert code == expected_code, err
     line = tools.one_line(err)
     assert f"resume with: ganvae train --resume --out {run_dir}" in line and "a checkpoint was saved" in line
     step = int(re.search(r"at step (\d+)", line)[1])
@@ -68,7 +69,7 @@ def test_sigterm_and_a_double_ctrl_c(tmp_path, tools, cli, fork, no_figures, sig
     run_dir = tmp_path / "run"
     proc = fork("train", "gan", *tools.TOY, *LONG, "--out", run_dir)
     if len(signals) == 1:
-        _interrupt_and_check(proc, lambda: os.kill(proc.pid, signals[0]), run_dir, tools, cli)
+        _interrupt_and_check(proc, lambda: os.kill(proc.pid, signals[0]), run_dir, tools, cli, expected_code=143)
         return
     assert tools.wait_for(lambda: tools.last_logged_step(run_dir) >= 20, 120, proc)
     os.kill(proc.pid, signal.SIGINT)
