@@ -7,7 +7,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 
 import ganvae
-from ganvae import api
+from ganvae.data import torch_inputs
 from ganvae.api import as_dataset
 from ganvae.cli import _one_line
 from ganvae.errors import ConfigError, DataError
@@ -112,7 +112,7 @@ def test_fit_trains_on_a_dataloader_and_on_a_torch_dataset():
 
 def test_a_dataset_too_big_for_memory_is_one_sentence_before_loading(monkeypatch):
     x, y = images_and_labels(n=40)
-    monkeypatch.setattr(api, "_free_memory_bytes", lambda: 1000)  # 40 x 64 floats take 10,240 bytes
+    monkeypatch.setattr(torch_inputs, "available_memory", lambda: 1000)  # 40 x 64 floats take 10,240 bytes
     read = []
 
     class Counting(PairDataset):
@@ -127,13 +127,13 @@ def test_a_dataset_too_big_for_memory_is_one_sentence_before_loading(monkeypatch
     assert "torch.utils.data.Subset" in message and read == [0]  # only the first item was read
     with pytest.raises(DataError, match="would take"):
         as_dataset(DataLoader(TensorDataset(torch.from_numpy(x)), batch_size=8))
-    monkeypatch.setattr(api, "_free_memory_bytes", lambda: 10_240)  # exactly enough
+    monkeypatch.setattr(torch_inputs, "available_memory", lambda: 10_240)  # exactly enough
     assert len(as_dataset(PairDataset(x, y))) == 40
 
 
 def test_a_long_dataset_shows_a_progress_bar(monkeypatch, capsys):
     x, y = images_and_labels(n=30)
-    monkeypatch.setattr(api, "PROGRESS_MIN_EXAMPLES", 20)
+    monkeypatch.setattr(torch_inputs, "PROGRESS_MIN_EXAMPLES", 20)
     as_dataset(PairDataset(x, y))
     assert "loading PairDataset" in capsys.readouterr().err
     as_dataset(PairDataset(x[:10], y[:10]))
