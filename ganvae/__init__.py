@@ -18,7 +18,8 @@ _EXPORTS = {
 }
 
 __all__ = ["GAN", "VAE", "Model", "load", "load_dataset", "evaluate", "compare", "advise", "CompareConfig",
-           "Dataset", "RunConfig", "DataConfig", "ModelConfig", "OptimConfig", "BudgetConfig", "GanvaeError", "ConfigError", "DataError", "RunError", "__version__"]
+           "Dataset", "RunConfig", "DataConfig", "ModelConfig", "OptimConfig", "BudgetConfig", "GanvaeError",
+           "ConfigError", "DataError", "RunError", "__version__"]
 
 
 def __getattr__(name: str):

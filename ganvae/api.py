@@ -20,7 +20,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset as TorchDataset
 
 from ._version import __version__
-from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig
+from .config import (CHECKPOINT_EVERY, LOG_EVERY, BudgetConfig, DataConfig, ModelConfig, OptimConfig,
+                     RunConfig)
 from .data import Dataset, load_dataset, name_part
 from .errors import ConfigError, RunError
 from .families import (FAMILIES, Family, GANFamily, VAEFamily, family_label, flag_of, given_settings,
@@ -192,7 +193,8 @@ def _check_belongs(run: RunFolder, found: Path, cfg: RunConfig, info: dict) -> N
     shape = run.read_data_info().get("shape")
 
     def describe(c: RunConfig, data_shape) -> str:
-        return (f"a {family_label(c.model.family)} ({c.model.arch}, hidden {c.model.hidden}, latent {c.model.latent_dim}) "
+        return (f"a {family_label(c.model.family)} ({c.model.arch}, hidden {c.model.hidden}, "
+                f"latent {c.model.latent_dim}) "
                 f"for data of shape {list(data_shape or [])}")
 
     ours = (folder.model.family, folder.model.arch, folder.model.hidden, folder.model.latent_dim, shape)
@@ -234,7 +236,7 @@ class Model:
                  betas: Optional[tuple[float, float]] = None, batch_size: Optional[int] = None,
                  epochs: Optional[float] = None, steps: Optional[int] = None, minutes: Optional[float] = None,
                  seed: int = 0, device: str = "auto", out: Optional[Union[str, Path]] = None,
-                 progress: bool = False, log_every: int = 20, checkpoint_every: int = 500,
+                 progress: bool = False, log_every: int = LOG_EVERY, checkpoint_every: int = CHECKPOINT_EVERY,
                  settings: Optional[dict[str, Any]] = None, **setting_values: Any):
         if self.family_cls is not None:
             if family is not None and family != self.family_cls.name:

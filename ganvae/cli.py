@@ -15,7 +15,8 @@ from typing import Optional, Sequence
 from . import interrupts
 from ._version import __version__
 from .api import Model, default_run_dir, load
-from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, validate
+from .config import (CHECKPOINT_EVERY, IW_SAMPLES, LOG_EVERY, N_EVAL, NLL_EXAMPLES, BudgetConfig, DataConfig,
+                     ModelConfig, OptimConfig, RunConfig, validate)
 from .data import name_part
 from .errors import ConfigError, GanvaeError
 from .families import FAMILIES, compare_defaults, family_label, setting_flags
@@ -121,8 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its newest valid checkpoint (a budget, --lr or --device "
                         "flag is applied; with a family and --data, start the run if --out holds none yet)")
-    p.add_argument("--checkpoint-every", type=_positive_int, metavar="STEPS", help="(default 500)")
-    p.add_argument("--log-every", type=_positive_int, metavar="STEPS", help="(default 20)")
+    p.add_argument("--checkpoint-every", type=_positive_int, metavar="STEPS", help=f"(default {CHECKPOINT_EVERY})")
+    p.add_argument("--log-every", type=_positive_int, metavar="STEPS", help=f"(default {LOG_EVERY})")
     # No defaults here: a resume must tell the flags given from those left out (see TRAIN_DEFAULTS).
     p.set_defaults(split=None, data_seed=None)
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
@@ -145,14 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST / Fashion-MNIST IDX files")
     p.add_argument("--split", choices=["train", "test"],
                    help="reference split (default test, or train for data with a single split)")
-    p.add_argument("-n", "--n-samples", type=_positive_int, default=10000, metavar="N",
-                   help="samples to draw or use, and real examples to compare with (default 10000)")
+    p.add_argument("-n", "--n-samples", type=_positive_int, default=N_EVAL, metavar="N",
+                   help=f"samples to draw or use, and real examples to compare with (default {N_EVAL})")
     p.add_argument("--features", choices=["auto", "classifier", "inception", "raw"], default="auto",
                    help="feature space (default auto: a classifier for images, standardised values for vectors)")
-    p.add_argument("--iw-samples", type=_positive_int, default=1000, metavar="K",
-                   help="VAE: importance samples per example for the NLL (default 1000)")
-    p.add_argument("--nll-examples", type=_positive_int, default=100, metavar="N",
-                   help="VAE: test examples the NLL is averaged over (default 100)")
+    p.add_argument("--iw-samples", type=_positive_int, default=IW_SAMPLES, metavar="K",
+                   help=f"VAE: importance samples per example for the NLL (default {IW_SAMPLES})")
+    p.add_argument("--nll-examples", type=_positive_int, default=NLL_EXAMPLES, metavar="N",
+                   help=f"VAE: test examples the NLL is averaged over (default {NLL_EXAMPLES})")
     p.add_argument("--seed", type=int, default=0, help="seed of the samples drawn and of KID's subsets")
     p.add_argument("--out", metavar="FILE", help="where to write the JSON (default: RUN/metrics.json, or "
                                                  "SAMPLES.metrics.json beside a .npy)")
@@ -170,12 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--images", type=_positive_int, metavar="N", help="images seen per run")
     budget.add_argument("--epochs", type=_positive_float, metavar="N", help="epochs per run")
     p.add_argument("--seeds", type=_positive_int, default=3, help="seeds per family (default 3)")
-    p.add_argument("-n", "--n-eval", type=_positive_int, default=10000, metavar="N",
-                   help="samples scored per run (default 10000, capped by the reference split)")
-    p.add_argument("--iw-samples", type=_positive_int, default=1000, metavar="K",
-                   help="VAE: importance samples per example for the NLL (default 1000)")
-    p.add_argument("--nll-examples", type=_positive_int, default=100, metavar="N",
-                   help="VAE: test examples the NLL is averaged over (default 100)")
+    p.add_argument("-n", "--n-eval", type=_positive_int, default=N_EVAL, metavar="N",
+                   help=f"samples scored per run (default {N_EVAL}, capped by the reference split)")
+    p.add_argument("--iw-samples", type=_positive_int, default=IW_SAMPLES, metavar="K",
+                   help=f"VAE: importance samples per example for the NLL (default {IW_SAMPLES})")
+    p.add_argument("--nll-examples", type=_positive_int, default=NLL_EXAMPLES, metavar="N",
+                   help=f"VAE: test examples the NLL is averaged over (default {NLL_EXAMPLES})")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     p.add_argument("--out", metavar="DIR", help="report folder (default runs/compare-DATA): a new or empty folder, "
                                                 "or an earlier comparison's to continue it")
@@ -289,8 +290,8 @@ def cmd_datasets(args) -> int:
 
 
 # The train flags' defaults, applied in cmd_train: on --resume a flag left out keeps the saved run's value.
-TRAIN_DEFAULTS = {"arch": "mlp", "seed": 0, "device": "auto", "checkpoint_every": 500,
-                  "log_every": 20, "split": "train", "data_seed": 0}
+TRAIN_DEFAULTS = {"arch": "mlp", "seed": 0, "device": "auto", "checkpoint_every": CHECKPOINT_EVERY,
+                  "log_every": LOG_EVERY, "split": "train", "data_seed": 0}
 
 
 def _train_config(args, saved: Optional[RunConfig] = None) -> RunConfig:

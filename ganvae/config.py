@@ -15,6 +15,12 @@ from typing import Any, Optional
 from .errors import ConfigError
 
 MAX_EXAMPLES = 10_000_000  # --n-samples
+# Defaults that several commands share, typed once: bookkeeping of a run, and how a run is scored.
+LOG_EVERY = 20  # steps between log rows
+CHECKPOINT_EVERY = 500  # steps between checkpoints (one is always written at the end)
+N_EVAL = 10_000  # samples scored (capped by the reference split's size)
+IW_SAMPLES = 1000  # VAE: importance samples K per example for the NLL
+NLL_EXAMPLES = 100  # VAE: test examples the NLL is averaged over
 MAX_IMAGE_SIZE = 1024  # --image-size
 MAX_EPOCHS = 1_000_000  # --epochs: beyond this the step count overflows, and no run gets near it
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -89,8 +95,8 @@ class RunConfig:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     seed: int = 0
     device: str = "auto"
-    log_every: int = 20  # steps between log rows
-    checkpoint_every: int = 500  # steps between checkpoints (one is always written at the end)
+    log_every: int = LOG_EVERY
+    checkpoint_every: int = CHECKPOINT_EVERY
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -224,9 +230,9 @@ class CompareConfig:
     budget: BudgetConfig = field(default_factory=lambda: BudgetConfig(minutes=1.0))
     images: Optional[int] = None  # budget in images seen per run (turned into steps)
     seeds: int = 3
-    n_eval: int = 10000  # samples scored per run (capped by the reference split's size)
-    iw_samples: int = 1000  # VAE: importance samples K per example for the NLL
-    nll_examples: int = 100  # VAE: test examples the NLL is averaged over
+    n_eval: int = N_EVAL
+    iw_samples: int = IW_SAMPLES
+    nll_examples: int = NLL_EXAMPLES
     device: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:

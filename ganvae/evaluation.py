@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ._version import __version__
-from ganvae.config import DataConfig
+from ganvae.config import IW_SAMPLES, N_EVAL, NLL_EXAMPLES, DataConfig
 from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dataset, safe_chars
 from ganvae.storage import atomic_write_bytes, cache_dir, cached_file, write_cache_file
 from ganvae.errors import ConfigError, DataError
@@ -40,13 +40,14 @@ from ganvae.metrics.sharpness import sharpness_ratio
 from ganvae.metrics.vae_metrics import vae_metrics
 
 __all__ = ["evaluate", "format_table", "save_metrics", "metrics_path_for", "real_features", "EvalInputs",
-           "GroupResult", "MetricGroup", "METRIC_GROUPS", "NotApplicable", "metric_group", "DEFAULT_N_SAMPLES", "DEFAULT_IW_SAMPLES", "DEFAULT_NLL_EXAMPLES", "PRDC_K", "MEMORIZATION_QUANTILE"]
+           "GroupResult", "MetricGroup", "METRIC_GROUPS", "NotApplicable", "metric_group", "DEFAULT_N_SAMPLES",
+           "DEFAULT_IW_SAMPLES", "DEFAULT_NLL_EXAMPLES", "PRDC_K", "MEMORIZATION_QUANTILE"]
 
-DEFAULT_N_SAMPLES = 10_000
-DEFAULT_IW_SAMPLES = 1000
+DEFAULT_N_SAMPLES = N_EVAL
+DEFAULT_IW_SAMPLES = IW_SAMPLES
 # Test examples the importance-sampled NLL is averaged over: each costs K decodes, so 100 x 1000 decodes of a
 # conv decoder take about a minute on 2 CPU cores. The result records the count and the NLL's standard error.
-DEFAULT_NLL_EXAMPLES = 100
+DEFAULT_NLL_EXAMPLES = NLL_EXAMPLES
 PRDC_K = 5
 KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
 MIN_SAMPLES = 10

@@ -274,5 +274,5 @@ def applies_to(metric: str, capabilities) -> bool:
 
 __all__ = ["METRICS", "MetricSpec", "MEMORIZATION_QUANTILE", "DIRECTIONS", "LOWER", "HIGHER", "TARGET", "NEITHER",
            "UNIT", "NON_NEGATIVE", "applies_to", "capable_families", "curve_sort_key", "family_capabilities",
-           "group_metrics", "in_curves", "metric_description", "metric_label", "metric_range", "metric_sort_key", "metric_unit",
-           "need_metrics", "spec_of", "spread_metrics"]
+           "group_metrics", "in_curves", "metric_description", "metric_label", "metric_range", "metric_sort_key",
+           "metric_unit", "need_metrics", "spec_of", "spread_metrics"]

@@ -17,6 +17,8 @@ from typing import Optional
 import numpy as np
 import torch
 
+from ..config import IW_SAMPLES, NLL_EXAMPLES
+
 from ganvae.errors import ConfigError
 from ganvae.metrics.likelihood import active_units, bits_per_dim, gaussian_kl, importance_weighted_log_likelihood
 
@@ -77,7 +79,7 @@ def negative_elbo(family, x: torch.Tensor, seed: int = 0) -> np.ndarray:
 
 
 @torch.no_grad()
-def importance_weighted_nll(family, x: torch.Tensor, n_importance: int = 1000, seed: int = 0,
+def importance_weighted_nll(family, x: torch.Tensor, n_importance: int = IW_SAMPLES, seed: int = 0,
                             max_decodes: int = MAX_DECODES) -> np.ndarray:
     """-log p(x) per example in nats, (N,), by the importance-weighted bound with K = n_importance samples
     (Burda et al. 2016): -(logsumexp_k log w_k - log K), log w = log p(x|z) + log p(z) - log q(z|x).
@@ -128,7 +130,7 @@ def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> np.ndarray:
     return gaussian_kl(mu.double(), logvar.double()).mean(0).numpy()
 
 
-def vae_metrics(family, x: torch.Tensor, n_importance: int = 1000, nll_examples: Optional[int] = 100,
+def vae_metrics(family, x: torch.Tensor, n_importance: int = IW_SAMPLES, nll_examples: Optional[int] = NLL_EXAMPLES,
                 seed: int = 0, log_scale_sum: float = 0.0) -> dict:
     """Every VAE-only metric on the examples x (model space): neg_elbo, reconstruction_error, kl_per_dim,
     active_units over all of x; nll and bits_per_dim over the first ``nll_examples`` of x (all when None).

@@ -351,7 +351,8 @@ def advise(
             warnings.append(f"{n_failed} of {n_runs} {family_label(family)} runs failed or diverged in this "
                             f"comparison; keep checkpoints and watch the losses.")
     # The runs' configs name path data by its absolute path; the summary's "data" holds only its base name.
-    trained_on = {((run.get("config") or {}).get("data") or {}).get("name") for run in (summary or {}).get("runs") or []}
+    runs = (summary or {}).get("runs") or []
+    trained_on = {((run.get("config") or {}).get("data") or {}).get("name") for run in runs}
     data_name = data or (next(iter(trained_on)) if len(trained_on) == 1 and None not in trained_on
                          else ((summary or {}).get("data") or {}).get("name"))
     return Advice(family=family, settings=_settings(summary, family, budget, data_name), reasons=reasons,

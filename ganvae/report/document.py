@@ -567,7 +567,8 @@ def write_report(summary: Mapping, out_dir: PathLike) -> dict[str, Path]:
     figures.prune()
     paths = {
         "html": write_atomically(out_dir / HTML_NAME, lambda stream: stream.write(html_text.encode("utf-8"))),
-        "markdown": write_atomically(out_dir / MARKDOWN_NAME, lambda stream: stream.write(markdown_text.encode("utf-8"))),
+        "markdown": write_atomically(out_dir / MARKDOWN_NAME,
+                                     lambda stream: stream.write(markdown_text.encode("utf-8"))),
         "summary": write_summary(summary, out_dir / SUMMARY_NAME),
     }
     return paths

@@ -145,7 +145,8 @@ def _target_sides(metric: str, intervals: Mapping[str, Mapping]) -> str:
         families = groups[side]
         if not families:
             continue
-        who = "both" if len(families) == len(intervals) == 2 else join_words([f"the {family_label(f)}" for f in families])
+        who = "both" if len(families) == len(intervals) == 2 else \
+            join_words([f"the {family_label(f)}" for f in families])
         if meaning is None:
             parts.append(f"both intervals include {goal:g}" if who == "both" else
                          f"{join_words([f'the {family_label(f)}' + chr(39) + 's' for f in families])} interval "
