@@ -424,12 +424,13 @@ class Model:
         family_cls = FAMILIES.get(saved.model.family)
         asked_settings = settings_dict(make_settings(family_cls, self.settings))
         kept_settings = settings_dict(make_settings(family_cls, saved.model.settings))
+        given = given_settings(family_cls, self.settings)  # only a setting this model names can contradict
         fixed = (("--arch", self.arch, saved.model.arch), ("--latent-dim", self.latent_dim, saved.model.latent_dim),
                  ("--hidden", self.hidden, saved.model.hidden),
                  ("--batch-size", self.batch_size, saved.optim.batch_size), ("--seed", self.seed, saved.seed),
                  ("Adam betas", tuple(self.betas) if self.betas else None, saved.optim.betas),
-                 *((flag_of(name), asked_settings[name] if name in given_settings(family_cls, self.settings) else None,
-                    kept_settings[name]) for name in asked_settings))
+                 *((flag_of(name), asked_settings[name] if name in given else None, kept_settings[name])
+                   for name in asked_settings))
         for flag, asked, kept in fixed:
             if asked is not None and asked != kept:
                 raise ConfigError(f"{flag} {_shown(asked)} contradicts the run in {where}, which was trained with "

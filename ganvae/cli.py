@@ -88,7 +88,7 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def _given_settings(args) -> dict:
+def _settings_from_flags(args) -> dict:
     """The family settings given on the command line (the family checks that they apply to it)."""
     return {key[len(SETTING_DEST):]: value for key, value in vars(args).items()
             if key.startswith(SETTING_DEST) and value is not None}
@@ -311,7 +311,7 @@ def _train_config(args, saved: Optional[RunConfig] = None) -> RunConfig:
         data=data,
         model=ModelConfig(family=args.family or s.model.family, arch=pick("arch", s.model.arch),
                           latent_dim=pick("latent_dim", s.model.latent_dim), hidden=pick("hidden", s.model.hidden),
-                          settings={**(s.model.settings if saved is not None else {}), **_given_settings(args)}),
+                          settings={**(s.model.settings if saved is not None else {}), **_settings_from_flags(args)}),
         optim=OptimConfig(lr=pick("lr", s.optim.lr), betas=s.optim.betas if saved is not None else None,
                           batch_size=pick("batch_size", s.optim.batch_size)),
         budget=BudgetConfig(epochs=args.epochs, steps=args.steps, minutes=args.minutes)
