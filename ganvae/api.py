@@ -27,10 +27,10 @@ from .errors import ConfigError, RunError
 from .families import (FAMILIES, Family, GANFamily, VAEFamily, family_label, flag_of, given_settings,
                        make_settings, settings_dict)
 from .families.resolve import check_model, resolve
-from .nets import ARCHS
+from .nets import ARCHS, AUTO
 from .sizes import check_memory
 from .train.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
-from .train.loop import Interrupted, fit as fit_loop, resolve_device
+from .train.loop import Interrupted, autocast_for, fit as fit_loop, resolve_device
 from .train.lock import FolderLock
 from .train.run import CONFIG, RunFolder
 
@@ -231,11 +231,12 @@ class Model:
 
     family_cls: ClassVar[Optional[type[Family]]] = None  # fixed by GAN, VAE; None: given to __init__
 
-    def __init__(self, family: Optional[str] = None, *, arch: str = "mlp", latent_dim: Optional[int] = None,
+    def __init__(self, family: Optional[str] = None, *, arch: str = "auto", latent_dim: Optional[int] = None,
                  hidden: Optional[int] = None, lr: Optional[float] = None,
                  betas: Optional[tuple[float, float]] = None, batch_size: Optional[int] = None,
                  epochs: Optional[float] = None, steps: Optional[int] = None, minutes: Optional[float] = None,
-                 seed: int = 0, device: str = "auto", out: Optional[Union[str, Path]] = None,
+                 seed: int = 0, device: str = "auto", precision: str = "fp32",
+                 out: Optional[Union[str, Path]] = None,
                  progress: bool = False, log_every: int = LOG_EVERY, checkpoint_every: int = CHECKPOINT_EVERY,
                  settings: Optional[dict[str, Any]] = None, **setting_values: Any):
         if self.family_cls is not None:
@@ -257,6 +258,7 @@ class Model:
         self.minutes = minutes
         self.seed = seed
         self.device = device
+        self.precision = precision
         self.out = out
         self.progress = progress
         self.log_every = log_every
@@ -299,7 +301,8 @@ class Model:
             optim=OptimConfig(lr=self.lr, betas=tuple(self.betas) if self.betas else None,
                               batch_size=self.batch_size),
             budget=BudgetConfig(epochs=self.epochs, steps=self.steps, minutes=self.minutes),
-            seed=self.seed, device=self.device, log_every=self.log_every, checkpoint_every=self.checkpoint_every,
+            seed=self.seed, device=self.device, precision=self.precision, log_every=self.log_every,
+            checkpoint_every=self.checkpoint_every,
         )
 
     @classmethod
@@ -308,7 +311,8 @@ class Model:
         m, o, b = cfg.model, cfg.optim, cfg.budget
         return Model.of(m.family, arch=m.arch, latent_dim=m.latent_dim, hidden=m.hidden, lr=o.lr, betas=o.betas,
                         batch_size=o.batch_size, epochs=b.epochs, steps=b.steps, minutes=b.minutes, seed=cfg.seed,
-                        device=cfg.device, out=out, progress=progress, log_every=cfg.log_every,
+                        device=cfg.device, precision=cfg.precision, out=out, progress=progress,
+                        log_every=cfg.log_every,
                         checkpoint_every=cfg.checkpoint_every, settings=dict(m.settings))
 
     def resolved_config(self, data: DataLike, data_cfg: Optional[DataConfig] = None) -> tuple[RunConfig, Dataset]:
@@ -325,6 +329,7 @@ class Model:
                               f"({len(dataset)} examples); use --batch-size {len(dataset)} or less")
         ARCHS.get(cfg.model.arch).check(dataset.kind, dataset.shape)
         check_network_memory(cfg, dataset.info())
+        autocast_for(resolve_device(cfg.device), cfg.precision)  # fp16 off CUDA: one line before any file
         return cfg, dataset
 
     def fit(self, data: DataLike, resume: bool = False, data_cfg: Optional[DataConfig] = None,
@@ -425,7 +430,7 @@ class Model:
         asked_settings = settings_dict(make_settings(family_cls, self.settings))
         kept_settings = settings_dict(make_settings(family_cls, saved.model.settings))
         given = given_settings(family_cls, self.settings)  # only a setting this model names can contradict
-        fixed = (("--arch", self.arch, saved.model.arch), ("--latent-dim", self.latent_dim, saved.model.latent_dim),
+        fixed = (("--arch", None if self.arch == AUTO else self.arch, saved.model.arch), ("--latent-dim", self.latent_dim, saved.model.latent_dim),
                  ("--hidden", self.hidden, saved.model.hidden),
                  ("--batch-size", self.batch_size, saved.optim.batch_size), ("--seed", self.seed, saved.seed),
                  ("Adam betas", tuple(self.betas) if self.betas else None, saved.optim.betas),
@@ -446,7 +451,7 @@ class Model:
         if self.lr is not None and self.lr != saved.optim.lr:
             changes.append(f"--lr {self.lr:g} (was {saved.optim.lr:g})")
             cfg = replace(cfg, optim=replace(cfg.optim, lr=self.lr))
-        for flag, key in (("--device", "device"), ("--log-every", "log_every"),
+        for flag, key in (("--device", "device"), ("--precision", "precision"), ("--log-every", "log_every"),
                           ("--checkpoint-every", "checkpoint_every")):
             value = getattr(self, key)
             if value is not None and value != getattr(saved, key):
@@ -764,4 +769,6 @@ def load(path: Union[str, Path], device: str = "cpu") -> Model:
 
 
 def default_run_dir(family: str, data_name: str, arch: str, root: Union[str, Path] = "runs") -> Path:
-    return Path(root) / f"{family}-{name_part(data_name)}-{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
+    """runs/FAMILY-DATA-ARCH-TIME (without ARCH when it is `auto`: the config inside says what it became)."""
+    arch_part = "" if arch == AUTO else f"{arch}-"
+    return Path(root) / f"{family}-{name_part(data_name)}-{arch_part}{time.strftime('%Y%m%d-%H%M%S')}"

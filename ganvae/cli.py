@@ -12,15 +12,18 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+import torch
+
 from . import interrupts
 from ._version import __version__
 from .api import Model, default_run_dir, load
-from .config import (CHECKPOINT_EVERY, IW_SAMPLES, LOG_EVERY, N_EVAL, NLL_EXAMPLES, BudgetConfig, DataConfig,
-                     ModelConfig, OptimConfig, RunConfig, validate)
+from .config import (CHECKPOINT_EVERY, IW_SAMPLES, LOG_EVERY, N_EVAL, NLL_EXAMPLES, PRECISIONS, BudgetConfig,
+                     DataConfig, ModelConfig, OptimConfig, RunConfig, validate)
 from .data import name_part
 from .errors import ConfigError, GanvaeError
 from .families import FAMILIES, compare_defaults, family_label, setting_flags
 from .nets import ARCHS
+from .sizes import available_cpus
 from .train.loop import Interrupted
 from .train.run import CONFIG, RunFolder
 
@@ -106,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train one model and write a run folder")
     p.add_argument("family", nargs="?", choices=FAMILIES.names(), help="which family to train")
     _add_data_flags(p, required=False)
-    p.add_argument("--arch", choices=ARCHS.names(), help="network architecture (default mlp)")
+    p.add_argument("--arch", choices=("auto", *ARCHS.names()),
+                   help="network architecture (default auto: conv for 8, 28 or 32-pixel square images, mlp otherwise)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--epochs", type=_positive_float, help="passes over the data")
     budget.add_argument("--steps", type=_positive_int, help="optimisation steps")
@@ -118,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_setting_flags(p)
     p.add_argument("--seed", type=int, help="training seed (default 0)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="(default auto)")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="arithmetic of the training step: fp32 (default), bf16 autocast (CPUs with AVX-512 BF16, "
+                        "recent GPUs), fp16 with a gradient scaler (CUDA)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/FAMILY-DATA-ARCH-TIME)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its newest valid checkpoint (a budget, --lr or --device "
@@ -178,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nll-examples", type=_positive_int, default=NLL_EXAMPLES, metavar="N",
                    help=f"VAE: test examples the NLL is averaged over (default {NLL_EXAMPLES})")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="training arithmetic (as for train)")
     p.add_argument("--out", metavar="DIR", help="report folder (default runs/compare-DATA): a new or empty folder, "
                                                 "or an earlier comparison's to continue it")
     p.add_argument("--rescore", action="store_true",
@@ -290,7 +298,7 @@ def cmd_datasets(args) -> int:
 
 
 # The train flags' defaults, applied in cmd_train: on --resume a flag left out keeps the saved run's value.
-TRAIN_DEFAULTS = {"arch": "mlp", "seed": 0, "device": "auto", "checkpoint_every": CHECKPOINT_EVERY,
+TRAIN_DEFAULTS = {"arch": "auto", "seed": 0, "device": "auto", "precision": "fp32", "checkpoint_every": CHECKPOINT_EVERY,
                   "log_every": LOG_EVERY, "split": "train", "data_seed": 0}
 
 
@@ -316,7 +324,8 @@ def _train_config(args, saved: Optional[RunConfig] = None) -> RunConfig:
                           batch_size=pick("batch_size", s.optim.batch_size)),
         budget=BudgetConfig(epochs=args.epochs, steps=args.steps, minutes=args.minutes)
         if any(v is not None for v in (args.epochs, args.steps, args.minutes)) or saved is None else s.budget,
-        seed=pick("seed", s.seed), device=pick("device", s.device), log_every=pick("log_every", s.log_every),
+        seed=pick("seed", s.seed), device=pick("device", s.device), precision=pick("precision", s.precision),
+        log_every=pick("log_every", s.log_every),
         checkpoint_every=pick("checkpoint_every", s.checkpoint_every),
     )
 
@@ -402,7 +411,8 @@ def cmd_compare(args) -> int:
         minutes=None if args.images else parse_duration(args.budget or "1m"))
     cfg = CompareConfig(data=_data_config(args), families=_family_list(args.families),
                         arch=args.arch, budget=budget, images=args.images, seeds=args.seeds, n_eval=args.n_eval,
-                        iw_samples=args.iw_samples, nll_examples=args.nll_examples, device=args.device)
+                        iw_samples=args.iw_samples, nll_examples=args.nll_examples, device=args.device,
+                        precision=args.precision)
     out = Path(args.out) if args.out else Path("runs") / f"compare-{name_part(args.data)}"
     summary, paths = compare(cfg, out, progress=not args.no_progress, rescore=args.rescore)
     print("\nVerdict:")
@@ -532,6 +542,10 @@ def _run(argv: Optional[Sequence[str]]) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        if not os.environ.get("OMP_NUM_THREADS"):
+            # torch starts one thread per core it sees; in a container with a CPU quota, or pinned to fewer
+            # cores, the extra threads only wait for each other.
+            torch.set_num_threads(min(torch.get_num_threads(), available_cpus()))
         return COMMANDS[args.command](args)
     except Interrupted as exc:
         if args.command == "train":

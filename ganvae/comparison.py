@@ -21,7 +21,7 @@ from .config import BudgetConfig, CompareConfig, RunConfig, validate_compare
 from .data import IMAGE, MODE_MEANS, Dataset, load_dataset
 from .errors import ConfigError, RunError
 from .families import FAMILIES, compare_defaults
-from .nets import ARCHS
+from .nets import ARCHS, resolve_arch
 from .train.checkpoint import LATEST, PREVIOUS
 from .train.lock import LOCK_NAME, FolderLock
 from .train.run import CONFIG, DATA_INFO, LOG, STATUS, RunFolder, read_json, write_json
@@ -38,15 +38,6 @@ RUN_FILES = frozenset({CONFIG, DATA_INFO, LOG, STATUS, DONE, "curve.json", "metr
                        "samples.png", "losses.png", "reconstructions.png", "interpolations.png"})
 # Temporary files of an atomic write (".NAME.tmp-PID") and of RunFolder.create's probe.
 TEMPORARY = re.compile(r"^\.(.+\.tmp-\d+|write-test-\d+)$")
-
-
-def auto_arch(dataset: Dataset) -> str:
-    """conv where the images fit it, mlp otherwise."""
-    try:
-        ARCHS.get("conv").check(dataset.kind, dataset.shape)
-        return "conv"
-    except ConfigError:
-        return "mlp"
 
 
 def segment_budgets(cfg: CompareConfig, batch_size: int, points: int) -> list[BudgetConfig]:
@@ -85,7 +76,8 @@ def batch_sizes(families, arch: str, n_train: int) -> tuple[dict[str, int], Opti
 def _model(family: str, arch: str, seed: int, budget: BudgetConfig, out: Path, cfg: CompareConfig, progress: bool,
            batch_size: Optional[int] = None):
     return Model.of(family, arch=arch, seed=seed, epochs=budget.epochs, steps=budget.steps, minutes=budget.minutes,
-                    batch_size=batch_size, out=out, device=cfg.device, progress=progress, checkpoint_every=10**9)
+                    batch_size=batch_size, out=out, device=cfg.device, precision=cfg.precision, progress=progress,
+                    checkpoint_every=10**9)
 
 
 def _describe_budget(budget: BudgetConfig) -> str:
@@ -263,7 +255,7 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[
     out = Path(out)
     check_out_folder(out)
     train_data = load_dataset(replace(cfg.data, split="train"))
-    arch = auto_arch(train_data) if cfg.arch == "auto" else cfg.arch
+    arch = resolve_arch(cfg.arch, train_data.kind, train_data.shape)
     ARCHS.get(arch).check(train_data.kind, train_data.shape)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,9 @@ NLL_EXAMPLES = 100  # VAE: test examples the NLL is averaged over
 MAX_IMAGE_SIZE = 1024  # --image-size
 MAX_EPOCHS = 1_000_000  # --epochs: beyond this the step count overflows, and no run gets near it
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# Arithmetic of the training step: fp32, or autocast to bfloat16 (CPUs with AVX-512 BF16 or AMX, recent GPUs) or
+# float16 (CUDA only, with a gradient scaler). Weights and optimiser state stay fp32 in every case.
+PRECISIONS = ("fp32", "bf16", "fp16")
 # The config.json key of each flag, named when a saved config holds a bad value.
 FLAG_KEYS = {
     "--family": "model.family", "--arch": "model.arch", "--latent-dim": "model.latent_dim",
@@ -31,7 +34,8 @@ FLAG_KEYS = {
     "--batch-size": "optim.batch_size", "--epochs": "budget.epochs", "--steps": "budget.steps",
     "--minutes": "budget.minutes", "--data": "data.name", "--split": "data.split", "--n-samples": "data.n_samples",
     "--data-seed": "data.seed", "--data-dir": "data.data_dir", "--image-size": "data.image_size",
-    "--no-download": "data.download", "--seed": "seed", "--device": "device", "log_every": "log_every",
+    "--no-download": "data.download", "--seed": "seed", "--device": "device", "--precision": "precision",
+    "log_every": "log_every",
     "checkpoint_every": "checkpoint_every",
 }
 # What a saved run must hold (resolve fills them): without them its networks or optimisers cannot be rebuilt.
@@ -65,7 +69,7 @@ class ModelConfig:
     """
 
     family: str = ""  # a registered family's name (ganvae.families.FAMILIES); checked by families.resolve
-    arch: str = "mlp"
+    arch: str = "auto"  # a registered architecture, or auto: conv for the images it fits, mlp otherwise
     latent_dim: Optional[int] = None
     hidden: Optional[int] = None
     settings: dict[str, Any] = field(default_factory=dict)
@@ -95,6 +99,7 @@ class RunConfig:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     seed: int = 0
     device: str = "auto"
+    precision: str = "fp32"
     log_every: int = LOG_EVERY
     checkpoint_every: int = CHECKPOINT_EVERY
 
@@ -167,6 +172,10 @@ def validate(cfg: RunConfig, source: Optional[str] = None) -> RunConfig:
         fail("--arch", f"must be an architecture name, not {m.arch!r}")
     if not isinstance(cfg.device, str) or cfg.device not in DEVICES:
         fail("--device", f"must be one of {', '.join(DEVICES)}, not {cfg.device!r}")
+    if not isinstance(cfg.precision, str) or cfg.precision not in PRECISIONS:
+        fail("--precision", f"must be one of {', '.join(PRECISIONS)}, not {cfg.precision!r}")
+    if cfg.precision == "fp16" and cfg.device in ("cpu", "mps"):
+        fail("--precision", f"fp16 needs a CUDA GPU (--device {cfg.device} was asked for); use bf16 on a CPU")
     for flag, value, allow_none in (("--latent-dim", m.latent_dim, True), ("--hidden", m.hidden, True),
                                     ("--batch-size", o.batch_size, True), ("--steps", b.steps, True),
                                     ("--n-samples", d.n_samples, True), ("--image-size", d.image_size, True),
@@ -234,6 +243,7 @@ class CompareConfig:
     iw_samples: int = IW_SAMPLES
     nll_examples: int = NLL_EXAMPLES
     device: str = "auto"
+    precision: str = "fp32"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -269,4 +279,6 @@ def validate_compare(cfg: CompareConfig) -> CompareConfig:
         raise ConfigError(f"--epochs must be a positive number of at most {MAX_EPOCHS:,}, not {b.epochs!r}")
     if cfg.device not in DEVICES:
         raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, not {cfg.device!r}")
+    if cfg.precision not in PRECISIONS:
+        raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, not {cfg.precision!r}")
     return cfg

@@ -35,7 +35,8 @@ TRAIN_FLAGS = {
     ("model", "arch"): "--arch", ("model", "latent_dim"): "--latent-dim", ("model", "hidden"): "--hidden",
     ("optim", "lr"): "--lr", ("optim", "batch_size"): "--batch-size",
     ("budget", "epochs"): "--epochs", ("budget", "steps"): "--steps", ("budget", "minutes"): "--minutes",
-    (None, "seed"): "--seed", (None, "device"): "--device", (None, "log_every"): "--log-every",
+    (None, "seed"): "--seed", (None, "device"): "--device", (None, "precision"): "--precision",
+    (None, "log_every"): "--log-every",
     (None, "checkpoint_every"): "--checkpoint-every",
 }
 

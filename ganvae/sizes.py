@@ -53,6 +53,22 @@ def available_memory() -> Optional[int]:
     return available if room is None else min(available, room)
 
 
+def available_cpus(cgroup_cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """CPUs this process may really use: those its affinity mask allows, fewer when a cgroup v2 quota
+    ("QUOTA PERIOD" in cpu.max, as containers set it) allows less time than that; at least 1."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = cgroup_cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
 def check_memory(n_bytes: int, what: str, fix: str, error: type[GanvaeError] = ConfigError) -> None:
     """Refuse `what` when its n_bytes exceed MEMORY_SHARE of the memory available now."""
     available = available_memory()

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..config import RunConfig, validate
 from ..data.base import VECTOR
-from ..nets import ARCHS
+from ..nets import ARCHS, AUTO, resolve_arch
 from .base import FAMILIES, Family, make_settings, settings_dict
 
 VECTOR_LATENT_MAX = 16  # vectors of D features get min(D, 16) latent dimensions (at least 2)
@@ -29,7 +29,8 @@ def check_model(cfg: RunConfig) -> RunConfig:
     Raises a ConfigError naming the flag."""
     cfg = validate(cfg)
     make_settings(FAMILIES.get(cfg.model.family), cfg.model.settings)
-    ARCHS.get(cfg.model.arch)
+    if cfg.model.arch != AUTO:
+        ARCHS.get(cfg.model.arch)
     return cfg
 
 
@@ -37,7 +38,7 @@ def resolve(cfg: RunConfig, kind: str, data_shape: tuple[int, ...]) -> RunConfig
     """Fill every None with the default for this family, architecture and data; return a complete config."""
     cfg = check_model(cfg)
     family = FAMILIES.get(cfg.model.family)
-    arch = ARCHS.get(cfg.model.arch)
+    arch = ARCHS.get(resolve_arch(cfg.model.arch, kind, data_shape))
     d = family.defaults
     preset: dict[str, Any] = dict(lr=d.lr, betas=d.betas, batch_size=d.batch_size, epochs=d.epochs,
                                   latent_dim=default_latent_dim(family, kind, data_shape), hidden=arch.default_hidden)
@@ -48,6 +49,7 @@ def resolve(cfg: RunConfig, kind: str, data_shape: tuple[int, ...]) -> RunConfig
     preset.update(named)
     model = replace(
         cfg.model,
+        arch=arch.name,
         latent_dim=cfg.model.latent_dim or preset["latent_dim"],
         hidden=cfg.model.hidden or preset["hidden"],
         settings=settings_dict(make_settings(family, cfg.model.settings)),

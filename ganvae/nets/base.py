@@ -61,6 +61,22 @@ class Architecture:
 
 ARCHS: Registry[Architecture] = Registry("architecture")
 
+AUTO = "auto"  # --arch auto: the convolutional networks where the images fit them, the MLP otherwise
+
+
+def auto_arch(kind: str, data_shape: tuple[int, ...]) -> str:
+    """What `--arch auto` picks for this data: conv for the square images it supports (8, 28 or 32 pixels),
+    mlp for everything else."""
+    try:
+        ARCHS.get("conv").check(kind, tuple(data_shape))
+        return "conv"
+    except ConfigError:
+        return "mlp"
+
+
+def resolve_arch(name: str, kind: str, data_shape: tuple[int, ...]) -> str:
+    return auto_arch(kind, data_shape) if name == AUTO else name
+
 
 def kind_of(data_shape: tuple[int, ...]) -> str:
     """The data kind a shape implies: (D,) is a vector, (C, H, W) an image."""

@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 import warnings
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -53,6 +54,19 @@ def resolve_device(name: str) -> torch.device:
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ConfigError("--device mps was asked for but Apple's MPS is not available; use --device cpu or auto")
     return torch.device(name)
+
+
+def autocast_for(device: torch.device, precision: str) -> tuple[Callable[[], Any], Optional[torch.amp.GradScaler]]:
+    """A context factory that runs a loss in the run's precision, and the gradient scaler fp16 needs.
+    bf16 needs no scaler (it has fp32's exponent range); fp16 is for CUDA only."""
+    if precision == "fp32":
+        return nullcontext, None
+    if precision == "fp16" and device.type != "cuda":
+        raise ConfigError(f"--precision fp16 needs a CUDA GPU and this run trains on {device.type}; use "
+                          f"--precision bf16 (or fp32)")
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+    return (lambda: torch.autocast(device.type, dtype=dtype)), scaler
 
 
 def batches_per_epoch(n_examples: int, batch_size: int) -> int:
@@ -104,8 +118,9 @@ class _StopSignal:
 
 
 def training_state(family: Family, optimizers: dict[str, torch.optim.Optimizer], state: TrainState,
-                   extra: dict[str, Any]) -> dict[str, Any]:
-    """Everything needed to continue exactly: weights, optimisers, counters, random state."""
+                   extra: dict[str, Any], scaler: Optional[torch.amp.GradScaler] = None) -> dict[str, Any]:
+    """Everything needed to continue exactly: weights, optimisers, counters, random state (and fp16's
+    gradient scale)."""
     out = {
         "family_state": family.state_dict(),
         "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
@@ -115,6 +130,8 @@ def training_state(family: Family, optimizers: dict[str, torch.optim.Optimizer],
     }
     if torch.cuda.is_available():
         out["rng"]["cuda"] = torch.cuda.get_rng_state_all()
+    if scaler is not None:
+        out["grad_scaler"] = scaler.state_dict()
     return out
 
 
@@ -234,11 +251,14 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
     max_seconds = cfg.budget.minutes * 60 if cfg.budget.minutes is not None else None
     phases = family.phases()
     optimizers = make_optimizers(family, cfg)
+    autocast, scaler = autocast_for(device, cfg.precision)
     state = TrainState()
     extra = checkpoint_extra or {}
 
     if resume is not None:
         state = _restore(family, optimizers, resume)
+        if scaler is not None and "grad_scaler" in resume:
+            scaler.load_state_dict(resume["grad_scaler"])
     else:
         already = set(_non_finite_weights(family))  # the caller's own weights (a test's NaNs) are not the data's
         with warnings.catch_warnings():  # torch warns about one example's spread; the check below says why
@@ -306,7 +326,7 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
         if broken:  # finite losses can still leave NaN weights (an overflowing update): never save those
             raise RunError(f"training diverged: {family.name} weights {', '.join(broken[:3])} became non-finite "
                            f"at step {state.step}; {kept()}")
-        save_run_checkpoint(training_state(family, optimizers, state, extra), Path(run_dir))
+        save_run_checkpoint(training_state(family, optimizers, state, extra, scaler), Path(run_dir))
         last_checkpoint_step = saved_step = state.step
 
     def budget_left() -> bool:
@@ -335,9 +355,15 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
                         trainable.enter(phase)
                         optimizer = optimizers[phase.optimizer_name]
                         optimizer.zero_grad(set_to_none=True)
-                        losses = phase.loss(batch)
-                        losses["loss"].backward()
-                        optimizer.step()
+                        with autocast():
+                            losses = phase.loss(batch)
+                        if scaler is None:
+                            losses["loss"].backward()
+                            optimizer.step()
+                        else:  # fp16: scaled so small gradients do not underflow; a step with inf/NaN is skipped
+                            scaler.scale(losses["loss"]).backward()
+                            scaler.step(optimizer)
+                            scaler.update()
                         family.after_step(phase, state.step)
                         sums.add(losses, state.step)
                     state.step += 1

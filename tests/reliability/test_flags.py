@@ -97,7 +97,7 @@ def test_every_ganvae_error_is_one_line_even_when_its_text_is_not(error, cli, to
 
 
 def test_the_resume_hint_names_the_default_run_folder(tmp_path, cli, tools, monkeypatch):
-    """Without --out the run goes to runs/FAMILY-DATA-ARCH-TIME, and the hint must name that folder."""
+    """Without --out the run goes to runs/FAMILY-DATA-TIME (ARCH too when given), and the hint must name that folder."""
     import ganvae.api
     from ganvae.train.loop import Interrupted
 
@@ -108,4 +108,4 @@ def test_the_resume_hint_names_the_default_run_folder(tmp_path, cli, tools, monk
     monkeypatch.setattr(ganvae.api, "fit_loop", interrupted)
     code, out, err = cli("train", "gan", *tools.TOY, "--steps", "5")
     line = tools.one_line(err)
-    assert code == 130 and "--out runs/gan-ring8-mlp-" in line and "None" not in line, line
+    assert code == 130 and "--out runs/gan-ring8-2" in line and "None" not in line, line
