@@ -142,8 +142,8 @@ def explore(model, dataset=None, out_dir: Optional[PathLike] = None, seed: int =
     values = np.linspace(-TRAVERSAL_SPAN, TRAVERSAL_SPAN, TRAVERSAL_STEPS)
     traversed = model.from_latent(traversal_codes(base, dims, values))
     row_names = [f"z{d}" + ("" if kl is None else f"\nKL {kl[i]:.2f}") for i, d in enumerate(dims)]
-    how = "most active by mean KL on the training data" if kl is not None else "the first ones (no encoder)"
-    title = f"Traversals: one latent dimension from -{TRAVERSAL_SPAN:g} to {TRAVERSAL_SPAN:g}, the rest fixed ({how})"
+    how = "the most active by mean KL on the training data" if kl is not None else "the first ones: no encoder"
+    title = f"Traversals: one latent dimension from -{TRAVERSAL_SPAN:g} to {TRAVERSAL_SPAN:g}, the rest fixed\n({how})"
     pairs = rng.standard_normal((2, N_SLERP_PAIRS, latent_dim))
     path = slerp(pairs[0], pairs[1], np.linspace(0, 1, SLERP_STEPS))  # (P, T, D)
     interpolated = model.from_latent(path.reshape(-1, latent_dim))
@@ -158,10 +158,10 @@ def explore(model, dataset=None, out_dir: Optional[PathLike] = None, seed: int =
     else:
         written["traversals"] = _save_vector_paths(
             traversed.reshape(len(dims), TRAVERSAL_STEPS, -1), [name.replace("\n", ", ") for name in row_names],
-            real[:N_POINTS], out_dir / FIGURE_NAMES["traversals"], title + f"; the large end is +{TRAVERSAL_SPAN:g}")
+            real[:N_POINTS], out_dir / FIGURE_NAMES["traversals"], title + f"; the large dot is +{TRAVERSAL_SPAN:g}")
         written["slerp"] = _save_vector_paths(
             interpolated.reshape(N_SLERP_PAIRS, SLERP_STEPS, -1), [f"pair {i + 1}" for i in range(N_SLERP_PAIRS)],
-            real[:N_POINTS], out_dir / FIGURE_NAMES["slerp"], slerp_title + "; the large end is t = 1")
+            real[:N_POINTS], out_dir / FIGURE_NAMES["slerp"], slerp_title + "\n(the large dot is t = 1)")
     if latent_dim == 2:
         written["latent-map"] = _save_latent_map(model, dataset, real[:N_POINTS],
                                                  None if labels is None else labels[:N_POINTS],
@@ -285,7 +285,7 @@ def _save_latent_map(model, dataset, real: np.ndarray, labels: Optional[np.ndarr
             _legend(axes)
     axes = panels[-1]
     if dataset.kind == "image":
-        grid = image_grid(decoded, nrow=MAP_STEPS, padding=0)
+        grid = image_grid(decoded, nrow=MAP_STEPS, padding=1)
         axes.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest",
                     extent=(-MAP_SPAN, MAP_SPAN, -MAP_SPAN, MAP_SPAN))
         axes.set_xlabel("z1")
