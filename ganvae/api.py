@@ -589,6 +589,22 @@ class Model:
         return self._to_original(block)
 
     @torch.no_grad()
+    def from_latent(self, z) -> np.ndarray:
+        """Decode latent codes z (N, latent_dim) without sampling noise, in the data's units (images in [0, 1]):
+        the GAN's generator, the VAE's decoder mean. For traversals and interpolations (`ganvae explore`)."""
+        family = self._check_fitted()
+        codes = np.asarray(z.detach().cpu() if isinstance(z, torch.Tensor) else z, dtype=np.float32)
+        if codes.ndim != 2 or codes.shape[1] != family.latent_dim:
+            raise ConfigError(f"latent codes must have shape (N, {family.latent_dim}), not {codes.shape}")
+        was_training = family.training
+        family.eval()
+        try:
+            out = family.from_latent(torch.from_numpy(np.ascontiguousarray(codes)).to(family.device))
+        finally:
+            family.train(was_training)
+        return self._to_original(out.float().cpu().numpy())
+
+    @torch.no_grad()
     def encode(self, x) -> np.ndarray:
         """Posterior means mu(x), (N, latent_dim). Needs a family with an encoder."""
         family = self._require("encoder", "encode")

@@ -210,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="torchscript (torch.jit.load) or onnx (needs onnx and onnxscript); default from -o, "
                         "else torchscript")
     p.add_argument("-o", "--output", metavar="FILE", help="default RUN/generator.pt (decoder.pt; .onnx for onnx)")
+
+    p = sub.add_parser("explore", help="draw latent traversals, spherical interpolations and (2-D latent) a map of "
+                                       "the latent plane into the run folder")
+    p.add_argument("run", metavar="RUN", help="a run folder or checkpoint file")
+    p.add_argument("--seed", type=int, default=0, help="seed of the prior draws the figures decode")
+    p.add_argument("--out", metavar="DIR", help="where to write the figures (default: the run folder)")
     return parser
 
 
@@ -467,8 +473,17 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_explore(args) -> int:
+    from .report.explore import explore
+
+    out = args.out or (Path(args.run) if Path(args.run).is_dir() else Path(args.run).parent)
+    for path in explore(load(args.run), out_dir=out, seed=args.seed).values():
+        print(f"wrote {path}")
+    return 0
+
+
 COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
-            "compare": cmd_compare, "advise": cmd_advise, "export": cmd_export}
+            "compare": cmd_compare, "advise": cmd_advise, "export": cmd_export, "explore": cmd_explore}
 
 
 def _one_line(exc: Exception) -> str:

@@ -30,6 +30,8 @@ from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dat
 from ganvae.storage import atomic_write_bytes, cache_dir, cached_file, write_cache_file
 from ganvae.errors import ConfigError, DataError
 from ganvae.metrics.spec import MEMORIZATION_QUANTILE, METRICS, TARGET, capable_families, group_metrics
+from ganvae.metrics.clusters import (KMEANS_INITS, MIN_EXPECTED, NDB_ALPHA, assign_clusters, cluster_count,
+                                     cluster_coverage, fit_clusters)
 from ganvae.metrics.coverage import class_coverage
 from ganvae.metrics.features import FeatureExtractor, data_sha256, feature_extractor_for
 from ganvae.metrics.fid import feature_statistics, frechet_distance_from_stats
@@ -51,6 +53,7 @@ DEFAULT_NLL_EXAMPLES = NLL_EXAMPLES
 PRDC_K = 5
 KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
 MIN_SAMPLES = 10
+CLUSTER_SEED = 0  # k-means of the real reference: fixed, so its cached centres serve every evaluation
 REFERENCE_SEED = 0  # the reference subset is fixed, so its cached statistics serve every evaluation
 IMAGE_RANGE_SLACK = 1e-3
 
@@ -307,6 +310,28 @@ def _class_metrics(inputs: EvalInputs) -> GroupResult:
     classes = class_coverage(inputs.fake_predictions, inputs.real["predictions"], extractor.n_classes)
     return GroupResult({"class_kl": classes["kl"], "min_class_share": classes["min_class_share"]},
                        details={"class_histogram": [round(float(v), 6) for v in classes["histogram"]]})
+
+
+@metric_group("clusters")
+def _cluster_metrics(inputs: EvalInputs) -> GroupResult:
+    """Label-free coverage: k-means bins of the real reference's features (cached), filled by the samples."""
+    real = inputs.real
+    k = cluster_count(len(real["features"]))
+    key = hashlib.sha256(f"{real['key']}|kmeans|{k}|{CLUSTER_SEED}|{KMEANS_INITS}".encode()).hexdigest()
+    centres = _cached_arrays("kmeans-centres", key, lambda: {
+        "centres": fit_clusters(real["features"], k, seed=CLUSTER_SEED)}, inputs.cache)["centres"]
+    result = cluster_coverage(assign_clusters(inputs.fake_features, centres),
+                              assign_clusters(real["features"], centres), k)
+    details = {"clusters": k, "ndb": result["ndb"], "clusters_judged": int(result["judged"].sum()),
+               "clusters_reached": int(result["reached"].sum()),
+               "cluster_real_share": [round(float(v), 6) for v in result["real_share"]],
+               "cluster_sample_share": [round(float(v), 6) for v in result["fake_share"]]}
+    outcome = GroupResult({"cluster_share": result["cluster_share"], "ndb_k": result["ndb_k"]}, details=details,
+                          settings={"clusters": k, "cluster_seed": CLUSTER_SEED, "ndb_alpha": NDB_ALPHA})
+    if math.isnan(result["cluster_share"]):
+        outcome.notes["cluster_share"] = (f"undefined: too few samples for {k} bins (a bin is judged when the "
+                                          f"samples should put {MIN_EXPECTED} or more in it); draw more with -n")
+    return outcome
 
 
 @metric_group("memorization")

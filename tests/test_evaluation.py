@@ -108,7 +108,7 @@ def test_real_statistics_are_cached_per_feature_space(monkeypatch):
     samples, _ = mixture_points("ring8", 500, seed=5)
     first = evaluate(samples, data="ring8", n_samples=500)
     stats = sorted(p.name for p in evaluate_module._stats_dir().glob("*.npz"))
-    assert len(stats) == 3  # the test split's features, the train split's, the memorisation threshold
+    assert len(stats) == 4  # the test split's features, the train split's, the memorisation threshold, k-means
     computed = []
     original = evaluate_module.feature_statistics
     monkeypatch.setattr(evaluate_module, "feature_statistics", lambda f: computed.append(len(f)) or original(f))
@@ -117,7 +117,7 @@ def test_real_statistics_are_cached_per_feature_space(monkeypatch):
     assert sorted(p.name for p in evaluate_module._stats_dir().glob("*.npz")) == stats
     assert second["metrics"] == first["metrics"]
     evaluate(samples, data="ring8", n_samples=500, features="raw", split="train")
-    assert len(list(evaluate_module._stats_dir().glob("*.npz"))) == 4  # another split, another entry
+    assert len(list(evaluate_module._stats_dir().glob("*.npz"))) == 6  # another split: its features and k-means
 
 
 def test_npy_samples_through_the_cli_write_metrics_json_beside_them(tmp_path, capsys):

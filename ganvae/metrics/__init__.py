@@ -6,6 +6,7 @@ better, which family capability it needs, how reports name and judge it. ``METRI
 
 from collections.abc import Mapping
 
+from ganvae.metrics.clusters import assign_clusters, cluster_count, cluster_coverage, fit_clusters
 from ganvae.metrics.coverage import class_coverage
 from ganvae.metrics.fid import feature_statistics, frechet_distance, frechet_distance_from_stats
 from ganvae.metrics.kid import kernel_distance
@@ -22,9 +23,13 @@ __all__ = [
     "MEMORIZATION_QUANTILE",
     "MetricSpec",
     "active_units",
+    "assign_clusters",
     "bits_per_dim",
     "class_coverage",
+    "cluster_count",
+    "cluster_coverage",
     "feature_statistics",
+    "fit_clusters",
     "frechet_distance",
     "frechet_distance_from_stats",
     "gaussian_kl",

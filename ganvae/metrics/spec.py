@@ -156,6 +156,19 @@ METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in (
           "class is missing.", "class_coverage()['min_class_share']", "classes", HIGHER, valid_range=UNIT,
           needs={"coverage": 4}, winner_phrase="{W}'s rarest class is better represented", report_rank=11,
           curve_rank=6),
+    MetricSpec("cluster_share", "clusters reached", "Share of the k-means bins of the real data's features that the "
+          "samples reach (k = clamp(n_real / 50, 10, 50); a bin where the samples should put 10 or more is reached "
+          "when it gets a tenth of that): a label-free count of the kinds of examples kept; 1 for exact draws, "
+          "lower when a kind of example is dropped.", "cluster_coverage()['cluster_share']", "clusters", HIGHER,
+          valid_range=UNIT, needs={"coverage": 7}, winner_phrase="{W}'s samples reach more of the real data's clusters",
+          tie_phrase="Neither family's samples clearly reach more of the real data's clusters", report_rank=13),
+    MetricSpec("ndb_k", "NDB/k", "Number of statistically different bins over k (Richardson & Weiss 2018): the "
+          "share of the k-means bins whose share of samples differs from their share of real examples "
+          "(two-proportion z-test, alpha 0.05); about 0.05 for exact draws, higher when samples over-fill some "
+          "bins and leave others.", "cluster_coverage()['ndb_k']", "clusters", LOWER, valid_range=UNIT,
+          needs={"coverage": 8}, winner_phrase="{W}'s samples fill the real data's clusters in closer proportions",
+          tie_phrase="Neither family's samples fill the real data's clusters in clearly closer proportions",
+          report_rank=14),
     MetricSpec("memorization", "memorization share", "Share of samples closer to a training example than the 5th "
           "percentile of test-to-train distances: 0.05 for fresh real data; above it a model copies its training "
           "set, below it its samples lie further from the data than real data does (both sides are worse; "
@@ -166,24 +179,24 @@ METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in (
           tie_phrase=f"Neither family's memorization share is clearly closer to the {MEMORIZATION_QUANTILE:g} "
                      f"that fresh real data scores",
           target_sides=("samples lie further from the training set than held-out real data does",
-                        "samples copy training examples"), report_rank=13),
+                        "samples copy training examples"), report_rank=15),
     MetricSpec("nll", "NLL", "Negative log-likelihood in nats from the importance-weighted bound "
           "(Burda et al. 2016).", "-importance_weighted_log_likelihood", "likelihood", LOWER, unit="nats",
-          requires="likelihood", needs={"likelihood": 1}, report_rank=14, curve_rank=8),
+          requires="likelihood", needs={"likelihood": 1}, report_rank=16, curve_rank=8),
     MetricSpec("bits_per_dim", "bits per dim", "NLL divided by (data dimensions x ln 2).", "bits_per_dim",
-          "likelihood", LOWER, unit="bits", requires="likelihood", report_rank=15),
+          "likelihood", LOWER, unit="bits", requires="likelihood", report_rank=17),
     MetricSpec("neg_elbo", "negative ELBO", "Negative evidence lower bound: reconstruction NLL plus KL to the prior "
           "(Kingma & Welling 2014); an upper bound on the NLL.", "reconstruction + gaussian_kl sum", "likelihood",
-          LOWER, unit="nats", requires="likelihood", needs={"likelihood": 2}, report_rank=16),
+          LOWER, unit="nats", requires="likelihood", needs={"likelihood": 2}, report_rank=18),
     MetricSpec("kl_per_dim", "KL per latent dimension", "KL to the prior per latent dimension (Kingma & Welling "
           "2014); a diagnostic: near 0 means posterior collapse, large means a costly code.", "gaussian_kl",
-          "likelihood", NEITHER, valid_range=NON_NEGATIVE, unit="nats", requires="encoder", report_rank=19),
+          "likelihood", NEITHER, valid_range=NON_NEGATIVE, unit="nats", requires="encoder", report_rank=21),
     MetricSpec("active_units", "active units", "Latent units whose posterior mean varies over the data by more than "
           "0.01 (Burda et al. 2016).", "active_units", "likelihood", HIGHER, valid_range=NON_NEGATIVE,
-          requires="encoder", report_rank=18),
+          requires="encoder", report_rank=20),
     MetricSpec("reconstruction_error", "reconstruction error", "Error between inputs and their reconstructions.",
           "computed by the VAE family", "likelihood", LOWER, valid_range=NON_NEGATIVE, requires="encoder",
-          report_rank=17),
+          report_rank=19),
 )}
 
 

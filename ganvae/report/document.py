@@ -39,7 +39,9 @@ MANIFEST_ENTRY = re.compile(rf"^{FIGURES_DIR}/[A-Za-z0-9_.-]+\.png$")
 NO_VERDICT = "Nothing was measured, so there is no verdict."
 DIRECTION_LABELS = {"lower": "lower \u2193", "higher": "higher \u2191"}
 FIGURE_TITLES = {"samples": "Samples", "losses": "Loss curves", "reconstructions": "Reconstructions",
-                 "interpolations": "Latent interpolations"}
+                 "interpolations": "Latent interpolations", "traversals": "Latent traversals",
+                 "slerp": "Spherical interpolations", "latent-map": "The latent plane"}
+EXPLORE_KINDS = ("traversals", "slerp", "latent-map")  # written by `ganvae explore RUN`, shown when present
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; max-width: 1200px;
        padding: 1.5rem; color: #1d1d1f; line-height: 1.45; }
@@ -392,6 +394,13 @@ INTROS = {
                        "reconstructed points). A GAN has no encoder, so it has none.",
     "interpolations": "Decoding points on straight lines between latent codes.",
     "losses": "The training losses of each family, as logged in each run folder.",
+    "traversals": "One latent dimension swept from -3 to 3 prior standard deviations, the rest of a prior draw "
+                  "fixed: for a family with an encoder its most active dimensions by KL, for a GAN its first ones "
+                  "(drawn by `ganvae explore RUN`).",
+    "slerp": "Decoding points on great circles between pairs of prior draws, which keep the typical norm of a "
+             "Gaussian code (drawn by `ganvae explore RUN`).",
+    "latent-map": "A 2-D latent space: the decoded plane over [-3, 3]^2 and the encoded training data by label "
+                  "(drawn by `ganvae explore RUN`).",
 }
 
 
@@ -444,6 +453,7 @@ def render_html(content: _Content) -> str:
     parts.append(_html_run_figures(content, "samples", INTROS["samples"]))
     parts.append(_html_run_figures(content, "reconstructions", INTROS["reconstructions"]))
     parts.append(_html_run_figures(content, "interpolations", INTROS["interpolations"]))
+    parts += [_html_run_figures(content, kind, INTROS[kind]) for kind in EXPLORE_KINDS]
     parts.append("<h2>Sharp samples or covering the data</h2>")
     if content.planes:
         parts.append('<p class="note">Every run is a point: up, more samples fall inside the real data\'s '
@@ -520,7 +530,7 @@ def render_markdown(content: _Content) -> str:
                   "does not overlap the other's; n/a: the metric does not apply to that family."]
     else:
         lines.append("No metrics were recorded.")
-    for kind in ("samples", "reconstructions", "interpolations"):
+    for kind in ("samples", "reconstructions", "interpolations", *EXPLORE_KINDS):
         figures = content.run_figures[kind]
         if figures:
             lines += ["", f"## {FIGURE_TITLES[kind]}", "", INTROS[kind], "", _md_figures(figures)]

@@ -52,7 +52,8 @@ from .verdict import verdict
 
 SCHEMA = "ganvae.summary/1"
 SUMMARY_NAME = "summary.json"
-FIGURE_KINDS = ("samples", "losses", "reconstructions", "interpolations")
+# The last three are drawn by `ganvae explore` and shown when the run folder has them.
+FIGURE_KINDS = ("samples", "losses", "reconstructions", "interpolations", "traversals", "slerp", "latent-map")
 PathLike = Union[str, os.PathLike]
 
 

@@ -253,6 +253,13 @@ def _mode_collapse(runs: Sequence[Mapping], aggregate: Mapping, data: Mapping) -
             else:
                 continue
             sentences.append(_sentence(text, "min_class_share", {family: _quoted(share)}, "collapse"))
+        clusters = (metrics or {}).get("cluster_share")
+        unreached = [run for run in family_runs if ((run.get("metrics") or {}).get("cluster_share") or 1) < 1]
+        if clusters is not None and unreached:  # the label-free sign of the same, for data without classes
+            text = (f"The {family_label(family)} left some k-means clusters of the real data without samples in "
+                    f"{len(unreached)} of {clusters['n']} runs (clusters reached {format_interval(clusters)}): "
+                    f"it dropped a kind of example.")
+            sentences.append(_sentence(text, "cluster_share", {family: _quoted(clusters)}, "collapse"))
     return sentences
 
 

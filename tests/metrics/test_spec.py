@@ -36,7 +36,7 @@ def test_spec_imports_only_the_standard_library():
             "print(len(module.METRICS), module.need_metrics('sharp-samples'), module.metric_label('min_class_share'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "19 ('sharpness', 'fid', 'kid') smallest class share"
+    assert done.stdout.strip() == "21 ('sharpness', 'fid', 'kid') smallest class share"
 
 
 def test_every_spec_entry_is_consistent():
@@ -66,7 +66,7 @@ def test_every_spec_entry_is_consistent():
 def test_the_tables_that_used_to_live_apart_are_read_from_the_spec():
     assert spec.need_metrics("sharp-samples") == ("sharpness", "fid", "kid")
     assert spec.need_metrics("coverage") == ("recall", "coverage", "modes_captured", "min_class_share", "class_kl",
-                                             "mode_kl")
+                                             "mode_kl", "cluster_share", "ndb_k")
     assert spec.spread_metrics() == ("fid", "kid", "precision", "recall", "coverage", "density")
     assert spec.need_metrics("likelihood") == ("nll", "neg_elbo")
     assert sorted(METRICS, key=spec.metric_sort_key)[:7] == ["fid", "kid", "sharpness", "precision", "density",

@@ -69,7 +69,7 @@ def test_likelihood_inputs_are_checked():
 def test_metric_info_lists_every_metric_with_a_direction():
     expected = {
         "fid", "kid", "sharpness", "precision", "recall", "density", "coverage", "modes_captured", "high_quality_share",
-        "mode_kl", "class_kl", "min_class_share", "memorization", "nll", "bits_per_dim", "neg_elbo", "kl_per_dim",
+        "mode_kl", "class_kl", "min_class_share", "cluster_share", "ndb_k", "memorization", "nll", "bits_per_dim", "neg_elbo", "kl_per_dim",
         "active_units", "reconstruction_error",
     }
     assert set(METRIC_INFO) == expected

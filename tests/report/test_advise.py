@@ -239,3 +239,19 @@ def test_a_summary_without_recorded_capabilities_reads_them_from_the_family_regi
     assert advise({"likelihood", "sharp-samples"}, summary).to_dict() == recorded
     assert recorded["family"] == "vae"
     assert any("likelihood requires a VAE, so the VAE is recommended despite them" in r for r in recorded["reasons"])
+
+
+def test_coverage_weighs_the_label_free_cluster_metrics():
+    """On data without labels the cluster metrics carry the coverage need, and a dropped cluster is a warning."""
+    gan = dict(cluster_share=[0.83, 0.83, 0.92], ndb_k=[0.25, 0.33, 0.25])
+    vae = dict(cluster_share=[1.0, 1.0, 1.0], ndb_k=[0.0, 0.08, 0.0])
+    advice = advise({"coverage"}, summary_of(gan, vae))
+    assert advice.family == "vae"
+    assert advice.reasons[0].startswith("Coverage: measured on this data, the VAE is better (clusters reached 1.00 "
+                                        "(every seed) for the VAE vs 0.860 [0.731, 0")
+    assert "NDB/k 0.027 [0.000, 0.141] for the VAE vs 0.277 [0.162, 0.391] for the GAN" in advice.reasons[0]
+    assert not any("VAE left" in w for w in advice.warnings)
+    sharp = advise({"sharp-samples"}, summary_of(dict(gan, fid=[1.0, 1.1, 1.2]), dict(vae, fid=[5.0, 5.1, 5.2])))
+    assert sharp.family == "gan"
+    assert any(w.startswith("The GAN left some k-means clusters of the real data without samples in 3 of 3 runs")
+               for w in sharp.warnings)

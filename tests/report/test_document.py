@@ -246,3 +246,22 @@ def test_read_summary_rejects_malformed_capabilities(tmp_path, capabilities):
     path.write_text(json.dumps(summary))
     with pytest.raises(RunError, match="'capabilities' is not an object of lists of names"):
         read_summary(path)
+
+
+def test_cluster_coverage_reaches_the_table_and_verdict_from_the_spec(tmp_path):
+    """Data without labels: the GAN drops a cluster in every seed; the table shows clusters reached and NDB/k (the
+    spec's labels, in its order), marks the VAE, and the verdict names the dropped kind of example."""
+    shares = {"gan": [0.83, 0.83, 0.92], "vae": [1.0, 1.0, 1.0]}
+    ndb = {"gan": [0.25, 0.33, 0.25], "vae": [0.0, 0.08, 0.0]}
+    runs = [{"family": f, "seed": s, "metrics": {"fid": 1.0, "cluster_share": shares[f][s], "ndb_k": ndb[f][s],
+                                                 "memorization": 0.05}}
+            for f in ("gan", "vae") for s in range(3)]
+    summary = build_summary(data={"name": "six.csv"}, budget={}, seeds=[0, 1, 2], runs=runs)
+    text = write_report(summary, tmp_path / "report")["html"].read_text(encoding="utf-8")
+    labels = re.findall(r"<tr><td title=\"[^\"]*\">([^<]+)</td>", text)
+    assert labels[:4] == ["FID", "clusters reached", "NDB/k", "memorization share"]
+    for label in ("clusters reached", "NDB/k"):
+        row = re.search(rf"<tr><td[^>]*>{label}</td>.*?</tr>", text).group(0)
+        assert "VAE clearly better" in row and '<td class="best"' in row
+    assert "The GAN left some k-means clusters of the real data without samples in 3 of 3 runs" in text
+    assert "The VAE left" not in text
