@@ -237,7 +237,7 @@ class Model:
                  epochs: Optional[float] = None, steps: Optional[int] = None, minutes: Optional[float] = None,
                  seed: int = 0, device: str = "auto", out: Optional[Union[str, Path]] = None,
                  progress: bool = False, log_every: int = LOG_EVERY, checkpoint_every: int = CHECKPOINT_EVERY,
-                 settings: Optional[dict[str, Any]] = None, **setting_values: Any):
+                 settings: Optional[dict[str, Any]] = None, tensorboard: bool = False, **setting_values: Any):
         if self.family_cls is not None:
             if family is not None and family != self.family_cls.name:
                 raise ConfigError(f"{type(self).__name__} trains the {self.family_cls.name} family, not {family!r}; "
@@ -262,6 +262,7 @@ class Model:
         self.log_every = log_every
         self.checkpoint_every = checkpoint_every
         self.settings = {**(settings or {}), **setting_values}
+        self.tensorboard = tensorboard  # write a TensorBoard view into out/tensorboard (ganvae.train.tensorboard)
         check_model(self._config())  # validate early: a bad value fails at construction, naming the flag
         self.family_: Optional[Family] = None
         self.config_: Optional[RunConfig] = None
@@ -303,13 +304,14 @@ class Model:
         )
 
     @classmethod
-    def from_config(cls, cfg: RunConfig, out: Optional[Union[str, Path]] = None, progress: bool = False) -> "Model":
+    def from_config(cls, cfg: RunConfig, out: Optional[Union[str, Path]] = None, progress: bool = False,
+                    tensorboard: bool = False) -> "Model":
         """The facade for cfg's family (GAN, VAE, or Model for any other registered family)."""
         m, o, b = cfg.model, cfg.optim, cfg.budget
         return Model.of(m.family, arch=m.arch, latent_dim=m.latent_dim, hidden=m.hidden, lr=o.lr, betas=o.betas,
                         batch_size=o.batch_size, epochs=b.epochs, steps=b.steps, minutes=b.minutes, seed=cfg.seed,
                         device=cfg.device, out=out, progress=progress, log_every=cfg.log_every,
-                        checkpoint_every=cfg.checkpoint_every, settings=dict(m.settings))
+                        checkpoint_every=cfg.checkpoint_every, settings=dict(m.settings), tensorboard=tensorboard)
 
     def resolved_config(self, data: DataLike, data_cfg: Optional[DataConfig] = None) -> tuple[RunConfig, Dataset]:
         """The complete config fit() would use for this data (for printing before running)."""
@@ -349,6 +351,12 @@ class Model:
             if say is not None:
                 say(message)
 
+        if self.tensorboard:
+            from .train.tensorboard import summary_writer_class
+
+            if self.out is None:
+                raise ConfigError("tensorboard=True writes its view into the run folder: set out= as well")
+            summary_writer_class()  # a missing package is one line, before anything is written
         if self.out is None:
             if resume:
                 raise ConfigError("resume needs the run folder: set out= (on the command line, --out DIR)")
@@ -464,9 +472,23 @@ class Model:
         extra = {"config": cfg.to_dict(), "data_info": info, "ganvae_version": __version__}
         if run is not None:
             run.set_status("running")
+        board = None
+        if self.tensorboard and run is not None:
+            from .train.tensorboard import RunBoard
+
+            board = RunBoard(family, run.path, cfg.to_dict(), sample_every=cfg.checkpoint_every,
+                             resume_step=int(resume_state["train_state"]["step"]) if resume_state else None)
         try:
-            self.state_ = fit_loop(family, dataset.x, cfg, run_dir=self.run_dir_, resume=resume_state,
-                                   progress=self.progress, checkpoint_extra=extra, y=dataset.y)
+            try:
+                self.state_ = fit_loop(family, dataset.x, cfg, run_dir=self.run_dir_, resume=resume_state,
+                                       progress=self.progress, checkpoint_extra=extra, y=dataset.y,
+                                       on_log=board.log_row if board else None)
+            except BaseException:
+                if board is not None:
+                    board.close()
+                raise
+            if board is not None:
+                board.close(final_step=self.state_.step)  # with the last grid
             family.eval()
             if run is not None and figures:
                 self.figures_ = self._write_figures(dataset, run)
