@@ -236,7 +236,8 @@ class Model:
                  betas: Optional[tuple[float, float]] = None, batch_size: Optional[int] = None,
                  epochs: Optional[float] = None, steps: Optional[int] = None, minutes: Optional[float] = None,
                  seed: int = 0, device: str = "auto", out: Optional[Union[str, Path]] = None,
-                 progress: bool = False, log_every: int = LOG_EVERY, checkpoint_every: int = CHECKPOINT_EVERY,
+                 progress: Optional[bool] = None, log_every: int = LOG_EVERY,
+                 checkpoint_every: int = CHECKPOINT_EVERY,
                  settings: Optional[dict[str, Any]] = None, tensorboard: bool = False, **setting_values: Any):
         if self.family_cls is not None:
             if family is not None and family != self.family_cls.name:
@@ -481,7 +482,7 @@ class Model:
         try:
             try:
                 self.state_ = fit_loop(family, dataset.x, cfg, run_dir=self.run_dir_, resume=resume_state,
-                                       progress=self.progress, checkpoint_extra=extra, y=dataset.y,
+                                       progress=self._shows_progress(), checkpoint_extra=extra, y=dataset.y,
                                        on_log=board.log_row if board else None)
             except BaseException:
                 if board is not None:
@@ -518,6 +519,14 @@ class Model:
             raise RunError(f"training finished and its checkpoint is saved, but drawing the figures in {run.path} "
                            f"failed ({type(exc).__name__}: {exc}); `ganvae sample {run.path} -o grid.png` "
                            f"draws samples from the checkpoint") from None
+
+    def _shows_progress(self) -> bool:
+        """progress=None (the default) shows a bar in a Jupyter notebook only."""
+        if self.progress is None:
+            from .notebook import in_notebook
+
+            return in_notebook()
+        return bool(self.progress)
 
     def _check_fitted(self) -> Family:
         if self.family_ is None:

@@ -27,6 +27,7 @@ from .train.lock import LOCK_NAME, FolderLock
 from .train.run import CONFIG, DATA_INFO, LOG, STATUS, RunFolder, read_json, write_json
 from .report.document import MANIFEST_NAME, write_report
 from .report.summary import build_summary
+from .notebook import ComparisonResult
 
 DONE = "compare.json"  # written into a run folder once it is trained to budget and scored
 CURVE_POINTS = 4  # training segments, each followed by a quick score
@@ -253,7 +254,8 @@ def check_out_folder(out: Path) -> None:
 
 def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[[str], None] = print,
             rescore: bool = False, tensorboard: bool = False) -> tuple[dict, dict[str, Path]]:
-    """Run the whole comparison into `out`; return the summary and the report's paths. rescore: score runs
+    """Run the whole comparison into `out`; return the summary and the report's paths (a ComparisonResult, which
+    a notebook shows as the verdict, the metric table and a link to the report). rescore: score runs
     that are already done again (after an upgrade of ganvae's metrics) instead of reusing their numbers.
     tensorboard: also write TensorBoard views, each run's training in its folder and the metric curves in
     OUT/tensorboard (the report's paths then include "tensorboard").
@@ -329,4 +331,4 @@ def _compare_locked(cfg: CompareConfig, out: Path, train_data: Dataset, arch: st
 
         paths["tensorboard"] = write_comparison_curves(out, runs)
     write_json(out / COMPARE_CONFIG, cfg.to_dict())
-    return summary, paths
+    return ComparisonResult(summary, paths)  # unpacks as (summary, paths); shows itself in a notebook
