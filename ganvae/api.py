@@ -28,6 +28,7 @@ from .families import (FAMILIES, Family, GANFamily, VAEFamily, family_label, fla
                        make_settings, settings_dict)
 from .families.resolve import check_model, resolve
 from .nets import ARCHS
+from .nets.given import GivenNetworks, check_networks, check_recorded, class_names, latent_size, take_networks
 from .sizes import check_memory
 from .train.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
 from .train.loop import Interrupted, fit as fit_loop, resolve_device
@@ -45,11 +46,15 @@ def block_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed % 2**64, index]).generate_state(1, np.uint64)[0])
 
 
-def build_family(cfg: RunConfig, data_info: dict[str, Any]) -> Family:
+def build_family(cfg: RunConfig, data_info: dict[str, Any], networks: Optional[dict[str, torch.nn.Module]] = None
+                 ) -> Family:
     """Networks and objective for a resolved config and the data described by `data_info` (Dataset.info());
-    weights drawn from the current torch seed. A conditional family gets the data's number of classes."""
+    weights drawn from the current torch seed. A conditional family gets the data's number of classes.
+    networks: modules of the user's own, by network name, used instead of the architecture's (ganvae.nets.given)."""
     kind, data_shape = data_info["kind"], tuple(data_info["shape"])
     arch = ARCHS.get(cfg.model.arch)
+    if networks:
+        arch = GivenNetworks(arch, networks)
     arch.check(kind, data_shape)
     family_cls = FAMILIES.get(cfg.model.family)
     n_classes = 0
@@ -247,8 +252,10 @@ class Model:
         elif family is None:
             raise ConfigError(f"Model needs a family: one of {', '.join(FAMILIES.names())}")
         self.family_name = family
+        # The user's own nn.Modules (generator=, discriminator=; encoder=, decoder=), trained in place.
+        self.networks = take_networks(FAMILIES.get(family), setting_values)
         self.arch = arch
-        self.latent_dim = latent_dim
+        self.latent_dim = latent_dim if latent_dim is not None or not self.networks else latent_size(self.networks)
         self.hidden = hidden
         self.lr = lr
         self.betas = betas
@@ -326,8 +333,12 @@ class Model:
         if cfg.optim.batch_size > len(dataset):
             raise ConfigError(f"--batch-size {cfg.optim.batch_size} is larger than the dataset "
                               f"({len(dataset)} examples); use --batch-size {len(dataset)} or less")
-        ARCHS.get(cfg.model.arch).check(dataset.kind, dataset.shape)
-        check_network_memory(cfg, dataset.info())
+        if self.networks:  # their shapes, on one dummy batch; the architecture builds the rest
+            build_family(cfg, dataset.info(), self.networks)
+            check_networks(self.networks, cfg.model.latent_dim, dataset.shape)
+        else:
+            ARCHS.get(cfg.model.arch).check(dataset.kind, dataset.shape)
+            check_network_memory(cfg, dataset.info())
         return cfg, dataset
 
     def fit(self, data: DataLike, resume: bool = False, data_cfg: Optional[DataConfig] = None,
@@ -405,6 +416,9 @@ class Model:
         saved = RunConfig.from_saved(run.read_config(), source=str(run.file(CONFIG)))
         cfg, changes = self._resume_config(saved, run.path)
         dataset, data_cfg, info, data_changes = _resume_data(saved.data, run, data, data_cfg)
+        check_recorded((resume_state or {}).get("networks"), self.networks, run.path, family_label(self.family_name))
+        if self.networks:
+            check_networks(self.networks, cfg.model.latent_dim, dataset.shape)
         cfg, changes = replace(cfg, data=data_cfg), changes + data_changes
         b = cfg.budget
         if b.epochs is None and b.steps is None and b.minutes is None:
@@ -467,10 +481,11 @@ class Model:
                figures: bool, info: Optional[dict] = None) -> "Model":
         torch.manual_seed(cfg.seed)
         info = info or dataset.info()
-        family = build_family(cfg, info)
+        family = build_family(cfg, info, self.networks)
         self.family_, self.config_, self.data_info_ = family, cfg, info
         self.run_dir_ = run.path if run is not None else None
-        extra = {"config": cfg.to_dict(), "data_info": info, "ganvae_version": __version__}
+        extra = {"config": cfg.to_dict(), "data_info": info, "ganvae_version": __version__,
+                 **({"networks": class_names(self.networks)} if self.networks else {})}
         if run is not None:
             run.set_status("running")
         board = None
@@ -726,11 +741,14 @@ class Model:
         state = {"family_state": family.state_dict(), "config": self.config_.to_dict(),
                  "data_info": self.data_info_, "ganvae_version": __version__,
                  "train_state": {"step": getattr(getattr(self, "state_", None), "step", 0)}}
+        if self.networks:  # loading needs the user's classes: the checkpoint names them
+            state["networks"] = class_names(self.networks)
         return save_checkpoint(state, Path(path))
 
     @classmethod
-    def load(cls, path: Union[str, Path], device: str = "cpu") -> "Model":
-        """Load a model from a run folder (its newest valid checkpoint) or a checkpoint file."""
+    def load(cls, path: Union[str, Path], device: str = "cpu", **networks: torch.nn.Module) -> "Model":
+        """Load a model from a run folder (its newest valid checkpoint) or a checkpoint file. A model trained with
+        networks of your own needs new instances of their classes, by name (generator=MyGenerator(), ...)."""
         path = Path(path)
         if path.is_dir():
             run = RunFolder.open(path)
@@ -757,11 +775,17 @@ class Model:
                            f"load it with ganvae.load")
         model = model_cls.from_config(cfg)
         info = state["data_info"]
-        family = build_family(cfg, info)
+        check_recorded(state.get("networks"), networks, found, family_label(cfg.model.family))
+        model.networks = dict(networks)
+        family = build_family(cfg, info, model.networks)
         try:
             family.load_state_dict(state["family_state"])
         except (RuntimeError, KeyError, TypeError) as exc:
             detail = " ".join(str(exc).split())[:300]  # torch's text has several lines
+            if networks:
+                given = ", ".join(f"{name}: {cls}" for name, cls in state["networks"].items())
+                raise RunError(f"{found} does not fit the networks given ({detail}); give new instances of the "
+                               f"classes it was trained with, built with the same sizes ({given})") from None
             raise RunError(f"{found} does not match the networks its config describes ({detail}); "
                            f"it is damaged or was edited: train the run again") from None
         family.to(resolve_device(device)).eval()
@@ -789,9 +813,10 @@ class VAE(Model):
     family_cls = VAEFamily
 
 
-def load(path: Union[str, Path], device: str = "cpu") -> Model:
-    """Load a model of any family from a run folder or checkpoint file, whichever it holds."""
-    return Model.load(path, device=device)
+def load(path: Union[str, Path], device: str = "cpu", **networks: torch.nn.Module) -> Model:
+    """Load a model of any family from a run folder or checkpoint file, whichever it holds (with networks of
+    your own: new instances of their classes by name, as in GAN(generator=..., discriminator=...))."""
+    return Model.load(path, device=device, **networks)
 
 
 def default_run_dir(family: str, data_name: str, arch: str, root: Union[str, Path] = "runs") -> Path:
