@@ -232,6 +232,10 @@ class Model:
     family fixed. A family's own settings (a VAE's `kl_weight`, ...) are keyword arguments too, checked against
     its `Settings`. Methods that need a capability (`encode`, `reconstruct` need an encoder, `score` a
     likelihood) say so in one line when the family lacks it.
+
+    Your own networks are keyword arguments by the family's network names (`GAN(generator=g, discriminator=d)`,
+    `VAE(encoder=e, decoder=d)`; see ganvae.nets.given). progress: a bar while training (None: in a Jupyter
+    notebook only). tensorboard: also write a TensorBoard view into `out` (ganvae.train.tensorboard).
     """
 
     family_cls: ClassVar[Optional[type[Family]]] = None  # fixed by GAN, VAE; None: given to __init__
