@@ -679,7 +679,8 @@ class Model:
         info = self.data_info_ or {}
         shape = "x".join(str(n) for n in info.get("shape", ()))
         steps = getattr(getattr(self, "state_", None), "step", None)
-        summary = (f"<strong>{name}</strong> ({escape(str(self.config_.model.arch))}) on "
+        arch = self.config_.model.arch + "".join(f", your own {net}" for net in self.networks)
+        summary = (f"<strong>{name}</strong> ({escape(arch)}) on "
                    f"{escape(str(info.get('name')))} ({escape(str(info.get('kind')))} {shape}), "
                    f"{sum(self.n_parameters().values()):,} parameters" + (f", {steps:,} steps" if steps else ""))
         config = self.config_.to_dict()
