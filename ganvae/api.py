@@ -28,6 +28,7 @@ from .families import (FAMILIES, Family, GANFamily, VAEFamily, family_label, fla
                        make_settings, settings_dict)
 from .families.resolve import check_model, resolve
 from .nets import ARCHS, AUTO
+from .nets.given import GivenNetworks, check_networks, check_recorded, class_names, latent_size, take_networks
 from .sizes import check_memory
 from .train.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
 from .train.loop import Interrupted, autocast_for, fit as fit_loop, resolve_device
@@ -45,11 +46,15 @@ def block_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed % 2**64, index]).generate_state(1, np.uint64)[0])
 
 
-def build_family(cfg: RunConfig, data_info: dict[str, Any]) -> Family:
+def build_family(cfg: RunConfig, data_info: dict[str, Any], networks: Optional[dict[str, torch.nn.Module]] = None
+                 ) -> Family:
     """Networks and objective for a resolved config and the data described by `data_info` (Dataset.info());
-    weights drawn from the current torch seed. A conditional family gets the data's number of classes."""
+    weights drawn from the current torch seed. A conditional family gets the data's number of classes.
+    networks: modules of the user's own, by network name, used instead of the architecture's (ganvae.nets.given)."""
     kind, data_shape = data_info["kind"], tuple(data_info["shape"])
     arch = ARCHS.get(cfg.model.arch)
+    if networks:
+        arch = GivenNetworks(arch, networks)
     arch.check(kind, data_shape)
     family_cls = FAMILIES.get(cfg.model.family)
     n_classes = 0
@@ -227,6 +232,10 @@ class Model:
     family fixed. A family's own settings (a VAE's `kl_weight`, ...) are keyword arguments too, checked against
     its `Settings`. Methods that need a capability (`encode`, `reconstruct` need an encoder, `score` a
     likelihood) say so in one line when the family lacks it.
+
+    Your own networks are keyword arguments by the family's network names (`GAN(generator=g, discriminator=d)`,
+    `VAE(encoder=e, decoder=d)`; see ganvae.nets.given). progress: a bar while training (None: in a Jupyter
+    notebook only). tensorboard: also write a TensorBoard view into `out` (ganvae.train.tensorboard).
     """
 
     family_cls: ClassVar[Optional[type[Family]]] = None  # fixed by GAN, VAE; None: given to __init__
@@ -237,8 +246,9 @@ class Model:
                  epochs: Optional[float] = None, steps: Optional[int] = None, minutes: Optional[float] = None,
                  seed: int = 0, device: str = "auto", precision: str = "fp32",
                  out: Optional[Union[str, Path]] = None,
-                 progress: bool = False, log_every: int = LOG_EVERY, checkpoint_every: int = CHECKPOINT_EVERY,
-                 settings: Optional[dict[str, Any]] = None, **setting_values: Any):
+                 progress: Optional[bool] = None, log_every: int = LOG_EVERY,
+                 checkpoint_every: int = CHECKPOINT_EVERY,
+                 settings: Optional[dict[str, Any]] = None, tensorboard: bool = False, **setting_values: Any):
         if self.family_cls is not None:
             if family is not None and family != self.family_cls.name:
                 raise ConfigError(f"{type(self).__name__} trains the {self.family_cls.name} family, not {family!r}; "
@@ -247,8 +257,10 @@ class Model:
         elif family is None:
             raise ConfigError(f"Model needs a family: one of {', '.join(FAMILIES.names())}")
         self.family_name = family
+        # The user's own nn.Modules (generator=, discriminator=; encoder=, decoder=), trained in place.
+        self.networks = take_networks(FAMILIES.get(family), setting_values)
         self.arch = arch
-        self.latent_dim = latent_dim
+        self.latent_dim = latent_dim if latent_dim is not None or not self.networks else latent_size(self.networks)
         self.hidden = hidden
         self.lr = lr
         self.betas = betas
@@ -264,6 +276,7 @@ class Model:
         self.log_every = log_every
         self.checkpoint_every = checkpoint_every
         self.settings = {**(settings or {}), **setting_values}
+        self.tensorboard = tensorboard  # write a TensorBoard view into out/tensorboard (ganvae.train.tensorboard)
         check_model(self._config())  # validate early: a bad value fails at construction, naming the flag
         self.family_: Optional[Family] = None
         self.config_: Optional[RunConfig] = None
@@ -306,14 +319,15 @@ class Model:
         )
 
     @classmethod
-    def from_config(cls, cfg: RunConfig, out: Optional[Union[str, Path]] = None, progress: bool = False) -> "Model":
+    def from_config(cls, cfg: RunConfig, out: Optional[Union[str, Path]] = None, progress: bool = False,
+                    tensorboard: bool = False) -> "Model":
         """The facade for cfg's family (GAN, VAE, or Model for any other registered family)."""
         m, o, b = cfg.model, cfg.optim, cfg.budget
         return Model.of(m.family, arch=m.arch, latent_dim=m.latent_dim, hidden=m.hidden, lr=o.lr, betas=o.betas,
                         batch_size=o.batch_size, epochs=b.epochs, steps=b.steps, minutes=b.minutes, seed=cfg.seed,
                         device=cfg.device, precision=cfg.precision, out=out, progress=progress,
-                        log_every=cfg.log_every,
-                        checkpoint_every=cfg.checkpoint_every, settings=dict(m.settings))
+                        log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every, settings=dict(m.settings),
+                        tensorboard=tensorboard)
 
     def resolved_config(self, data: DataLike, data_cfg: Optional[DataConfig] = None) -> tuple[RunConfig, Dataset]:
         """The complete config fit() would use for this data (for printing before running)."""
@@ -327,8 +341,12 @@ class Model:
         if cfg.optim.batch_size > len(dataset):
             raise ConfigError(f"--batch-size {cfg.optim.batch_size} is larger than the dataset "
                               f"({len(dataset)} examples); use --batch-size {len(dataset)} or less")
-        ARCHS.get(cfg.model.arch).check(dataset.kind, dataset.shape)
-        check_network_memory(cfg, dataset.info())
+        if self.networks:  # their shapes, on one dummy batch; the architecture builds the rest
+            build_family(cfg, dataset.info(), self.networks)
+            check_networks(self.networks, cfg.model.latent_dim, dataset.shape)
+        else:
+            ARCHS.get(cfg.model.arch).check(dataset.kind, dataset.shape)
+            check_network_memory(cfg, dataset.info())
         autocast_for(resolve_device(cfg.device), cfg.precision)  # fp16 off CUDA: one line before any file
         return cfg, dataset
 
@@ -354,6 +372,12 @@ class Model:
             if say is not None:
                 say(message)
 
+        if self.tensorboard:
+            from .train.tensorboard import summary_writer_class
+
+            if self.out is None:
+                raise ConfigError("tensorboard=True writes its view into the run folder: set out= as well")
+            summary_writer_class()  # a missing package is one line, before anything is written
         if self.out is None:
             if resume:
                 raise ConfigError("resume needs the run folder: set out= (on the command line, --out DIR)")
@@ -401,6 +425,9 @@ class Model:
         saved = RunConfig.from_saved(run.read_config(), source=str(run.file(CONFIG)))
         cfg, changes = self._resume_config(saved, run.path)
         dataset, data_cfg, info, data_changes = _resume_data(saved.data, run, data, data_cfg)
+        check_recorded((resume_state or {}).get("networks"), self.networks, run.path, family_label(self.family_name))
+        if self.networks:
+            check_networks(self.networks, cfg.model.latent_dim, dataset.shape)
         cfg, changes = replace(cfg, data=data_cfg), changes + data_changes
         b = cfg.budget
         if b.epochs is None and b.steps is None and b.minutes is None:
@@ -463,15 +490,30 @@ class Model:
                figures: bool, info: Optional[dict] = None) -> "Model":
         torch.manual_seed(cfg.seed)
         info = info or dataset.info()
-        family = build_family(cfg, info)
+        family = build_family(cfg, info, self.networks)
         self.family_, self.config_, self.data_info_ = family, cfg, info
         self.run_dir_ = run.path if run is not None else None
-        extra = {"config": cfg.to_dict(), "data_info": info, "ganvae_version": __version__}
+        extra = {"config": cfg.to_dict(), "data_info": info, "ganvae_version": __version__,
+                 **({"networks": class_names(self.networks)} if self.networks else {})}
         if run is not None:
             run.set_status("running")
+        board = None
+        if self.tensorboard and run is not None:
+            from .train.tensorboard import RunBoard
+
+            board = RunBoard(family, run.path, cfg.to_dict(), sample_every=cfg.checkpoint_every,
+                             resume_step=int(resume_state["train_state"]["step"]) if resume_state else None)
         try:
-            self.state_ = fit_loop(family, dataset.x, cfg, run_dir=self.run_dir_, resume=resume_state,
-                                   progress=self.progress, checkpoint_extra=extra, y=dataset.y)
+            try:
+                self.state_ = fit_loop(family, dataset.x, cfg, run_dir=self.run_dir_, resume=resume_state,
+                                       progress=self._shows_progress(), checkpoint_extra=extra, y=dataset.y,
+                                       on_log=board.log_row if board else None)
+            except BaseException:
+                if board is not None:
+                    board.close()
+                raise
+            if board is not None:
+                board.close(final_step=self.state_.step)  # with the last grid
             family.eval()
             if run is not None and figures:
                 self.figures_ = self._write_figures(dataset, run)
@@ -501,6 +543,14 @@ class Model:
             raise RunError(f"training finished and its checkpoint is saved, but drawing the figures in {run.path} "
                            f"failed ({type(exc).__name__}: {exc}); `ganvae sample {run.path} -o grid.png` "
                            f"draws samples from the checkpoint") from None
+
+    def _shows_progress(self) -> bool:
+        """progress=None (the default) shows a bar in a Jupyter notebook only."""
+        if self.progress is None:
+            from .notebook import in_notebook
+
+            return in_notebook()
+        return bool(self.progress)
 
     def _check_fitted(self) -> Family:
         if self.family_ is None:
@@ -650,7 +700,8 @@ class Model:
         info = self.data_info_ or {}
         shape = "x".join(str(n) for n in info.get("shape", ()))
         steps = getattr(getattr(self, "state_", None), "step", None)
-        summary = (f"<strong>{name}</strong> ({escape(str(self.config_.model.arch))}) on "
+        arch = self.config_.model.arch + "".join(f", your own {net}" for net in self.networks)
+        summary = (f"<strong>{name}</strong> ({escape(arch)}) on "
                    f"{escape(str(info.get('name')))} ({escape(str(info.get('kind')))} {shape}), "
                    f"{sum(self.n_parameters().values()):,} parameters" + (f", {steps:,} steps" if steps else ""))
         config = self.config_.to_dict()
@@ -716,11 +767,14 @@ class Model:
         state = {"family_state": family.state_dict(), "config": self.config_.to_dict(),
                  "data_info": self.data_info_, "ganvae_version": __version__,
                  "train_state": {"step": getattr(getattr(self, "state_", None), "step", 0)}}
+        if self.networks:  # loading needs the user's classes: the checkpoint names them
+            state["networks"] = class_names(self.networks)
         return save_checkpoint(state, Path(path))
 
     @classmethod
-    def load(cls, path: Union[str, Path], device: str = "cpu") -> "Model":
-        """Load a model from a run folder (its newest valid checkpoint) or a checkpoint file."""
+    def load(cls, path: Union[str, Path], device: str = "cpu", **networks: torch.nn.Module) -> "Model":
+        """Load a model from a run folder (its newest valid checkpoint) or a checkpoint file. A model trained with
+        networks of your own needs new instances of their classes, by name (generator=MyGenerator(), ...)."""
         path = Path(path)
         if path.is_dir():
             run = RunFolder.open(path)
@@ -747,11 +801,17 @@ class Model:
                            f"load it with ganvae.load")
         model = model_cls.from_config(cfg)
         info = state["data_info"]
-        family = build_family(cfg, info)
+        check_recorded(state.get("networks"), networks, found, family_label(cfg.model.family))
+        model.networks = dict(networks)
+        family = build_family(cfg, info, model.networks)
         try:
             family.load_state_dict(state["family_state"])
         except (RuntimeError, KeyError, TypeError) as exc:
             detail = " ".join(str(exc).split())[:300]  # torch's text has several lines
+            if networks:
+                given = ", ".join(f"{name}: {cls}" for name, cls in state["networks"].items())
+                raise RunError(f"{found} does not fit the networks given ({detail}); give new instances of the "
+                               f"classes it was trained with, built with the same sizes ({given})") from None
             raise RunError(f"{found} does not match the networks its config describes ({detail}); "
                            f"it is damaged or was edited: train the run again") from None
         family.to(resolve_device(device)).eval()
@@ -779,9 +839,10 @@ class VAE(Model):
     family_cls = VAEFamily
 
 
-def load(path: Union[str, Path], device: str = "cpu") -> Model:
-    """Load a model of any family from a run folder or checkpoint file, whichever it holds."""
-    return Model.load(path, device=device)
+def load(path: Union[str, Path], device: str = "cpu", **networks: torch.nn.Module) -> Model:
+    """Load a model of any family from a run folder or checkpoint file, whichever it holds (with networks of
+    your own: new instances of their classes by name, as in GAN(generator=..., discriminator=...))."""
+    return Model.load(path, device=device, **networks)
 
 
 def default_run_dir(family: str, data_name: str, arch: str, root: Union[str, Path] = "runs") -> Path:

@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(split=None, data_seed=None)
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also write a TensorBoard view to OUT/tensorboard: the logged values, samples at every "
+                        "checkpoint interval, the config (needs pip install 'ganvae[tensorboard]')")
     _add_config_options(p)
 
     p = sub.add_parser("sample", help="draw samples from a trained run into a .npy, .png, .csv or .parquet file")
@@ -191,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rescore", action="store_true",
                    help="score finished runs in --out again with this version's metrics (no retraining)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also write TensorBoard views: each run's training in its folder, the metric curves in "
+                        "OUT/tensorboard (needs pip install 'ganvae[tensorboard]')")
 
     p = sub.add_parser("advise", help="recommend a family for your needs, from a report or a short pilot comparison")
     _add_data_flags(p, required=False)
@@ -351,7 +357,7 @@ def cmd_train(args) -> int:
         if saved is None and not full_spec:
             RunFolder.open(out)  # nothing to continue: its one line
         cfg = validate(_train_config(args, saved))
-        model = Model.from_config(cfg, out=out, progress=progress)
+        model = Model.from_config(cfg, out=out, progress=progress, tensorboard=args.tensorboard)
         if args.print_config:  # what the resume would train with (a new run's, resolved, when none is there)
             print((cfg if saved is not None else model.resolved_config(cfg.data)[0]).to_json())
             return 0
@@ -365,7 +371,8 @@ def cmd_train(args) -> int:
     cfg = validate(_train_config(args))
     out = Path(args.out) if args.out else default_run_dir(args.family, args.data, cfg.model.arch)
     args.out = str(out)  # so an interruption's resume hint names the folder
-    model = Model.from_config(cfg, out=None if args.print_config else out, progress=progress)
+    model = Model.from_config(cfg, out=None if args.print_config else out, progress=progress,
+                              tensorboard=args.tensorboard and not args.print_config)
     if args.print_config:
         resolved, _ = model.resolved_config(cfg.data)
         print(resolved.to_json())
@@ -381,6 +388,8 @@ def _report_run(model) -> int:
     print(f"run folder: {model.run_dir_}")
     for name, path in model.figures_.items():
         print(f"  {name}: {path}")
+    if model.tensorboard:
+        print(f"TensorBoard: tensorboard --logdir {model.run_dir_}")
     return 0
 
 
@@ -420,12 +429,15 @@ def cmd_compare(args) -> int:
                         iw_samples=args.iw_samples, nll_examples=args.nll_examples, device=args.device,
                         precision=args.precision)
     out = Path(args.out) if args.out else Path("runs") / f"compare-{name_part(args.data)}"
-    summary, paths = compare(cfg, out, progress=not args.no_progress, rescore=args.rescore)
+    summary, paths = compare(cfg, out, progress=not args.no_progress, rescore=args.rescore,
+                             tensorboard=args.tensorboard)
     print("\nVerdict:")
     for sentence in summary["verdict"]:
         print(f"- {sentence['text']}")
     print(f"\nreport: {paths['html']}")
     print(f"also: {paths['markdown']}, {paths['summary']}")
+    if "tensorboard" in paths:
+        print(f"TensorBoard: tensorboard --logdir {out}")
     return 0
 
 

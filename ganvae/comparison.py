@@ -27,6 +27,7 @@ from .train.lock import LOCK_NAME, FolderLock
 from .train.run import CONFIG, DATA_INFO, LOG, STATUS, RunFolder, read_json, write_json
 from .report.document import MANIFEST_NAME, write_report
 from .report.summary import build_summary
+from .notebook import ComparisonResult
 
 DONE = "compare.json"  # written into a run folder once it is trained to budget and scored
 CURVE_POINTS = 4  # training segments, each followed by a quick score
@@ -74,10 +75,10 @@ def batch_sizes(families, arch: str, n_train: int) -> tuple[dict[str, int], Opti
 
 
 def _model(family: str, arch: str, seed: int, budget: BudgetConfig, out: Path, cfg: CompareConfig, progress: bool,
-           batch_size: Optional[int] = None):
+           batch_size: Optional[int] = None, tensorboard: bool = False):
     return Model.of(family, arch=arch, seed=seed, epochs=budget.epochs, steps=budget.steps, minutes=budget.minutes,
                     batch_size=batch_size, out=out, device=cfg.device, precision=cfg.precision, progress=progress,
-                    checkpoint_every=10**9)
+                    checkpoint_every=10**9, tensorboard=tensorboard)
 
 
 def _describe_budget(budget: BudgetConfig) -> str:
@@ -136,12 +137,14 @@ def _score(model, cfg: CompareConfig, n_samples: int, final: bool) -> dict:
 
 def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_dir: Path, n_eval: int,
                     progress: bool, say: Callable[[str], None], rescore: bool = False,
-                    batch_size: Optional[int] = None, data_name: Optional[str] = None) -> dict:
+                    batch_size: Optional[int] = None, data_name: Optional[str] = None,
+                    tensorboard: bool = False) -> dict:
     """One run of the comparison: trained to budget in segments, scored; reused if already done (and, with
     rescore, its final weights scored again with this version's metrics; the curves keep their points).
 
     batch_size: None for the family's default. data_name: the loaded dataset's name, as a run's config.json
-    records it (default cfg.data.name). A run already in run_dir is checked against these settings first."""
+    records it (default cfg.data.name). A run already in run_dir is checked against these settings first.
+    tensorboard: the run also writes its TensorBoard view (ganvae.train.tensorboard)."""
     batch_size = batch_size or family_batch_size(family, arch)
     # The batch size turns --images into steps.
     budgets = segment_budgets(cfg, batch_size, CURVE_POINTS)
@@ -191,7 +194,7 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
     for index, budget in enumerate(budgets):
         if index < len(curve):
             continue  # this segment was trained and scored before an interruption
-        model = _model(family, arch, seed, budget, run_dir, cfg, progress, batch_size)
+        model = _model(family, arch, seed, budget, run_dir, cfg, progress, batch_size, tensorboard)
         final = index == len(budgets) - 1
         model.fit(cfg.data, resume=(run_dir / CONFIG).exists(), figures=final)
         result = _score(model, cfg, curve_samples, final=False)
@@ -241,13 +244,20 @@ def check_out_folder(out: Path) -> None:
 
 
 def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[[str], None] = print,
-            rescore: bool = False) -> tuple[dict, dict[str, Path]]:
-    """Run the whole comparison into `out`; return the summary and the report's paths. rescore: score runs
+            rescore: bool = False, tensorboard: bool = False) -> tuple[dict, dict[str, Path]]:
+    """Run the whole comparison into `out`; return the summary and the report's paths (a ComparisonResult, which
+    a notebook shows as the verdict, the metric table and a link to the report). rescore: score runs
     that are already done again (after an upgrade of ganvae's metrics) instead of reusing their numbers.
+    tensorboard: also write TensorBoard views, each run's training in its folder and the metric curves in
+    OUT/tensorboard (the report's paths then include "tensorboard").
 
     `out` is locked for the whole comparison: a second comparison into it fails with a RunError naming the
     first process."""
     cfg = validate_compare(cfg)
+    if tensorboard:
+        from .train.tensorboard import summary_writer_class
+
+        summary_writer_class()  # a missing package is one line, before anything is trained
     if not cfg.families:
         cfg = replace(cfg, families=compare_defaults())
     for family in cfg.families:
@@ -269,13 +279,14 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[
         check_out_folder(out)  # again, now that no other comparison can be writing it
         if not (out / COMPARE_CONFIG).exists():  # marks the folder as a comparison from its first run on
             write_json(out / COMPARE_CONFIG, cfg.to_dict())
-        return _compare_locked(cfg, out, train_data, arch, progress, say, rescore)
+        return _compare_locked(cfg, out, train_data, arch, progress, say, rescore, tensorboard)
     finally:
         lock.release()
 
 
 def _compare_locked(cfg: CompareConfig, out: Path, train_data: Dataset, arch: str, progress: bool,
-                    say: Callable[[str], None], rescore: bool) -> tuple[dict, dict[str, Path]]:
+                    say: Callable[[str], None], rescore: bool, tensorboard: bool = False
+                    ) -> tuple[dict, dict[str, Path]]:
     n_eval = cfg.n_eval
     batches, batch_note = batch_sizes(cfg.families, arch, len(train_data))
     runs = []
@@ -284,7 +295,7 @@ def _compare_locked(cfg: CompareConfig, out: Path, train_data: Dataset, arch: st
             say(f"[{family} seed {seed}] training ({arch}) and scoring ...")
             run = train_and_score(family, seed, arch, cfg, out / RUNS_DIR / f"{family}-seed{seed}", n_eval,
                                   progress, say, rescore=rescore, batch_size=batches[family],
-                                  data_name=train_data.name)
+                                  data_name=train_data.name, tensorboard=tensorboard)
             fid = run["metrics"].get("fid")
             say(f"  {run['cost']['seconds']:.0f} s, {run['cost']['images_seen']} images"
                 + (f", FID {fid:.2f}" if fid is not None else ""))
@@ -306,5 +317,9 @@ def _compare_locked(cfg: CompareConfig, out: Path, train_data: Dataset, arch: st
     summary = build_summary(data=data_info, budget=budget, seeds=list(range(cfg.seeds)),
                             runs=runs, families=list(cfg.families), notes=notes)
     paths = write_report(summary, out)
+    if tensorboard:
+        from .train.tensorboard import write_comparison_curves
+
+        paths["tensorboard"] = write_comparison_curves(out, runs)
     write_json(out / COMPARE_CONFIG, cfg.to_dict())
-    return summary, paths
+    return ComparisonResult(summary, paths)  # unpacks as (summary, paths); shows itself in a notebook

@@ -29,6 +29,7 @@ from ganvae.config import IW_SAMPLES, N_EVAL, NLL_EXAMPLES, DataConfig
 from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dataset, safe_chars
 from ganvae.storage import atomic_write_bytes, cache_dir, cached_file, write_cache_file
 from ganvae.errors import ConfigError, DataError
+from ganvae.notebook import EvaluationResult
 from ganvae.metrics.spec import MEMORIZATION_QUANTILE, METRICS, TARGET, capable_families, group_metrics
 from ganvae.metrics.clusters import (KMEANS_INITS, MIN_EXPECTED, NDB_ALPHA, assign_clusters, cluster_count,
                                      cluster_coverage, fit_clusters)
@@ -121,7 +122,7 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         if value is None and name not in notes:
             notes[name] = "undefined for these samples"
     not_applicable = [name for name in METRICS if metrics[name] is None and not notes[name].startswith("undefined")]
-    return {
+    return EvaluationResult({  # a dict that shows itself as a table in a notebook
         "source": label,
         "family": family,
         "data": train_data.name,
@@ -139,7 +140,7 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         "settings": {"seed": seed, "prdc_k": PRDC_K, **settings, "reference_seed": REFERENCE_SEED},
         "ganvae_version": __version__,
         "seconds": round(time.perf_counter() - start, 2),
-    }
+    })
 
 
 # --- the metric groups: each computes its metrics (those whose spec names the group) from the prepared inputs ---

@@ -57,6 +57,21 @@ def test_complete_runs_are_reused(compared):
     assert again["aggregate"]["gan"]["fid"]["mean"] == summary["aggregate"]["gan"]["fid"]["mean"]
 
 
+def test_the_result_unpacks_and_shows_the_verdict_table_and_a_link_in_a_notebook(compared, monkeypatch):
+    out, summary, _ = compared
+    monkeypatch.chdir(out.parent)
+    result = compare(small(), out, progress=False, say=lambda _: None)  # every run reused
+    again, paths = result
+    assert result.summary is again and result.paths is paths
+    html = result._repr_html_()
+    assert f'href="{out.name}/report.html"' in html
+    assert '<th style="text-align:left">GAN</th><th style="text-align:left">VAE</th>' in html
+    assert all(sentence["text"].replace("'", "&#x27;") in html for sentence in again["verdict"])
+    from ganvae.report.verdict import format_interval
+
+    assert format_interval(again["aggregate"]["vae"]["nll"]) in html
+
+
 def test_rescore_scores_finished_runs_again_without_training(compared):
     out, summary, _ = compared
     run_dir = out / "runs" / "vae-seed1"

@@ -166,6 +166,9 @@ class Family(nn.Module):
     defaults: ClassVar[Defaults]
     presets: ClassVar[dict[str, dict[str, Any]]] = {}  # architecture name -> settings that differ from defaults
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    # The names in `nets` a user may fill with modules of their own (GAN(generator=..., discriminator=...));
+    # each follows the contract of ganvae.nets.base for that name. Empty: the family takes none.
+    networks: ClassVar[tuple[str, ...]] = ()
     compare_by_default: ClassVar[bool] = False  # one of the families `ganvae compare` trains when none is named
     # How losses.png groups the logged values: (title, columns, y label, reference line or None, y limits or
     # None) per panel; columns no panel names go to an "other" panel.

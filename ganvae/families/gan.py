@@ -23,6 +23,7 @@ class GANFamily(Family):
     label = "GAN"
     summary = "generative adversarial network, non-saturating loss (Goodfellow et al. 2014)"
     capabilities = frozenset({"adversarial"})
+    networks = ("generator", "discriminator")
     compare_by_default = True
     style = ("tab:red", "o")
     defaults = Defaults(lr=2e-4, betas=(0.5, 0.999), batch_size=128, epochs=10, latent_dim=100)

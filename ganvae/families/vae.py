@@ -42,6 +42,7 @@ class VAEFamily(Family):
     summary = "variational autoencoder trained on one ELBO (Kingma & Welling 2014)"
     Settings = VAESettings
     capabilities = frozenset({"encoder", "likelihood"})
+    networks = ("encoder", "decoder")
     compare_by_default = True
     style = ("tab:green", "s")
     defaults = Defaults(lr=1e-3, betas=(0.9, 0.999), batch_size=128, epochs=10, latent_dim=16)

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from ..config import RunConfig
 from ..errors import ConfigError, RunError
 from ..families import Batch, Family, Phase
+from ..notebook import in_notebook
 from .checkpoint import TRAINING_KEYS, remove_stale_temporaries, save_run_checkpoint
 from .run import LOG, LogWriter
 
@@ -336,9 +337,10 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
             return False
         return True
 
-    # In a log file (not a terminal) a redraw is a new line: redraw rarely there.
+    # In a log file (not a terminal or a notebook) a redraw is a new line: redraw rarely there.
+    interactive = sys.stderr.isatty() or in_notebook()
     bar = tqdm(total=max_steps, initial=state.step, disable=not progress, unit="step", dynamic_ncols=True,
-               desc=f"{family.name}", mininterval=0.2 if sys.stderr.isatty() else 30)
+               desc=f"{family.name}", mininterval=0.2 if interactive else 30)
     start = time.perf_counter() - state.seconds
     try:
         with _StopSignal() as stop:
