@@ -60,7 +60,7 @@ def test_a_gan_trains_the_users_modules_in_place(tmp_path):
     gan = ganvae.GAN(generator=generator, discriminator=discriminator, steps=6, out=tmp_path / "run").fit("digits")
     assert gan.family_.nets["generator"] is generator and gan.family_.nets["discriminator"] is discriminator
     assert gan.config_.model.latent_dim == gan.latent_dim == 8  # the inputs of the generator's first Linear
-    assert "(mlp, your own generator, your own discriminator) on digits" in gan._repr_html_()
+    assert "(conv, your own generator, your own discriminator) on digits" in gan._repr_html_()
     assert not torch.equal(before["net.0.weight"], generator.state_dict()["net.0.weight"])  # trained
     samples = gan.sample(5, seed=0)
     assert samples.shape == (5, 1, 8, 8) and samples.min() >= 0 and samples.max() <= 1
