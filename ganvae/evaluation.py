@@ -31,7 +31,8 @@ from ganvae.storage import atomic_write_bytes, cache_dir, cached_file, write_cac
 from ganvae.errors import ConfigError, DataError
 from ganvae.metrics.spec import MEMORIZATION_QUANTILE, METRICS, TARGET, capable_families, group_metrics
 from ganvae.metrics.coverage import class_coverage
-from ganvae.metrics.features import FeatureExtractor, data_sha256, feature_extractor_for
+from ganvae.feature_nets import data_sha256
+from ganvae.metrics.features import FeatureExtractor, feature_extractor_for
 from ganvae.metrics.fid import feature_statistics, frechet_distance_from_stats
 from ganvae.metrics.kid import kernel_distance
 from ganvae.metrics.modes import mode_metrics

@@ -16,7 +16,7 @@ from ganvae.errors import ConfigError, DataError
 from ganvae.metrics import METRIC_INFO, memorization_share
 from ganvae import evaluation as evaluate_module
 from ganvae.evaluation import evaluate, format_table, metrics_path_for, save_metrics
-from ganvae.metrics.features import read_manifest
+from ganvae.feature_nets import read_manifest
 from ganvae.metrics.prdc import nearest_distances
 from ganvae.report.aggregate import better
 
