@@ -97,7 +97,7 @@ def stored_data_name(name: str) -> str:
     return str(Path(name).expanduser().resolve())
 
 
-DATA_FLAGS = (("split", "--split"), ("n_samples", "--n-samples"), ("seed", "--data-seed"),
+DATA_FLAGS = (("split", "--split"), ("n_examples", "--n-examples"), ("seed", "--data-seed"),
               ("image_size", "--image-size"))
 
 
