@@ -344,6 +344,7 @@ def cmd_train(args) -> int:
             print((cfg if saved is not None else model.resolved_config(cfg.data)[0]).to_json())
             return 0
         model.fit(cfg.data, resume=True, say=print)
+        model.plot()
         return _report_run(model)
     if args.family is None:
         raise ConfigError(f"train needs a family: `ganvae train FAMILY ...` with FAMILY one of "
@@ -359,6 +360,7 @@ def cmd_train(args) -> int:
         print(resolved.to_json())
         return 0
     model.fit(cfg.data, say=print)
+    model.plot()  # the run figures: drawn here, not by fit
     return _report_run(model)
 
 

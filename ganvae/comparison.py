@@ -201,7 +201,9 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
             continue  # this segment was trained and scored before an interruption
         model = _model(family, arch, seed, budget, run_dir, cfg, progress, batch_size)
         final = index == len(budgets) - 1
-        model.fit(cfg.data, resume=(run_dir / CONFIG).exists(), figures=final)
+        model.fit(cfg.data, resume=(run_dir / CONFIG).exists())
+        if final:
+            model.plot()
         result = _score(model, cfg, curve_samples, final=False)
         point = {"seconds": model.state_.seconds, "images_seen": model.state_.images_seen,
                  "step": model.state_.step, **{k: v for k, v in result["metrics"].items() if v is not None}}
