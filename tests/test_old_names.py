@@ -8,7 +8,6 @@ it is the number of samples drawn.
 
 import json
 
-import numpy as np
 import pytest
 
 from ganvae.cli import build_parser, main
