@@ -139,7 +139,7 @@ def test_vae_encode_reconstruct_score_on_vectors():
 
 def test_training_reduces_the_vae_loss():
     data = vector_data(256)
-    vae = ganvae.VAE(steps=300, batch_size=64, latent_dim=2, hidden=32, lr=3e-3, seed=0).fit(data)
+    vae = ganvae.VAE(steps=100, batch_size=64, latent_dim=2, hidden=32, lr=3e-3, seed=0).fit(data)
     fresh = ganvae.VAE(steps=1, batch_size=64, latent_dim=2, hidden=32, lr=1e-9, seed=0).fit(data)
     assert vae.score(data.x.numpy()) > fresh.score(data.x.numpy()) + 1.0
 
