@@ -34,7 +34,7 @@ def blur(images: np.ndarray) -> np.ndarray:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", "--n-samples", type=int, default=10_000)
+    parser.add_argument("-n", "--n-eval", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--one-class", type=int, default=1, help="class of the collapsed sample (1 = trousers)")
     parser.add_argument("--run", help="also time a trained run folder")
@@ -46,22 +46,22 @@ def main():
         os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="ganvae-bench-")
     test = load_dataset(DataConfig(name="fashion-mnist", split="test", download=False))
     train = load_dataset(DataConfig(name="fashion-mnist", split="train", download=False))
-    real = test.x[:args.n_samples].numpy()
+    real = test.x[:args.n_eval].numpy()
     one_class = train.x[train.y == args.one_class].numpy()
     sample_sets = {
         "real": real,
         "blurred": blur(real),
-        "one class": one_class[np.random.default_rng(0).integers(0, len(one_class), args.n_samples)],
+        "one class": one_class[np.random.default_rng(0).integers(0, len(one_class), args.n_eval)],
     }
     print(f"{args.threads} torch threads, {os.cpu_count()} CPUs, cache {os.environ.get('XDG_CACHE_HOME')}")
     results = {}
     for name, samples in sample_sets.items():
         start = time.perf_counter()
-        results[name] = evaluate(samples, data="fashion-mnist", n_samples=args.n_samples)
+        results[name] = evaluate(samples, data="fashion-mnist", n_eval=args.n_eval)
         print(f"{name:10s} {time.perf_counter() - start:6.1f} s"
               f"{'  (empty cache: includes the 60,000 training images)' if name == 'real' else ''}", flush=True)
     start = time.perf_counter()
-    evaluate(sample_sets["real"], data="fashion-mnist", n_samples=args.n_samples)
+    evaluate(sample_sets["real"], data="fashion-mnist", n_eval=args.n_eval)
     print(f"{'real again':10s} {time.perf_counter() - start:6.1f} s  (warm cache)")
 
     with tempfile.TemporaryDirectory() as folder:
@@ -69,13 +69,13 @@ def main():
         np.save(path, real)
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "ganvae", "evaluate", str(path), "--data", "fashion-mnist",
-                        "-n", str(args.n_samples)], check=True, stdout=subprocess.DEVNULL,
+                        "-n", str(args.n_eval)], check=True, stdout=subprocess.DEVNULL,
                        env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
         print(f"{'CLI':10s} {time.perf_counter() - start:6.1f} s  (`ganvae evaluate real.npy`, warm cache, "
               f"with process start)")
     if args.run:
         start = time.perf_counter()
-        run_result = evaluate(args.run, data="fashion-mnist", n_samples=args.n_samples)
+        run_result = evaluate(args.run, data="fashion-mnist", n_eval=args.n_eval)
         print(f"{'run':10s} {time.perf_counter() - start:6.1f} s  {args.run}")
         print(format_table(run_result))
 

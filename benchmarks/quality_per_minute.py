@@ -80,9 +80,9 @@ def main() -> None:
         header, last = log[0].split(","), log[-1].split(",")
         record["ganvae_counts"] = {"steps": int(last[header.index("step")]),
                                    "images": int(last[header.index("images_seen")])}
-        record["ganvae_fid"] = ganvae.evaluate(str(run_dir), n_samples=args.n_eval)["fid"]
+        record["ganvae_fid"] = ganvae.evaluate(str(run_dir), n_eval=args.n_eval)["fid"]
         record["baseline_fid"] = ganvae.evaluate(record["baseline_samples"], data="fashion-mnist",
-                                                 n_samples=args.n_eval)["fid"]
+                                                 n_eval=args.n_eval)["fid"]
         print(json.dumps(record), flush=True)
     (args.out / "results.json").write_text(json.dumps(records, indent=2) + "\n")
 

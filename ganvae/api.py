@@ -102,7 +102,7 @@ def stored_data_name(name: str) -> str:
     return str(Path(name).expanduser().resolve())
 
 
-DATA_FLAGS = (("split", "--split"), ("n_samples", "--n-samples"), ("seed", "--data-seed"),
+DATA_FLAGS = (("split", "--split"), ("n_examples", "--n-examples"), ("seed", "--data-seed"),
               ("image_size", "--image-size"))
 
 
@@ -283,6 +283,7 @@ class Model:
         self.data_info_: Optional[dict[str, Any]] = None
         self.run_dir_: Optional[Path] = None
         self.figures_: dict[str, Path] = {}
+        self._figure_data: Optional[Dataset] = None  # the first real examples fit saw, which plot() shows
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -351,7 +352,7 @@ class Model:
         return cfg, dataset
 
     def fit(self, data: DataLike, resume: bool = False, data_cfg: Optional[DataConfig] = None,
-            figures: bool = True, say: Optional[Callable[[str], None]] = None) -> "Model":
+            say: Optional[Callable[[str], None]] = None) -> "Model":
         """Train on `data`: a dataset name or path, a DataConfig, a Dataset, or an array of examples.
 
         With `out` set, a run folder is written there, and this process holds its lock until fit returns (a
@@ -361,7 +362,7 @@ class Model:
         contradicts it (family, arch, hidden, latent_dim, beta, betas, batch_size, seed, the data's split,
         subset or image size) is refused, while a budget, lr, device, log_every, checkpoint_every or a new
         location of the same data (checked by checksum) is applied and said.
-        figures: draw samples.png, losses.png ... into the run folder at the end.
+        fit draws no figures: `plot()` draws them into the run folder (`ganvae train` and `compare` call it).
         say: called with each one-line note (what was resumed or started, what was applied, a lock taken over
         from a dead process); the notes are also kept in `notes_`.
         """
@@ -382,7 +383,7 @@ class Model:
             if resume:
                 raise ConfigError("resume needs the run folder: set out= (on the command line, --out DIR)")
             cfg, dataset = self.resolved_config(data, data_cfg)
-            return self._train(cfg, dataset, None, None, figures)
+            return self._train(cfg, dataset, None, None)
         out = Path(self.out)
         if resume and data is None and not out.is_dir():
             RunFolder.open(out)  # nothing to continue and nothing to start one from: its one line
@@ -408,7 +409,7 @@ class Model:
                 info = {**dataset.info(), "sha256": dataset.checksum()}
                 run.write_config(cfg.to_dict(), info)
             written = True
-            return self._train(cfg, dataset, run, resume_state, figures, info)
+            return self._train(cfg, dataset, run, resume_state, info)
         finally:
             if made and not written:
                 RunFolder.discard_empty(out)
@@ -487,7 +488,7 @@ class Model:
         return cfg, changes
 
     def _train(self, cfg: RunConfig, dataset: Dataset, run: Optional[RunFolder], resume_state: Optional[dict],
-               figures: bool, info: Optional[dict] = None) -> "Model":
+               info: Optional[dict] = None) -> "Model":
         torch.manual_seed(cfg.seed)
         info = info or dataset.info()
         family = build_family(cfg, info, self.networks)
@@ -515,9 +516,7 @@ class Model:
             if board is not None:
                 board.close(final_step=self.state_.step)  # with the last grid
             family.eval()
-            if run is not None and figures:
-                self.figures_ = self._write_figures(dataset, run)
-        except KeyboardInterrupt:  # outside the loop's own handler (figures, a second Ctrl-C): still resumable
+        except KeyboardInterrupt:  # outside the loop's own handler (a second Ctrl-C): still resumable
             if run is not None:
                 run.set_status("interrupted", message="interrupted")
             raise Interrupted("interrupted; the newest valid checkpoint is kept") from None
@@ -532,17 +531,52 @@ class Model:
         if run is not None:
             run.set_status("finished", step=self.state_.step, seconds=round(self.state_.seconds, 3),
                            images_seen=self.state_.images_seen)
+        # The run figures show real examples beside generated ones: keep a copy of as many as they show.
+        from .report.figures import N_SCATTER
+
+        self._figure_data = replace(dataset, x=dataset.x[:N_SCATTER].clone(),
+                                    y=None if dataset.y is None else dataset.y[:N_SCATTER].clone())
         return self
 
-    def _write_figures(self, dataset: Dataset, run: RunFolder) -> dict[str, Path]:
+    def plot(self, data: DataLike = None) -> dict[str, Path]:
+        """Draw the run figures into the run folder: samples.png (a 10x10 grid, or for 2-D data generated
+        points over real ones), losses.png (from log.csv), interpolations.png (images) and, for a family with an
+        encoder, reconstructions.png. `fit` draws none; `ganvae train` and `ganvae compare` call this after
+        training. Returns {figure name: path}, also kept in `figures_`.
+
+        data: the real examples shown beside the model's; default the data fit saw in this process, or, for a
+        loaded model, the data its config names.
+        """
         from .report.figures import write_run_figures
 
+        self._check_fitted()
+        if self.run_dir_ is None:
+            raise ConfigError("plot draws into the run folder, and this model has none: fit it with out=DIR "
+                              "(or load it from a run folder)")
+        if data is not None:
+            dataset = as_dataset(data)
+        else:
+            dataset = self._figure_data if self._figure_data is not None else self._saved_data()
+        run = RunFolder(self.run_dir_)
+        with FolderLock(run.path, f"ganvae: drawing the figures of a {self.family_name} run"):
+            try:
+                self.figures_ = write_run_figures(self, dataset, run.path)
+            except KeyboardInterrupt:  # the checkpoint is saved; a resume draws the figures again
+                run.set_status("interrupted", message="interrupted while drawing the figures")
+                raise Interrupted("interrupted; the newest valid checkpoint is kept") from None
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise RunError(f"training finished and its checkpoint is saved, but drawing the figures in "
+                               f"{run.path} failed ({type(exc).__name__}: {exc}); `ganvae sample {run.path} -o "
+                               f"grid.png` draws samples from the checkpoint") from None
+        return self.figures_
+
+    def _saved_data(self) -> Dataset:
+        """The data a loaded model's config names (a registered set or a path), for its figures."""
+        data_cfg = self.config_.data
         try:
-            return write_run_figures(self, dataset, run.path)
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise RunError(f"training finished and its checkpoint is saved, but drawing the figures in {run.path} "
-                           f"failed ({type(exc).__name__}: {exc}); `ganvae sample {run.path} -o grid.png` "
-                           f"draws samples from the checkpoint") from None
+            return load_dataset(data_cfg)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}; plot(data=...) takes the examples to show instead") from None
 
     def _shows_progress(self) -> bool:
         """progress=None (the default) shows a bar in a Jupyter notebook only."""

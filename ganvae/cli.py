@@ -60,8 +60,9 @@ def _add_data_flags(p: argparse.ArgumentParser, required: bool) -> None:
                    help="a dataset name (see `ganvae datasets`) or a path to a folder of images, .npy, .npz or .csv")
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST / Fashion-MNIST IDX files")
     p.add_argument("--split", choices=["train", "test"], default="train", help="which split to use (default train)")
-    p.add_argument("--n-samples", type=_positive_int, metavar="N",
-                   help="toy sets: points to draw; stored sets: use a random subset of N examples")
+    p.add_argument("--n-examples", "--n-samples", dest="n_examples", type=_positive_int, metavar="N",
+                   help="toy sets: points to draw; stored sets: use a random subset of N examples "
+                        "(--n-samples is its old name)")
     p.add_argument("--image-size", type=_positive_int, metavar="PX", help="resize images in a folder to PX x PX")
     p.add_argument("--data-seed", type=int, default=0, metavar="S", help="seed of toy-set draws and subsets")
     p.add_argument("--no-download", action="store_true", help="never try to download a missing dataset")
@@ -156,8 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST / Fashion-MNIST IDX files")
     p.add_argument("--split", choices=["train", "test"],
                    help="reference split (default test, or train for data with a single split)")
-    p.add_argument("-n", "--n-samples", type=_positive_int, default=N_EVAL, metavar="N",
-                   help=f"samples to draw or use, and real examples to compare with (default {N_EVAL})")
+    p.add_argument("-n", "--n-eval", "--n-samples", dest="n_eval", type=_positive_int, default=N_EVAL,
+                   metavar="N",
+                   help=f"samples scored (drawn, or the first N given), and real examples to compare with "
+                        f"(default {N_EVAL}; --n-samples is its old name)")
     p.add_argument("--features", choices=["auto", "classifier", "inception", "raw"], default="auto",
                    help="feature space (default auto: a classifier for images, standardised values for vectors)")
     p.add_argument("--iw-samples", type=_positive_int, default=IW_SAMPLES, metavar="K",
@@ -293,7 +296,7 @@ def _apply_config_file(args) -> Optional[int]:
 
 
 def _data_config(args) -> DataConfig:
-    return DataConfig(name=args.data, split=args.split, n_samples=args.n_samples, seed=args.data_seed,
+    return DataConfig(name=args.data, split=args.split, n_examples=args.n_examples, seed=args.data_seed,
                       data_dir=args.data_dir, image_size=args.image_size, download=not args.no_download)
 
 
@@ -324,7 +327,7 @@ def _train_config(args, saved: Optional[RunConfig] = None) -> RunConfig:
 
     s = saved or RunConfig()
     data = DataConfig(name=args.data if args.data is not None else s.data.name, split=pick("split", s.data.split),
-                      n_samples=pick("n_samples", s.data.n_samples), seed=pick("data_seed", s.data.seed),
+                      n_examples=pick("n_examples", s.data.n_examples), seed=pick("data_seed", s.data.seed),
                       data_dir=pick("data_dir", s.data.data_dir), image_size=pick("image_size", s.data.image_size),
                       download=not args.no_download and (saved is None or s.data.download))
     return RunConfig(
@@ -362,6 +365,7 @@ def cmd_train(args) -> int:
             print((cfg if saved is not None else model.resolved_config(cfg.data)[0]).to_json())
             return 0
         model.fit(cfg.data, resume=True, say=print)
+        model.plot()
         return _report_run(model)
     if args.family is None:
         raise ConfigError(f"train needs a family: `ganvae train FAMILY ...` with FAMILY one of "
@@ -378,6 +382,7 @@ def cmd_train(args) -> int:
         print(resolved.to_json())
         return 0
     model.fit(cfg.data, say=print)
+    model.plot()  # the run figures: drawn here, not by fit
     return _report_run(model)
 
 
@@ -408,7 +413,7 @@ def cmd_sample(args) -> int:
 def cmd_evaluate(args) -> int:
     from .evaluation import evaluate, format_table, metrics_path_for, save_metrics
 
-    result = evaluate(args.source, data=args.data, split=args.split, n_samples=args.n_samples,
+    result = evaluate(args.source, data=args.data, split=args.split, n_eval=args.n_eval,
                       features=args.features, seed=args.seed, iw_samples=args.iw_samples,
                       nll_examples=args.nll_examples, data_dir=args.data_dir, download=not args.no_download,
                       progress=True)

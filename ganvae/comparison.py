@@ -95,7 +95,7 @@ def check_run_config(run_dir: Path, expected: dict, budgets: list[BudgetConfig])
         raise ConfigError(f"{run_dir} holds a run whose {CONFIG} cannot be checked ({exc}); use another --out, "
                           f"or move that folder away") from None
     found = {"family": saved.model.family, "arch": saved.model.arch, "data": saved.data.name,
-             "n_samples": saved.data.n_samples, "data_seed": saved.data.seed, "image_size": saved.data.image_size,
+             "n_examples": saved.data.n_examples, "data_seed": saved.data.seed, "image_size": saved.data.image_size,
              "seed": saved.seed, "batch_size": saved.optim.batch_size}
     differences = [f"{key} {found[key]} (this comparison trains {key} {value})"
                    for key, value in expected.items() if found[key] != value]
@@ -126,13 +126,13 @@ def _remove_unstarted_run(run_dir: Path) -> None:
         run_dir.rmdir()
 
 
-def _score(model, cfg: CompareConfig, n_samples: int, final: bool) -> dict:
+def _score(model, cfg: CompareConfig, n_eval: int, final: bool) -> dict:
     from .evaluation import evaluate
 
     # Intermediate points get a cheaper NLL: they draw curves, the final point fills the table.
     iw_samples, nll_examples = (cfg.iw_samples, cfg.nll_examples) if final else \
         (min(cfg.iw_samples, 50), min(cfg.nll_examples, 50))
-    return evaluate(model, data=cfg.data, n_samples=n_samples, iw_samples=iw_samples, nll_examples=nll_examples)
+    return evaluate(model, data=cfg.data, n_eval=n_eval, iw_samples=iw_samples, nll_examples=nll_examples)
 
 
 def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_dir: Path, n_eval: int,
@@ -149,7 +149,7 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
     # The batch size turns --images into steps.
     budgets = segment_budgets(cfg, batch_size, CURVE_POINTS)
     run_settings = {"family": family, "arch": arch, "data": data_name or cfg.data.name,
-                    "n_samples": cfg.data.n_samples, "data_seed": cfg.data.seed, "image_size": cfg.data.image_size,
+                    "n_examples": cfg.data.n_examples, "data_seed": cfg.data.seed, "image_size": cfg.data.image_size,
                     "seed": seed, "batch_size": batch_size}
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"{run_dir} is a file where this comparison keeps a run folder; move it away, "
@@ -196,7 +196,9 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
             continue  # this segment was trained and scored before an interruption
         model = _model(family, arch, seed, budget, run_dir, cfg, progress, batch_size, tensorboard)
         final = index == len(budgets) - 1
-        model.fit(cfg.data, resume=(run_dir / CONFIG).exists(), figures=final)
+        model.fit(cfg.data, resume=(run_dir / CONFIG).exists())
+        if final:
+            model.plot()
         result = _score(model, cfg, curve_samples, final=False)
         point = {"seconds": model.state_.seconds, "images_seen": model.state_.images_seen,
                  "step": model.state_.step, **{k: v for k, v in result["metrics"].items() if v is not None}}

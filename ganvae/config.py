@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from .errors import ConfigError
 
-MAX_EXAMPLES = 10_000_000  # --n-samples
+MAX_EXAMPLES = 10_000_000  # --n-examples
 # Defaults that several commands share, typed once: bookkeeping of a run, and how a run is scored.
 LOG_EVERY = 20  # steps between log rows
 CHECKPOINT_EVERY = 500  # steps between checkpoints (one is always written at the end)
@@ -32,7 +32,7 @@ FLAG_KEYS = {
     "--family": "model.family", "--arch": "model.arch", "--latent-dim": "model.latent_dim",
     "--hidden": "model.hidden", "--family settings": "model.settings", "--lr": "optim.lr", "Adam betas": "optim.betas",
     "--batch-size": "optim.batch_size", "--epochs": "budget.epochs", "--steps": "budget.steps",
-    "--minutes": "budget.minutes", "--data": "data.name", "--split": "data.split", "--n-samples": "data.n_samples",
+    "--minutes": "budget.minutes", "--data": "data.name", "--split": "data.split", "--n-examples": "data.n_examples",
     "--data-seed": "data.seed", "--data-dir": "data.data_dir", "--image-size": "data.image_size",
     "--no-download": "data.download", "--seed": "seed", "--device": "device", "--precision": "precision",
     "log_every": "log_every",
@@ -47,17 +47,24 @@ class DataConfig:
     """Which data, and how much of it.
 
     name: a registered dataset name, or a path to a folder of images, a .npy/.npz array or a .csv file.
-    n_samples: for toy sets, how many points to draw; for stored sets, keep the first n after a seeded shuffle.
+    n_examples: for toy sets, how many points to draw; for stored sets, keep the first n after a seeded shuffle.
+        Its old name `n_samples` collided with the samples a model draws; saved configs holding it are still
+        read (OLD_KEYS) and `--n-samples` is still accepted, but DataConfig(n_samples=...) is a TypeError, so
+        code written for the old name fails loudly instead of reading a quiet None.
     seed: the data's own seed (toy-set draws, the subset), kept apart from the training seed.
     """
 
     name: str = "mnist5k"
     split: str = "train"
-    n_samples: Optional[int] = None
+    n_examples: Optional[int] = None
     seed: int = 0
     data_dir: Optional[str] = None
     image_size: Optional[int] = None
     download: bool = True
+
+
+# Keys that saved configs (config.json, TOML) of earlier versions may hold: {section: {old: new}}.
+OLD_KEYS = {"data": {"n_samples": "n_examples"}}
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,8 @@ class RunConfig:
             if key in parts:
                 sub = parts[key]
                 sub_known = {f.name for f in fields(sub)}
+                if isinstance(value, dict) and set(value) & set(OLD_KEYS.get(key, {})):
+                    value = renamed_keys(value, OLD_KEYS[key], f"config section {key!r}")
                 if key == "model" and isinstance(value, dict) and "beta" in value:
                     # Written by ganvae 0.1: the VAE's KL weight (now its setting kl_weight), 1 for a GAN.
                     value = dict(value)
@@ -155,6 +164,17 @@ class RunConfig:
         return cfg
 
 
+def renamed_keys(section: dict[str, Any], renames: dict[str, str], where: str) -> dict[str, Any]:
+    """The section with old key names replaced by their new ones; both names at once is an error."""
+    out = dict(section)
+    for old, new in renames.items():
+        if old in out:
+            if new in out:
+                raise ConfigError(f"{where} has both {new!r} and its old name {old!r}; keep only {new!r}")
+            out[new] = out.pop(old)
+    return out
+
+
 def validate(cfg: RunConfig, source: Optional[str] = None) -> RunConfig:
     """Check every value where it enters; raise a ConfigError naming the flag and the allowed values
     (or, for a config read from `source`, naming its key)."""
@@ -178,7 +198,7 @@ def validate(cfg: RunConfig, source: Optional[str] = None) -> RunConfig:
         fail("--precision", f"fp16 needs a CUDA GPU (--device {cfg.device} was asked for); use bf16 on a CPU")
     for flag, value, allow_none in (("--latent-dim", m.latent_dim, True), ("--hidden", m.hidden, True),
                                     ("--batch-size", o.batch_size, True), ("--steps", b.steps, True),
-                                    ("--n-samples", d.n_samples, True), ("--image-size", d.image_size, True),
+                                    ("--n-examples", d.n_examples, True), ("--image-size", d.image_size, True),
                                     ("log_every", cfg.log_every, False),
                                     ("checkpoint_every", cfg.checkpoint_every, False)):
         if not (value is None and allow_none) and not (_is_int(value) and value >= 1):
@@ -202,8 +222,8 @@ def validate(cfg: RunConfig, source: Optional[str] = None) -> RunConfig:
     if not isinstance(d.download, bool):
         fail("--no-download", f"must be true or false, not {d.download!r}")
     # Beyond these a value is surely a typo, and numpy or the memory would fail deep inside instead.
-    if d.n_samples is not None and d.n_samples > MAX_EXAMPLES:
-        fail("--n-samples", f"must be at most {MAX_EXAMPLES:,}, not {d.n_samples:,}")
+    if d.n_examples is not None and d.n_examples > MAX_EXAMPLES:
+        fail("--n-examples", f"must be at most {MAX_EXAMPLES:,}, not {d.n_examples:,}")
     if d.image_size is not None and d.image_size > MAX_IMAGE_SIZE:
         fail("--image-size", f"must be at most {MAX_IMAGE_SIZE} pixels, not {d.image_size:,}")
     if not (_is_int(d.seed) and 0 <= d.seed < 2**32):
@@ -269,7 +289,7 @@ def validate_compare(cfg: CompareConfig) -> CompareConfig:
         raise ConfigError(f"--families must list distinct families, not {','.join(cfg.families)}")
     _positive_int("--seeds", cfg.seeds, allow_none=False)
     _positive_int("--images", cfg.images)
-    _positive_int("-n", cfg.n_eval, allow_none=False)
+    _positive_int("--n-eval", cfg.n_eval, allow_none=False)
     _positive_int("--iw-samples", cfg.iw_samples, allow_none=False)
     _positive_int("--nll-examples", cfg.nll_examples, allow_none=False)
     b = cfg.budget

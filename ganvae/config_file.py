@@ -20,7 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib
 
-from .config import BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig
+from .config import OLD_KEYS, BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, renamed_keys
 from .errors import ConfigError
 from .families import FAMILIES, flag_of
 
@@ -30,7 +30,8 @@ TOP_LEVEL = tuple(f.name for f in fields(RunConfig) if f.name not in SECTIONS)
 # (section or None for top level, field) -> the `ganvae train` flag that sets it. model.family is the
 # positional argument; data.download is the --no-download switch; optim.betas has no flag (see as_train_flags).
 TRAIN_FLAGS = {
-    ("data", "name"): "--data", ("data", "split"): "--split", ("data", "n_samples"): "--n-samples",
+    ("data", "name"): "--data", ("data", "split"): "--split", ("data", "n_examples"): "--n-examples",
+    ("data", "n_samples"): "--n-samples",  # the old name of n_examples (check_keys refuses both at once)
     ("data", "seed"): "--data-seed", ("data", "data_dir"): "--data-dir", ("data", "image_size"): "--image-size",
     ("model", "arch"): "--arch", ("model", "latent_dim"): "--latent-dim", ("model", "hidden"): "--hidden",
     ("optim", "lr"): "--lr", ("optim", "batch_size"): "--batch-size",
@@ -67,8 +68,10 @@ def check_keys(settings: dict[str, Any], path: Union[str, Path]) -> None:
             if not isinstance(value, dict):
                 raise ConfigError(f"--config {path}: {key!r} must be a section [{key}], not a value")
             known = [f.name for f in fields(SECTIONS[key])]
+            old_names = OLD_KEYS.get(key, {})  # earlier versions' names, still read
+            renamed_keys(value, old_names, f"--config {path}: [{key}]")  # both names at once: an error
             for sub_key in value:
-                if sub_key not in known:
+                if sub_key not in known and sub_key not in old_names:
                     raise ConfigError(f"--config {path}: unknown key {sub_key!r} in [{key}]; known keys: "
                                       f"{', '.join(known)}")
             if key == "model" and not isinstance(value.get("settings", {}), dict):

@@ -34,7 +34,8 @@ from ganvae.metrics.spec import MEMORIZATION_QUANTILE, METRICS, TARGET, capable_
 from ganvae.metrics.clusters import (KMEANS_INITS, MIN_EXPECTED, NDB_ALPHA, assign_clusters, cluster_count,
                                      cluster_coverage, fit_clusters)
 from ganvae.metrics.coverage import class_coverage
-from ganvae.metrics.features import FeatureExtractor, data_sha256, feature_extractor_for
+from ganvae.feature_nets import data_sha256
+from ganvae.metrics.features import FeatureExtractor, feature_extractor_for
 from ganvae.metrics.fid import feature_statistics, frechet_distance_from_stats
 from ganvae.metrics.kid import kernel_distance
 from ganvae.metrics.modes import mode_metrics
@@ -62,10 +63,10 @@ SourceLike = Union[str, Path, np.ndarray, torch.Tensor, Any]
 
 
 def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, split: Optional[str] = None,
-             n_samples: int = DEFAULT_N_SAMPLES, features: str = "auto", seed: int = 0,
+             n_eval: int = DEFAULT_N_SAMPLES, features: str = "auto", seed: int = 0,
              iw_samples: int = DEFAULT_IW_SAMPLES, nll_examples: Optional[int] = DEFAULT_NLL_EXAMPLES,
              data_dir: Optional[str] = None, download: bool = True, cache: bool = True,
-             progress: bool = False) -> dict:
+             progress: bool = False, n_samples: Optional[int] = None) -> dict:
     """Measure a model or a set of samples against real data on the shared metric suite.
 
     Args:
@@ -73,13 +74,14 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
             or an array of samples in the data's units (images (N, C, H, W) in [0, 1]).
         data: the dataset the samples imitate (a name, path or DataConfig); defaults to a run's own dataset.
         split: the reference split, "test" or "train"; None means test where the data has one, else train.
-        n_samples: samples to draw (or the first n of given samples); the reference uses as many real examples,
-            up to the size of its split.
+        n_eval: samples scored: drawn from a model, or the first n of given samples (`--n-eval`, as in
+            ``compare``); the reference uses as many real examples, up to the size of its split.
         features: "auto", "classifier", "raw" or "inception" (see ``features.feature_extractor_for``).
         seed: seed of the samples a model draws, KID's subsets and the VAE metrics' noise.
         iw_samples: importance samples K per example for the VAE's NLL.
         nll_examples: reference examples the NLL is averaged over (None: all of them).
         cache: read and write cached real-data features and statistics.
+        n_samples: the old name of n_eval, still accepted.
 
     Returns:
         A JSON-able dict: source, family ("gan", "vae" or None for bare samples), data, split, n_samples,
@@ -88,8 +90,14 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         settings, seconds.
     """
     start = time.perf_counter()
+    if n_samples is not None:  # the old name
+        if n_eval not in (DEFAULT_N_SAMPLES, n_samples):
+            raise ConfigError(f"n_eval {n_eval!r} and its old name n_samples {n_samples!r} disagree; "
+                              f"give only n_eval")
+        n_eval = n_samples
+    n_samples = n_eval
     if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < MIN_SAMPLES:
-        raise ConfigError(f"-n must be a whole number >= {MIN_SAMPLES}, not {n_samples!r}")
+        raise ConfigError(f"--n-eval must be a whole number >= {MIN_SAMPLES}, not {n_samples!r}")
     if split not in (None, "train", "test"):
         raise ConfigError(f"--split must be train or test, not {split!r}")
     model, given_samples, label, run_data = _resolve_source(source)
@@ -416,8 +424,8 @@ def _reference(train_cfg: DataConfig, split: str, n_samples: int) -> Dataset:
     from ganvae.data.toy import TOY_NAMES
 
     if train_cfg.name in TOY_NAMES:
-        return load_dataset(replace(train_cfg, split=split, n_samples=n_samples))
-    full = load_dataset(replace(train_cfg, split=split, n_samples=None))
+        return load_dataset(replace(train_cfg, split=split, n_examples=n_samples))
+    full = load_dataset(replace(train_cfg, split=split, n_examples=None))
     if len(full) <= n_samples:
         return full
     rows = torch.from_numpy(np.random.default_rng(REFERENCE_SEED).permutation(len(full))[:n_samples])

@@ -3,9 +3,9 @@
     python scripts/train_feature_classifier.py --data fashion-mnist
     python scripts/train_feature_classifier.py --data mnist5k      # also serves `mnist` (full MNIST is not offline)
 
-Trains ganvae.metrics.features.ConvFeatureNet on the dataset's training split (Adam, fixed seed), prints its
-accuracy on the test split, writes ganvae/metrics/weights/classifier-<data>.pt and records the file's sha256,
-the accuracy, the seed and this command in ganvae/metrics/weights/manifest.json. Same seed, same torch build
+Trains ganvae.feature_nets.ConvFeatureNet on the dataset's training split (Adam, fixed seed), prints its
+accuracy on the test split, writes ganvae/feature_weights/classifier-<data>.pt and records the file's sha256,
+the accuracy, the seed and this command in ganvae/feature_weights/manifest.json. Same seed, same torch build
 and thread count give the same weights; other machines may differ in the last bits (and so in the sha256).
 """
 
@@ -21,8 +21,8 @@ import torch
 from ganvae import __version__
 from ganvae.config import DataConfig
 from ganvae.data import load_dataset
-from ganvae.metrics.features import (MANIFEST_NAME, WEIGHTS_DIR, accuracy, network_bytes, read_manifest,
-                                     train_feature_net)
+from ganvae.feature_nets import (MANIFEST_NAME, WEIGHTS_DIR, accuracy, network_bytes, read_manifest,
+                                 train_feature_net)
 from ganvae.storage import atomic_write_bytes
 
 # Datasets each shipped classifier serves besides its own. mnist5k is 5,000 real MNIST digits, so its

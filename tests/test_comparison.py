@@ -13,7 +13,7 @@ from ganvae.comparison import CURVE_POINTS, compare, segment_budgets
 
 def small(**kw):
     kw.setdefault("budget", BudgetConfig(steps=8))
-    return CompareConfig(data=DataConfig(name="ring8", n_samples=400), seeds=2, n_eval=200, iw_samples=20,
+    return CompareConfig(data=DataConfig(name="ring8", n_examples=400), seeds=2, n_eval=200, iw_samples=20,
                          nll_examples=50, **kw)
 
 
@@ -95,7 +95,7 @@ def test_rescore_scores_finished_runs_again_without_training(compared):
 def test_an_interrupted_run_continues(tmp_path, monkeypatch):
     import ganvae.comparison as compare_module
 
-    cfg = CompareConfig(data=DataConfig(name="ring8", n_samples=400), families=("gan",),
+    cfg = CompareConfig(data=DataConfig(name="ring8", n_examples=400), families=("gan",),
                         budget=BudgetConfig(steps=8), seeds=1, n_eval=200, iw_samples=20)
     real_score, calls = compare_module._score, []
 

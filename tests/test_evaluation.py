@@ -16,7 +16,7 @@ from ganvae.errors import ConfigError, DataError
 from ganvae.metrics import METRIC_INFO, memorization_share
 from ganvae import evaluation as evaluate_module
 from ganvae.evaluation import evaluate, format_table, metrics_path_for, save_metrics
-from ganvae.metrics.features import read_manifest
+from ganvae.feature_nets import read_manifest
 from ganvae.metrics.prdc import nearest_distances
 from ganvae.report.aggregate import better
 
@@ -37,7 +37,7 @@ def ring8_vae():
 
 
 def test_a_toy_gan_run_gets_mode_metrics_and_reads_na_for_vae_only_metrics(gan_run):
-    result = evaluate(gan_run, n_samples=400)
+    result = evaluate(gan_run, n_eval=400)
     assert result["family"] == "gan" and result["data"] == "ring8" and result["split"] == "test"
     assert result["n_samples"] == 400 and result["n_reference"] == 400 and result["n_train_reference"] == 2000
     assert result["feature_space"] == "raw:standardised"
@@ -56,7 +56,7 @@ def test_a_toy_gan_run_gets_mode_metrics_and_reads_na_for_vae_only_metrics(gan_r
 
 
 def test_a_vae_gets_finite_vae_only_metrics_and_the_nll_bound_holds(ring8_vae):
-    result = evaluate(ring8_vae, data="ring8", n_samples=300, iw_samples=50, nll_examples=None)
+    result = evaluate(ring8_vae, data="ring8", n_eval=300, iw_samples=50, nll_examples=None)
     metrics = result["metrics"]
     assert result["family"] == "vae" and result["details"]["nll_examples"] == 300
     for name in VAE_ONLY:
@@ -70,7 +70,7 @@ def test_a_vae_gets_finite_vae_only_metrics_and_the_nll_bound_holds(ring8_vae):
 
 def test_real_versus_real_on_a_mixture_is_near_perfect():
     samples, _ = mixture_points("ring8", 1000, seed=123)  # a third draw: neither the train nor the test split
-    metrics = evaluate(samples.astype(np.float32), data="ring8", n_samples=1000)["metrics"]
+    metrics = evaluate(samples.astype(np.float32), data="ring8", n_eval=1000)["metrics"]
     assert metrics["fid"] < 0.01 and abs(metrics["kid"]) < 0.01
     assert metrics["density"] == pytest.approx(1.0, abs=0.1)
     assert metrics["coverage"] == pytest.approx(0.97, abs=0.02)
@@ -80,13 +80,13 @@ def test_real_versus_real_on_a_mixture_is_near_perfect():
 
 def test_copies_of_training_points_read_as_memorisation():
     train = load_dataset(DataConfig(name="ring8")).x.numpy()
-    assert evaluate(train[:1000], data="ring8", n_samples=1000)["metrics"]["memorization"] == 1.0
+    assert evaluate(train[:1000], data="ring8", n_eval=1000)["metrics"]["memorization"] == 1.0
 
 
 def test_one_mode_reads_as_mode_collapse():
     samples, modes = mixture_points("ring8", 4000, seed=7)
     collapsed = samples[modes == 0][:400].astype(np.float32)
-    metrics = evaluate(collapsed, data="ring8", n_samples=400)["metrics"]
+    metrics = evaluate(collapsed, data="ring8", n_eval=400)["metrics"]
     assert metrics["modes_captured"] == 1 and metrics["mode_kl"] == pytest.approx(np.log(8))
     assert metrics["coverage"] < 0.2 and metrics["recall"] < 0.2
 
@@ -106,17 +106,17 @@ def test_memorisation_route_matches_the_pure_function():
 
 def test_real_statistics_are_cached_per_feature_space(monkeypatch):
     samples, _ = mixture_points("ring8", 500, seed=5)
-    first = evaluate(samples, data="ring8", n_samples=500)
+    first = evaluate(samples, data="ring8", n_eval=500)
     stats = sorted(p.name for p in evaluate_module._stats_dir().glob("*.npz"))
     assert len(stats) == 4  # the test split's features, the train split's, the memorisation threshold, k-means
     computed = []
     original = evaluate_module.feature_statistics
     monkeypatch.setattr(evaluate_module, "feature_statistics", lambda f: computed.append(len(f)) or original(f))
-    second = evaluate(samples, data="ring8", n_samples=500)
+    second = evaluate(samples, data="ring8", n_eval=500)
     assert computed == [500]  # only the samples' statistics; the real ones come from the cache
     assert sorted(p.name for p in evaluate_module._stats_dir().glob("*.npz")) == stats
     assert second["metrics"] == first["metrics"]
-    evaluate(samples, data="ring8", n_samples=500, features="raw", split="train")
+    evaluate(samples, data="ring8", n_eval=500, features="raw", split="train")
     assert len(list(evaluate_module._stats_dir().glob("*.npz"))) == 6  # another split: its features and k-means
 
 
@@ -144,7 +144,7 @@ def test_cli_evaluates_a_run_folder_into_its_metrics_json(gan_run, capsys):
     (["evaluate", "{samples}"], "needs --data"),
     (["evaluate", "{samples}", "--data", "digits"], "samples have shape"),
     (["evaluate", "{samples}", "--data", "ring8", "--features", "classifier"], "needs image data"),
-    (["evaluate", "{samples}", "--data", "ring8", "-n", "5"], "-n must be"),
+    (["evaluate", "{samples}", "--data", "ring8", "-n", "5"], "--n-eval must be"),
 ])
 def test_cli_errors_are_one_line(tmp_path, capsys, argv, message):
     samples = tmp_path / "s.npy"
@@ -156,7 +156,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys, argv, message):
 
 def test_image_samples_outside_0_1_are_refused():
     with pytest.raises(DataError, match=r"must lie in \[0, 1\]"):
-        evaluate(np.full((20, 1, 8, 8), 255.0, np.float32), data="digits", n_samples=20)
+        evaluate(np.full((20, 1, 8, 8), 255.0, np.float32), data="digits", n_eval=20)
 
 
 def test_metrics_path_and_save(tmp_path, gan_run):
@@ -195,7 +195,7 @@ def blur(images):
 def _evaluate_in_private_cache(tmp_path_factory, sample_sets, n_samples, **kwargs):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("fashion-cache")))
-        return {name: evaluate(samples, data="fashion-mnist", n_samples=n_samples, **kwargs)
+        return {name: evaluate(samples, data="fashion-mnist", n_eval=n_samples, **kwargs)
                 for name, samples in sample_sets.items()}
 
 

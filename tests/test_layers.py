@@ -1,4 +1,4 @@
-"""The package's layers point down: dataset -> family -> loop -> run folder -> metrics -> report -> API ->
+"""The package's layers point down: dataset -> family -> loop -> run folder -> feature networks -> metrics -> report -> API ->
 evaluation and comparison -> command line. A module that imports one of a higher layer (even inside a function)
 fails here, and so does one that imports another module's private name."""
 
@@ -16,6 +16,7 @@ LAYERS = (
     ("nets",),
     ("families",),
     ("train",),
+    ("feature_nets",),
     ("metrics",),
     ("report",),
     ("api", "export", "sample_files", "config_file"),

@@ -1,7 +1,7 @@
 """Datasets: the registry, the toy 2-D sets, IDX files, and a user's folders, arrays and CSV files.
 
 `load_dataset(cfg)` is the one way in: it resolves cfg.name (a registered name or a path), then applies
-cfg.n_samples to stored sets (the first n after a shuffle seeded by cfg.seed; toy sets draw n instead)
+cfg.n_examples to stored sets (the first n after a shuffle seeded by cfg.seed; toy sets draw n instead)
 and cfg.image_size to image sets. Importing this package registers every dataset.
 """
 
@@ -47,19 +47,19 @@ def load_dataset(cfg: "DataConfig | str", **options) -> Dataset:
     else:
         raise ConfigError(f"unknown dataset {cfg.name!r}; choose one of: {', '.join(DATASETS.names())}, "
                           f"or give a path to a folder of images, a .npy/.npz array or a .csv file")
-    if cfg.n_samples is not None and not drawn:
-        dataset = take_subset(dataset, cfg.n_samples, cfg.seed)
+    if cfg.n_examples is not None and not drawn:
+        dataset = take_subset(dataset, cfg.n_examples, cfg.seed)
     if cfg.image_size is not None and dataset.kind == IMAGE:
         dataset = resize_images(dataset, cfg.image_size)
     return dataset
 
 
-def take_subset(dataset: Dataset, n_samples: int, seed: int) -> Dataset:
-    """The first n_samples examples after a shuffle seeded by `seed`."""
-    if n_samples > len(dataset):
-        raise ConfigError(f"--n-samples {n_samples} is more than the {len(dataset)} examples in {dataset.name} "
+def take_subset(dataset: Dataset, n_examples: int, seed: int) -> Dataset:
+    """The first n_examples examples after a shuffle seeded by `seed`."""
+    if n_examples > len(dataset):
+        raise ConfigError(f"--n-examples {n_examples} is more than the {len(dataset)} examples in {dataset.name} "
                           f"({dataset.split}); use at most {len(dataset)}")
-    rows = torch.from_numpy(np.random.default_rng(seed).permutation(len(dataset))[:n_samples])
+    rows = torch.from_numpy(np.random.default_rng(seed).permutation(len(dataset))[:n_examples])
     return replace(dataset, x=dataset.x[rows], y=None if dataset.y is None else dataset.y[rows])
 
 

@@ -1,6 +1,6 @@
 """Toy 2-D sets: x float32 (N, 2), y the circle, moon or mode index where there is one.
 
-Every set is drawn afresh from its seed, so `n_samples` is the number of points drawn. The test
+Every set is drawn afresh from its seed, so `n_examples` is the number of points drawn. The test
 split is an independent draw from a seed derived from the training seed.
 """
 
@@ -79,8 +79,8 @@ _DESCRIPTIONS = {
 
 
 def load_toy(name: str, cfg: DataConfig) -> Dataset:
-    """Draw cfg.n_samples points (or the set's default) of toy set `name` from cfg.seed."""
-    n_samples = cfg.n_samples or DEFAULT_N_SAMPLES[name]
+    """Draw cfg.n_examples points (or the set's default) of toy set `name` from cfg.seed."""
+    n_samples = cfg.n_examples or DEFAULT_N_SAMPLES[name]
     points, labels = _DRAWS[name](n_samples, _draw_seed(cfg.seed, cfg.split))
     return Dataset(
         name=name,

@@ -91,7 +91,7 @@ def test_bad_flag_from_a_real_process_is_one_line():
 
 def test_compare_then_advise_from_its_report(tmp_path, capsys):
     out = tmp_path / "cmp"
-    code, text, err = run(capsys, "compare", "--data", "ring8", "--n-samples", "400", "--images", "512",
+    code, text, err = run(capsys, "compare", "--data", "ring8", "--n-examples", "400", "--images", "512",
                           "--seeds", "1", "-n", "200", "--iw-samples", "10", "--out", str(out), "--no-progress")
     assert code == 0, err
     assert "Verdict:" in text and f"report: {out / 'report.html'}" in text

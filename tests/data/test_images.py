@@ -49,11 +49,11 @@ def test_mnist5k_shapes_range_labels_and_split():
 
 
 @pytest.mark.parametrize("name", ["digits", "mnist5k"])
-def test_n_samples_keeps_a_seeded_subset(name):
+def test_n_examples_keeps_a_seeded_subset(name):
     full = load_dataset(DataConfig(name=name))
-    part = load_dataset(DataConfig(name=name, n_samples=100, seed=2))
-    again = load_dataset(DataConfig(name=name, n_samples=100, seed=2))
-    other = load_dataset(DataConfig(name=name, n_samples=100, seed=3))
+    part = load_dataset(DataConfig(name=name, n_examples=100, seed=2))
+    again = load_dataset(DataConfig(name=name, n_examples=100, seed=2))
+    other = load_dataset(DataConfig(name=name, n_examples=100, seed=3))
     assert len(part) == 100
     assert torch.equal(part.x, again.x) and not torch.equal(part.x, other.x)
     rows = np.random.default_rng(2).permutation(len(full))[:100]

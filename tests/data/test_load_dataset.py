@@ -35,25 +35,25 @@ def test_paths_dispatch_by_type(tmp_path):
     assert load_dataset(DataConfig(name=str(tmp_path / "t.csv"))).kind == VECTOR
 
 
-def test_n_samples_on_a_stored_array(tmp_path):
+def test_n_examples_on_a_stored_array(tmp_path):
     values = np.arange(40, dtype=np.float64).reshape(20, 2)
     np.save(tmp_path / "v.npy", values)
-    part = load_dataset(DataConfig(name=str(tmp_path / "v.npy"), n_samples=5, seed=1))
+    part = load_dataset(DataConfig(name=str(tmp_path / "v.npy"), n_examples=5, seed=1))
     rows = np.random.default_rng(1).permutation(20)[:5]
     assert np.allclose(part.to_original(part.x.numpy()), values[rows], atol=1e-5)
 
 
-def test_n_samples_larger_than_the_data_names_the_flag():
-    with pytest.raises(ConfigError, match="--n-samples 5000 is more than the 1438 examples in digits"):
-        load_dataset(DataConfig(name="digits", n_samples=5000))
+def test_n_examples_larger_than_the_data_names_the_flag():
+    with pytest.raises(ConfigError, match="--n-examples 5000 is more than the 1438 examples in digits"):
+        load_dataset(DataConfig(name="digits", n_examples=5000))
 
 
-def test_n_samples_draws_that_many_toy_points():
-    assert len(load_dataset(DataConfig(name="grid25", n_samples=123))) == 123
+def test_n_examples_draws_that_many_toy_points():
+    assert len(load_dataset(DataConfig(name="grid25", n_examples=123))) == 123
 
 
 def test_image_size_resizes_registered_images():
-    data = load_dataset(DataConfig(name="digits", image_size=16, n_samples=10))
+    data = load_dataset(DataConfig(name="digits", image_size=16, n_examples=10))
     assert data.x.shape == (10, 1, 16, 16)
     assert 0 <= float(data.x.min()) and float(data.x.max()) <= 1
 
@@ -84,6 +84,6 @@ def test_dataset_shape_matches_the_table():
 def test_info_is_json_able():
     import json
 
-    info = load_dataset(DataConfig(name="digits", n_samples=8)).info()
+    info = load_dataset(DataConfig(name="digits", n_examples=8)).info()
     assert json.loads(json.dumps(info))["n_examples"] == 8
     assert isinstance(load_dataset(DataConfig(name="digits")).x, torch.Tensor)

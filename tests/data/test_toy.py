@@ -22,10 +22,10 @@ def test_shape_dtype_and_default_size(name):
 
 @pytest.mark.parametrize("name", TOY_NAMES)
 def test_same_seed_same_points_other_seed_other_points(name):
-    first = load_dataset(DataConfig(name=name, seed=3, n_samples=300))
-    again = load_dataset(DataConfig(name=name, seed=3, n_samples=300))
-    other = load_dataset(DataConfig(name=name, seed=4, n_samples=300))
-    test = load_dataset(DataConfig(name=name, seed=3, n_samples=300, split="test"))
+    first = load_dataset(DataConfig(name=name, seed=3, n_examples=300))
+    again = load_dataset(DataConfig(name=name, seed=3, n_examples=300))
+    other = load_dataset(DataConfig(name=name, seed=4, n_examples=300))
+    test = load_dataset(DataConfig(name=name, seed=3, n_examples=300, split="test"))
     assert len(first) == 300
     assert torch.equal(first.x, again.x)
     assert not torch.equal(first.x, other.x)
@@ -43,7 +43,7 @@ def test_circles_is_exactly_the_article_recipe():
 
 @pytest.mark.parametrize("name,n_modes", [("ring8", 8), ("grid25", 25)])
 def test_mixture_sample_means_and_spread_match_declared_modes(name, n_modes):
-    data = load_dataset(DataConfig(name=name, n_samples=20000, seed=1))
+    data = load_dataset(DataConfig(name=name, n_examples=20000, seed=1))
     means, sigma = MODE_MEANS[name], MODE_SIGMA[name]
     assert means.shape == (n_modes, 2)
     x, y = data.x.numpy(), data.y.numpy()
@@ -75,5 +75,5 @@ def test_swissroll_is_near_unit_range_and_unlabelled():
 
 
 def test_moons_labels_are_the_two_moons():
-    data = load_dataset(DataConfig(name="moons", n_samples=500))
+    data = load_dataset(DataConfig(name="moons", n_examples=500))
     assert sorted(torch.unique(data.y).tolist()) == [0, 1]

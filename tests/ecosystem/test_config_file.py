@@ -21,7 +21,7 @@ def outcome(capsys, *argv):
     return code, out, err
 
 
-FLAGS = ["vae", "--data", "ring8", "--n-samples", "500", "--data-seed", "4", "--no-download", "--arch", "mlp",
+FLAGS = ["vae", "--data", "ring8", "--n-examples", "500", "--data-seed", "4", "--no-download", "--arch", "mlp",
          "--latent-dim", "3", "--hidden", "32", "--beta", "0.5", "--lr", "3e-4", "--batch-size", "64",
          "--minutes", "2.5", "--seed", "7", "--device", "cpu", "--log-every", "5", "--checkpoint-every", "40"]
 

@@ -10,9 +10,10 @@ import torch
 from ganvae.config import DataConfig
 from ganvae.data import Dataset, load_dataset
 from ganvae.errors import ConfigError, RunError
+from ganvae import feature_nets
 from ganvae.metrics import features
-from ganvae.metrics.features import (ConvFeatureNet, feature_extractor_for, load_shipped_classifier,
-                                     read_manifest, shipped_classifier_key)
+from ganvae.feature_nets import ConvFeatureNet, read_manifest, shipped_classifier_key
+from ganvae.metrics.features import feature_extractor_for, load_shipped_classifier
 
 SHIPPED = read_manifest()["classifiers"]
 needs_shipped = pytest.mark.skipif("fashion-mnist" not in SHIPPED, reason="no shipped fashion-mnist classifier")
@@ -182,7 +183,7 @@ def test_shipped_fashion_classifier_keeps_its_recorded_test_accuracy():
 @needs_shipped
 def test_a_tampered_shipped_classifier_is_refused(tmp_path):
     copy = tmp_path / "weights"
-    shutil.copytree(features.WEIGHTS_DIR, copy)
+    shutil.copytree(feature_nets.WEIGHTS_DIR, copy)
     load_shipped_classifier("fashion-mnist", weights_dir=copy)  # the untouched copy loads
     path = copy / SHIPPED["fashion-mnist"]["file"]
     raw = bytearray(path.read_bytes())
@@ -197,7 +198,7 @@ def test_a_tampered_shipped_classifier_is_refused(tmp_path):
 
 @pytest.fixture
 def quick_recipe(monkeypatch):
-    monkeypatch.setitem(features.ON_THE_FLY, "max_steps", 30)
+    monkeypatch.setitem(feature_nets.ON_THE_FLY, "max_steps", 30)
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +211,7 @@ def test_on_the_fly_classifier_is_trained_once_then_loaded_from_the_cache(quick_
     first = feature_extractor_for(small_digits)
     assert first.name.startswith("classifier:digits@") and first.info["source"] == "trained"
     assert first.info["steps"] == 30 and first.info["train_accuracy"] > 0.3  # chance is 0.1
-    assert len(list(features.features_cache_dir().glob("*.pt"))) == 1
+    assert len(list(feature_nets.features_cache_dir().glob("*.pt"))) == 1
     second = feature_extractor_for(small_digits)
     assert second.info["source"] == "cache" and second.name == first.name
     x = small_digits.x[:40].numpy()
@@ -222,7 +223,7 @@ def test_on_the_fly_classifier_is_trained_once_then_loaded_from_the_cache(quick_
 
 def test_a_damaged_cache_entry_is_retrained(quick_recipe, small_digits):
     feature_extractor_for(small_digits)
-    (path,) = features.features_cache_dir().glob("*.pt")
+    (path,) = feature_nets.features_cache_dir().glob("*.pt")
     path.write_bytes(b"not a torch file")
     assert feature_extractor_for(small_digits).info["source"] == "trained"
 

@@ -96,8 +96,8 @@ def tiny_vae():
 
 def test_evaluate_produces_exactly_the_spec_metrics(tiny_vae):
     samples, _ = mixture_points("ring8", 200, seed=7)
-    for result in (evaluate(samples.astype(np.float32), data="ring8", n_samples=200),
-                   evaluate(tiny_vae, data="ring8", n_samples=200, iw_samples=5, nll_examples=20)):
+    for result in (evaluate(samples.astype(np.float32), data="ring8", n_eval=200),
+                   evaluate(tiny_vae, data="ring8", n_eval=200, iw_samples=5, nll_examples=20)):
         assert list(result["metrics"]) == list(METRICS)
         for name, value in result["metrics"].items():
             assert value is not None or result["notes"][name], name
@@ -138,16 +138,16 @@ def fake_metric(monkeypatch):
 def test_a_new_metric_appears_in_evaluate_and_its_table(fake_metric, tiny_vae):
     samples, _ = mixture_points("ring8", 200, seed=7)
     samples = samples.astype(np.float32)
-    result = evaluate(samples, data="ring8", n_samples=200)
+    result = evaluate(samples, data="ring8", n_eval=200)
     assert result["metrics"]["fake_share"] == pytest.approx(float((samples[:, 0] > 0).mean()))
     assert result["details"]["fake_seen"] == 1
     assert result["metrics"]["fake_code"] is None and "fake_code" in result["not_applicable"]
     assert result["notes"]["fake_code"] == "VAE only: needs a VAE model, not bare samples"
     table = format_table(result)
     assert re.search(r"^fake_share\s+0\.\d+\s+higher$", table, re.M), table
-    vae = evaluate(tiny_vae, data="ring8", n_samples=200, iw_samples=5, nll_examples=20)
+    vae = evaluate(tiny_vae, data="ring8", n_eval=200, iw_samples=5, nll_examples=20)
     assert vae["metrics"]["fake_code"] == tiny_vae.family_.latent_dim
-    on_train = evaluate(tiny_vae, data="ring8", n_samples=200, split="train", iw_samples=5, nll_examples=20)
+    on_train = evaluate(tiny_vae, data="ring8", n_eval=200, split="train", iw_samples=5, nll_examples=20)
     assert on_train["notes"]["fake_code"] == "only on a held-out split"
 
 
@@ -211,7 +211,7 @@ def test_a_group_returning_a_metric_the_spec_does_not_assign_it_is_refused(monke
     monkeypatch.setitem(METRIC_GROUPS, "fake", MetricGroup("fake", lambda inputs: GroupResult({"stray": 1.0})))
     samples, _ = mixture_points("ring8", 50, seed=7)
     with pytest.raises(ValueError, match="'stray'.*group='fake'"):
-        evaluate(samples.astype(np.float32), data="ring8", n_samples=50)
+        evaluate(samples.astype(np.float32), data="ring8", n_eval=50)
 
 
 def test_groups_register_once_and_the_fake_ones_are_gone_after_a_test():

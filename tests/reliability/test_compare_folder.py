@@ -18,7 +18,7 @@ from PIL import Image
 from ganvae.cli import main
 
 # A comparison that takes seconds: one family, one seed, 4 steps of batches of 128 on 200 points of ring8.
-SMALL = ["--data", "ring8", "--n-samples", "200", "--families", "gan", "--images", "512", "--seeds", "1",
+SMALL = ["--data", "ring8", "--n-examples", "200", "--families", "gan", "--images", "512", "--seeds", "1",
          "-n", "100", "--iw-samples", "10", "--nll-examples", "20", "--device", "cpu", "--no-progress"]
 
 
@@ -194,11 +194,11 @@ def _edit_config(run_dir: Path, section: str, key: str, value) -> None:
 
 
 @pytest.mark.parametrize("train_flags, named", [
-    (["--data", "moons", "--n-samples", "200", "--steps", "1"], "data moons (this comparison trains data ring8)"),
-    (["--data", "ring8", "--n-samples", "200", "--arch", "seed", "--steps", "1"], "arch seed"),
-    (["--data", "ring8", "--n-samples", "200", "--steps", "3"], "budget 3 steps"),
-    (["--data", "ring8", "--n-samples", "200", "--steps", "1", "--seed", "5"], "seed 5"),
-    (["--data", "ring8", "--n-samples", "200", "--steps", "1", "--batch-size", "64"], "batch_size 64"),
+    (["--data", "moons", "--n-examples", "200", "--steps", "1"], "data moons (this comparison trains data ring8)"),
+    (["--data", "ring8", "--n-examples", "200", "--arch", "seed", "--steps", "1"], "arch seed"),
+    (["--data", "ring8", "--n-examples", "200", "--steps", "3"], "budget 3 steps"),
+    (["--data", "ring8", "--n-examples", "200", "--steps", "1", "--seed", "5"], "seed 5"),
+    (["--data", "ring8", "--n-examples", "200", "--steps", "1", "--batch-size", "64"], "batch_size 64"),
 ], ids=["data", "arch", "budget", "seed", "batch"])
 def test_a_run_that_this_comparison_would_not_train_is_refused_not_resumed(tmp_path, cli, tools, no_figures,
                                                                             train_flags, named):
@@ -229,7 +229,7 @@ def test_a_run_of_this_comparison_is_still_resumed(tmp_path, monkeypatch):
     import ganvae.comparison as compare_module
     from ganvae.config import BudgetConfig, CompareConfig, DataConfig
 
-    cfg = CompareConfig(data=DataConfig(name="ring8", n_samples=200), families=("gan",), budget=BudgetConfig(),
+    cfg = CompareConfig(data=DataConfig(name="ring8", n_examples=200), families=("gan",), budget=BudgetConfig(),
                         images=512, seeds=1, n_eval=100, iw_samples=10, nll_examples=20, device="cpu")
     real_score, calls = compare_module._score, []
 

@@ -85,7 +85,7 @@ def test_compare_keeps_each_familys_default_batch_when_the_data_holds_one():
 @pytest.fixture
 def trained_run(tmp_path, cli, no_figures) -> Path:
     run_dir = tmp_path / "run"
-    code, _, err = cli("train", "vae", "--data", "ring8", "--n-samples", "200", "--steps", "3", "--device", "cpu",
+    code, _, err = cli("train", "vae", "--data", "ring8", "--n-examples", "200", "--steps", "3", "--device", "cpu",
                        "--no-progress", "--out", run_dir)
     assert code == 0, err
     return run_dir

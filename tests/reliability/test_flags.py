@@ -11,7 +11,7 @@ BAD_TRAIN_FLAGS = [
     ("--steps", "0"), ("--steps", "1.5"), ("--minutes", "-1"), ("--minutes", "inf"),
     ("--batch-size", "0"), ("--batch-size", "x"), ("--lr", "0"), ("--lr", "-1e-3"), ("--lr", "1e400"),
     ("--lr", "nan"), ("--latent-dim", "0"), ("--hidden", "-4"), ("--beta", "-1"), ("--seed", "-1"), ("--seed", "1.5"), ("--device", "tpu"), ("--arch", "resnet"),
-    ("--split", "validation"), ("--n-samples", "0"), ("--image-size", "0"), ("--checkpoint-every", "0"),
+    ("--split", "validation"), ("--n-examples", "0"), ("--image-size", "0"), ("--checkpoint-every", "0"),
     ("--log-every", "-2"), ("--data-seed", "x"),
 ]
 
@@ -47,10 +47,10 @@ def test_a_setting_of_another_family_is_refused_naming_the_family(cli, tools):
     (["train", "gan", "--data", "ring8", "--steps", "5", "--epochs", "2", "--print-config"], "--epochs"),
     (["train", "gan", "--data", "circles", "--arch", "conv", "--print-config"], "--arch conv"),
     (["train", "gan", "--data", "ring8", "--batch-size", "100000", "--print-config"], "--batch-size"),
-    (["train", "gan", "--data", "ring8", "--n-samples", "10", "--batch-size", "11", "--print-config"],
+    (["train", "gan", "--data", "ring8", "--n-examples", "10", "--batch-size", "11", "--print-config"],
      "--batch-size"),
-    (["train", "gan", "--data", "digits", "--split", "test", "--n-samples", "100000", "--print-config"],
-     "--n-samples"),
+    (["train", "gan", "--data", "digits", "--split", "test", "--n-examples", "100000", "--print-config"],
+     "--n-examples"),
     (["train", "gan", "--print-config"], "--data"),
     (["train", "--data", "ring8"], "family"),
     (["train", "--resume"], "--out"),
@@ -70,7 +70,7 @@ DEEP = [
     (["--data", "moons", "--data-seed", "-1"], "--data-seed"),
     (["--data", "moons", "--data-seed", str(2**32)], "--data-seed"),
     (["--data", "ring8", "--seed", str(2**32)], "--seed"),
-    (["--data", "ring8", "--n-samples", str(10**15)], "--n-samples"),  # 8 PB: refused by the allocator at once
+    (["--data", "ring8", "--n-examples", str(10**15)], "--n-examples"),  # 8 PB: refused by the allocator at once
     (["--data", "digits", "--image-size", str(10**7)], "--image-size"),
 ]
 

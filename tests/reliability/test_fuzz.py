@@ -80,7 +80,7 @@ FLAGS = {
                                "/no/such/file.npy", "", "BAD_NPY", "BAD_CSV"]),
     "--split": st.sampled_from(["train", "test", "val"]),
     # Large but allowed sizes would only make the test slow: small ones, or ones far beyond the limits.
-    "--n-samples": st.one_of(st.integers(1, 2000).map(str), st.sampled_from([str(10**8), str(10**15)]),
+    "--n-examples": st.one_of(st.integers(1, 2000).map(str), st.sampled_from([str(10**8), str(10**15)]),
                              NUMBERS.filter(lambda s: not s.strip().isdigit())),
     "--image-size": st.one_of(st.integers(1, 48).map(str), st.sampled_from(["2000", str(10**7)]),
                               NUMBERS.filter(lambda s: not s.strip().isdigit())),

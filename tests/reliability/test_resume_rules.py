@@ -80,10 +80,10 @@ def test_resume_alone_with_nothing_there_keeps_its_error_and_makes_no_folder(tmp
                                     "--batch-size 32"),
     (["gan", "--seed", "3"], "--seed 3 contradicts the run in RUN, which was trained with --seed 0"),
     (["gan", "--latent-dim", "5"], "--latent-dim 5 contradicts"),
-    (["gan", "--n-samples", "500"], "--n-samples 500 contradicts the run in RUN, which was trained with "
-                                    "--n-samples None"),
+    (["gan", "--n-examples", "500"], "--n-examples 500 contradicts the run in RUN, which was trained with "
+                                    "--n-examples None"),
     (["gan", "--data", "moons"], "is not the data the run in RUN was trained on"),
-], ids=["family", "arch", "hidden", "batch-size", "seed", "latent-dim", "n-samples", "data"])
+], ids=["family", "arch", "hidden", "batch-size", "seed", "latent-dim", "n-examples", "data"])
 def test_a_flag_that_contradicts_the_saved_run_is_refused_and_nothing_changes(tmp_path, cli, tools, no_figures,
                                                                                 flags, named):
     run_dir = tmp_path / "run"

@@ -84,7 +84,7 @@ def test_it_is_evaluated(lsgan, tmp_path, capsys):
 
 def test_it_takes_part_in_compare_and_advise(lsgan, tmp_path, capsys):
     out_dir = tmp_path / "cmp"
-    code, out, err = run(capsys, "compare", "--data", "ring8", "--n-samples", "400", "--families", "gan,lsgan",
+    code, out, err = run(capsys, "compare", "--data", "ring8", "--n-examples", "400", "--families", "gan,lsgan",
                          "--images", "1024", "--seeds", "1", "-n", "200", "--out", out_dir, "--no-progress")
     assert code == 0, err
     summary = json.loads((out_dir / "summary.json").read_text())
