@@ -1,0 +1,136 @@
+"""What every GAN family shares (the moving average of the generator) and the variants built on it."""
+
+import numpy as np
+import pytest
+import torch
+
+import ganvae
+from ganvae.data import Dataset
+from ganvae.errors import ConfigError
+from ganvae.families import GANFamily, GANSettings
+from ganvae.nets import ARCHS
+from ganvae.nets.conv import ReferenceBatchNorm2d
+
+
+def ring(n=96):
+    g = torch.Generator().manual_seed(1)
+    angles = torch.randint(0, 8, (n,), generator=g).float() * (2 * torch.pi / 8)
+    x = torch.stack([angles.cos(), angles.sin()], 1) + 0.01 * torch.randn(n, 2, generator=g)
+    return Dataset(name="ring-test", x=x, kind="vector", source="test")
+
+
+def images(n=64, side=8):
+    g = torch.Generator().manual_seed(2)
+    return Dataset(name="img-test", x=torch.rand(n, 1, side, side, generator=g), kind="image", source="test")
+
+
+def small(family="gan", **kw):
+    kw.setdefault("steps", 6)
+    return ganvae.Model.of(family, batch_size=16, hidden=16, latent_dim=3, device="cpu", **kw)
+
+
+def state(model):
+    return {k: v.detach().clone() for k, v in model.family_.state_dict().items()}
+
+
+# EMA of the generator's weights
+
+
+def test_ema_equals_a_hand_run_average_with_warm_up():
+    torch.manual_seed(0)
+    gan = GANFamily(ARCHS.get("mlp"), "vector", (2,), latent_dim=2, hidden=8, settings=GANSettings(ema_decay=0.6))
+    d_phase, g_phase = gan.phases()
+    generator = gan.nets["generator"]
+    expected = [p.detach().clone() for p in generator.parameters()]
+    for t in range(6):
+        with torch.no_grad():  # stands for an optimiser step of the generator
+            for p in generator.parameters():
+                p.add_(torch.randn_like(p))
+        gan.after_step(d_phase, t)  # a discriminator step leaves the average alone
+        gan.after_step(g_phase, t)
+        decay = min(0.6, (1 + t) / (10 + t))  # 0.1, 0.18, 0.25, ... then capped at 0.6 from t = 5
+        expected = [decay * e + (1 - decay) * p.detach() for e, p in zip(expected, generator.parameters())]
+    assert int(gan.ema_updates) == 6
+    for averaged, hand in zip(gan.nets["generator_ema"].parameters(), expected):
+        assert torch.allclose(averaged, hand, rtol=1e-6, atol=1e-7)
+    assert not any(p.requires_grad for p in gan.nets["generator_ema"].parameters())
+
+
+def test_ema_counts_generator_steps_of_the_loop_and_samples_from_the_average():
+    model = small(steps=7).fit(ring())
+    family = model.family_
+    assert int(family.ema_updates) == 7
+    averaged = [p for p in family.nets["generator_ema"].parameters()]
+    trained = [p for p in family.nets["generator"].parameters()]
+    assert not all(torch.equal(a, b) for a, b in zip(averaged, trained))
+    torch.manual_seed(5)
+    from_average = family.sample(4)
+    torch.manual_seed(5)
+    z = family.noise(4)
+    assert torch.equal(from_average, family.nets["generator_ema"](z))
+    assert not torch.equal(from_average, family.from_latent(z, ema=False))
+
+
+def test_ema_decay_zero_gives_the_raw_generator():
+    off = small(ema_decay=0.0).fit(ring())
+    on = small().fit(ring())
+    assert "generator_ema" not in off.family_.nets and "ema_updates" not in off.family_.state_dict()
+    torch.manual_seed(3)
+    z = torch.randn(5, 3)
+    assert torch.equal(off.family_.from_latent(z), off.family_.nets["generator"](z))
+    # the average does not change training: the trained weights of both runs are the same
+    trained_off, trained_on = state(off), state(on)
+    assert all(torch.equal(trained_off[k], trained_on[k]) for k in trained_off)
+    assert not np.array_equal(off.sample(5, seed=0), on.sample(5, seed=0))
+
+
+def test_parameter_count_leaves_the_average_out():
+    on, off = small(steps=1).fit(ring()), small(steps=1, ema_decay=0.0).fit(ring())
+    assert on.n_parameters() == off.n_parameters()
+    assert set(on.n_parameters()) == {"generator", "discriminator"}
+    assert on.n_parameters()["generator"] == sum(p.numel() for p in on.family_.nets["generator"].parameters())
+
+
+def test_resume_with_ema_is_bit_exact(tmp_path):
+    data = images()
+    whole = small(arch="conv", steps=9, out=tmp_path / "whole").fit(data)
+    small(arch="conv", steps=4, out=tmp_path / "part").fit(data)
+    resumed = small(arch="conv", steps=9, out=tmp_path / "part").fit(data, resume=True)
+    a, b = state(whole), state(resumed)
+    assert any(k.startswith("nets.generator_ema.") for k in a) and int(a["ema_updates"]) == 9
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert np.array_equal(whole.sample(6, seed=2), resumed.sample(6, seed=2))
+
+
+def test_the_average_records_its_own_batch_norm_statistics():
+    model = small(arch="conv", steps=3).fit(images())
+    family = model.family_.eval()
+    model.sample(4, seed=0)
+    averaged = [m for m in family.nets["generator_ema"].modules() if isinstance(m, ReferenceBatchNorm2d)]
+    trained = [m for m in family.nets["generator"].modules() if isinstance(m, ReferenceBatchNorm2d)]
+    assert averaged and all(m.reference_mean is not None for m in averaged)
+    assert all(m.reference_mean is None for m in trained)  # only the net that samples is recorded
+    family.sample(4, ema=False)
+    assert not torch.equal(averaged[0].reference_mean, trained[0].reference_mean)
+
+
+def test_a_checkpoint_without_the_average_still_loads(tmp_path):
+    model = small().fit(ring())
+    old = {k: v for k, v in model.family_.state_dict().items()
+           if not k.startswith("nets.generator_ema.") and k != "ema_updates"}
+    loaded = GANFamily(ARCHS.get("mlp"), "vector", (2,), latent_dim=3, hidden=16)
+    loaded.load_state_dict(old)
+    for a, b in zip(loaded.nets["generator_ema"].parameters(), loaded.nets["generator"].parameters()):
+        assert torch.equal(a, b)
+    assert int(loaded.ema_updates) == 0
+
+
+def test_ema_decay_is_checked_where_it_enters():
+    with pytest.raises(ConfigError, match=r"--ema-decay must be a number <= 1"):
+        ganvae.GAN(ema_decay=1.5)
+    with pytest.raises(ConfigError, match=r"--ema-decay must be a number >= 0"):
+        ganvae.GAN(ema_decay=-0.1)
+    with pytest.raises(ConfigError, match="--ema-decay does not apply to the vae family"):
+        ganvae.VAE(ema_decay=0.9)
+
+
