@@ -4,7 +4,9 @@ from .base import (FAMILIES, Batch, Defaults, Family, NoSettings, Phase, capabil
                    family_label, flag_of, given_settings, make_settings, setting, setting_flags, settings_dict)
 from .gan import GANFamily, GANSettings
 from .vae import VAEFamily, VAESettings, gaussian_kl
+from .wgan_gp import WGANGPFamily
 
-__all__ = ["FAMILIES", "Batch", "Defaults", "Family", "NoSettings", "Phase", "GANFamily", "GANSettings", "VAEFamily",
-           "VAESettings", "gaussian_kl", "capabilities_of", "compare_defaults", "family_label", "make_settings",
-           "flag_of", "given_settings", "setting", "setting_flags", "settings_dict"]
+__all__ = ["FAMILIES", "Batch", "Defaults", "Family", "NoSettings", "Phase", "GANFamily", "GANSettings",
+           "VAEFamily", "VAESettings", "WGANGPFamily", "gaussian_kl", "capabilities_of",
+           "compare_defaults", "family_label", "make_settings", "flag_of", "given_settings", "setting",
+           "setting_flags", "settings_dict"]

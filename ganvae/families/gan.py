@@ -76,12 +76,21 @@ class GANFamily(Family):
     def to_model_space(self, x: torch.Tensor) -> torch.Tensor:
         return x * 2 - 1 if self.kind == "image" else x
 
+    def discriminator_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the discriminator is shown of x (B, *data_shape) in its space, real or generated alike."""
+        return x
+
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        """The discriminator's logits (B,) for x (B, *data_shape) in its space: every phase of every GAN family
+        shows it real and generated examples through here."""
+        return self.nets["discriminator"](self.discriminator_input(x))
+
     def discriminator_loss(self, batch: Batch) -> LossDict:
         real = self.to_model_space(batch.x)
         with torch.no_grad():
             fake = self.generate(len(batch))
-        real_logits = self.nets["discriminator"](real)
-        fake_logits = self.nets["discriminator"](fake)
+        real_logits = self.discriminate(real)
+        fake_logits = self.discriminate(fake)
         loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + \
             F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
         # D's mean probability on each side, and its accuracy at telling them apart: the meaningful
@@ -92,7 +101,7 @@ class GANFamily(Family):
         return {"loss": loss, "d_loss": loss, "d_real": d_real, "d_fake": d_fake, "d_accuracy": d_accuracy}
 
     def generator_loss(self, batch: Batch) -> LossDict:
-        fake_logits = self.nets["discriminator"](self.generate(len(batch)))
+        fake_logits = self.discriminate(self.generate(len(batch)))
         # Non-saturating: maximise log D(G(z)) rather than minimise log(1 - D(G(z))).
         loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
         return {"loss": loss, "g_loss": loss}

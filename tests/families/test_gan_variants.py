@@ -7,7 +7,7 @@ import torch
 import ganvae
 from ganvae.data import Dataset
 from ganvae.errors import ConfigError
-from ganvae.families import GANFamily, GANSettings
+from ganvae.families import Batch, GANFamily, GANSettings
 from ganvae.nets import ARCHS
 from ganvae.nets.conv import ReferenceBatchNorm2d
 
@@ -133,4 +133,69 @@ def test_ema_decay_is_checked_where_it_enters():
     with pytest.raises(ConfigError, match="--ema-decay does not apply to the vae family"):
         ganvae.VAE(ema_decay=0.9)
 
+
+
+# WGAN-GP
+
+
+def test_gradient_penalty_of_a_linear_critic_is_known_in_closed_form():
+    from ganvae.families.wgan_gp import gradient_penalty
+
+    torch.manual_seed(0)
+    critic = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 1))  # C(x) = w . x + b: grad_x C = w
+    real, fake = torch.randn(5, 3, 2, 2), torch.randn(5, 3, 2, 2)
+    w = critic[1].weight
+    penalty = gradient_penalty(critic, real, fake)
+    norm = float(w.detach().norm())
+    assert penalty.item() == pytest.approx((norm - 1) ** 2, rel=1e-5)
+    # the penalty trains the critic: d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w||
+    (gradient,) = torch.autograd.grad(penalty, w)
+    assert torch.allclose(gradient, 2 * (norm - 1) * w / norm, atol=1e-6)
+
+
+def test_gradient_penalty_of_a_quadratic_critic_at_given_mixing_weights():
+    from ganvae.families.wgan_gp import gradient_penalty
+
+    torch.manual_seed(1)
+    real, fake = torch.randn(4, 3), torch.randn(4, 3)
+    weights = torch.tensor([[0.0], [0.25], [0.5], [1.0]])  # (B, 1)
+
+    def critic(x):  # C(x) = ||x||^2 / 2: grad_x C = x
+        return 0.5 * x.pow(2).sum(1)
+
+    mixed = weights * real + (1 - weights) * fake
+    by_hand = ((mixed.norm(dim=1) - 1) ** 2).mean()
+    assert gradient_penalty(critic, real, fake, weights).item() == pytest.approx(by_hand.item(), rel=1e-6)
+
+
+def test_the_mixing_weight_is_one_per_example():
+    from ganvae.families.wgan_gp import gradient_penalty, mixing_weights
+
+    torch.manual_seed(2)
+    assert mixing_weights(torch.zeros(6, 3, 4, 4)).shape == (6, 1, 1, 1)
+    assert mixing_weights(torch.zeros(6, 2)).shape == (6, 1)
+    seen = []
+
+    def critic(x):
+        seen.append(x.detach().clone())
+        return x.flatten(1).sum(1)
+
+    gradient_penalty(critic, torch.zeros(8, 1, 5, 5), torch.ones(8, 1, 5, 5))
+    mixed = seen[0]  # = 1 - w per example: every pixel of an example has the same weight, examples differ
+    assert torch.equal(mixed.amax(dim=(1, 2, 3)), mixed.amin(dim=(1, 2, 3)))
+    assert len(set(mixed[:, 0, 0, 0].tolist())) == 8
+
+
+def test_wgan_gp_runs_n_critic_critic_steps_per_generator_step_and_logs_its_terms():
+    model = small("wgan-gp", steps=10, n_critic=5, log_every=5).fit(ring())
+    family = model.family_
+    assert int(family.ema_updates) == 2  # the generator moved at steps 0 and 5
+    critic_phase, generator_phase = family.phases()
+    assert (critic_phase.every, generator_phase.every) == (1, 5)
+    assert model.config_.optim.betas == (0.0, 0.9) and model.config_.optim.lr == 1e-4
+    assert model.config_.model.settings["gp_weight"] == 10.0
+    out = family.critic_loss(Batch(ring(16).x))
+    assert set(out) == {"loss", "critic_loss", "wasserstein", "gp"}
+    assert out["loss"].item() == pytest.approx(-out["wasserstein"].item() + 10 * out["gp"].item(), rel=1e-5)
+    assert set(family.generator_loss(Batch(ring(16).x))) == {"loss", "g_loss"}
 
