@@ -7,6 +7,7 @@ import torch
 import ganvae
 from ganvae.data import Dataset
 from ganvae.errors import ConfigError
+from ganvae.export import export
 from ganvae.families import Batch, GANFamily, GANSettings
 from ganvae.nets import ARCHS
 from ganvae.nets.conv import ReferenceBatchNorm2d
@@ -198,4 +199,59 @@ def test_wgan_gp_runs_n_critic_critic_steps_per_generator_step_and_logs_its_term
     assert set(out) == {"loss", "critic_loss", "wasserstein", "gp"}
     assert out["loss"].item() == pytest.approx(-out["wasserstein"].item() + 10 * out["gp"].item(), rel=1e-5)
     assert set(family.generator_loss(Batch(ring(16).x))) == {"loss", "g_loss"}
+
+
+# SNGAN: hinge loss, spectrally normalised discriminator
+
+
+def test_sngan_normalises_every_conv_and_linear_layer_of_the_discriminator():
+    from torch.nn.utils import parametrize
+
+    from ganvae.families.sngan import SNGANFamily
+
+    torch.manual_seed(0)
+    family = SNGANFamily(ARCHS.get("conv"), "image", (1, 8, 8), latent_dim=3, hidden=8)
+    layers = [m for m in family.nets["discriminator"].modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(layers) == 3 and all(parametrize.is_parametrized(m, "weight") for m in layers)
+    assert not any(parametrize.is_parametrized(m) for m in family.nets["generator"].modules())
+    keys = family.state_dict().keys()
+    assert sum(k.endswith("parametrizations.weight.0._u") for k in keys) == 3
+    linear = layers[-1]
+    for _ in range(30):  # power iterations run in training mode
+        family.nets["discriminator"](torch.rand(2, 1, 8, 8))
+    assert torch.linalg.matrix_norm(linear.weight.detach(), ord=2).item() == pytest.approx(1.0, rel=1e-3)
+
+
+def test_sngan_hinge_losses_by_hand():
+    from ganvae.families.sngan import SNGANFamily
+
+    torch.manual_seed(0)
+    family = SNGANFamily(ARCHS.get("mlp"), "vector", (2,), latent_dim=2, hidden=8)
+    family.nets["discriminator"].eval()  # no power iteration: the same D for every call below
+    real, fake = torch.randn(16, 2), torch.randn(16, 2)
+    family.generate = lambda n: fake
+    out = family.discriminator_loss(Batch(real))
+    d = family.nets["discriminator"]
+    by_hand = torch.clamp(1 - d(real), min=0).mean() + torch.clamp(1 + d(fake), min=0).mean()
+    assert out["d_loss"].item() == pytest.approx(by_hand.item(), rel=1e-6)
+    assert family.generator_loss(Batch(real))["g_loss"].item() == pytest.approx(-d(fake).mean().item(), rel=1e-6)
+    assert (family.defaults.lr, family.defaults.betas) == (2e-4, (0.5, 0.999))
+
+
+def test_sngan_save_load_and_resume_keep_the_power_iteration_vectors(tmp_path):
+    data = images()
+    whole = small("sngan", arch="conv", steps=9, out=tmp_path / "whole").fit(data)
+    small("sngan", arch="conv", steps=4, out=tmp_path / "part").fit(data)
+    resumed = small("sngan", arch="conv", steps=9, out=tmp_path / "part").fit(data, resume=True)
+    a, b = state(whole), state(resumed)
+    u_keys = [k for k in a if k.endswith("._u")]
+    assert u_keys and a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    loaded = ganvae.load(tmp_path / "whole")
+    c = state(loaded)
+    assert all(torch.equal(a[k], c[k]) for k in u_keys)
+    x = data.x[:5] * 2 - 1
+    assert torch.equal(whole.family_.eval().nets["discriminator"](x), loaded.family_.nets["discriminator"](x))
+    assert np.array_equal(whole.sample(4, seed=1), loaded.sample(4, seed=1))
+    export(loaded, tmp_path / "generator.pt")  # a deep copy of the spectrally normalised family traces
+    assert (tmp_path / "generator.pt").stat().st_size > 0
 
