@@ -261,9 +261,12 @@ class SettingFlag:
     default: Any
     help: str
     families: tuple[str, ...]
+    choices: tuple[str, ...] = ()
 
     @property
     def metavar(self) -> str:
+        if self.choices:
+            return "{" + ",".join(self.choices) + "}"
         return {bool: "BOOL", int: "N", float: "X"}.get(type(self.default), "TEXT")
 
 
@@ -275,7 +278,8 @@ def setting_flags() -> list[SettingFlag]:
             known = flags.get(f.name)
             if known is None:
                 flags[f.name] = SettingFlag(f.name, flag_of(f.name), tuple(flag_of(a) for a in f.metadata["aliases"]),
-                                            f.default, f.metadata["help"], (family_name,))
+                                            f.default, f.metadata["help"], (family_name,),
+                                            f.metadata.get("choices", ()))
             else:
                 flags[f.name] = dataclasses.replace(known, families=(*known.families, family_name))
     return list(flags.values())

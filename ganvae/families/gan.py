@@ -11,11 +11,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import ConfigError
 from ..nets import Architecture
 from ..nets.conv import record_reference_statistics
+from . import augment
 from .base import FAMILIES, Batch, Defaults, Family, LossDict, Phase, setting
 
 EMA_NET = "generator_ema"  # key in `nets` of the averaged copy of the generator
+AUGMENT_HELP = (f"DiffAugment (colour, translation, cutout) of the real and generated images the discriminator "
+                f"sees: on, off, or auto (on for sets of fewer than {augment.AUTO_AUGMENT_BELOW:,} images)")
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class GANSettings:
     ema_decay: float = setting(0.999, "decay of the moving average of the generator's weights that samples are "
                                       "drawn from (0: sample the trained generator itself)", minimum=0.0,
                                maximum=1.0)
+    augment: str = setting("auto", AUGMENT_HELP, choices=("auto", "on", "off"))
 
 
 @FAMILIES.register("gan")
@@ -65,8 +70,17 @@ class GANFamily(Family):
             self.nets[EMA_NET] = copy.deepcopy(self.nets["generator"]).requires_grad_(False)
             # Generator updates averaged so far: the warm-up's t, kept with the weights for an exact resume.
             self.register_buffer("ema_updates", torch.zeros((), dtype=torch.int64))
-        self._reference_weights: dict[str, tuple] = {}  # net name -> which weights its recorded statistics are of
-        self.register_load_state_dict_pre_hook(_fill_missing_ema)
+        self._reference_weights: dict[int, tuple] = {}  # id(net) -> which weights its recorded statistics are of
+        self.augment_mode = str(getattr(self.settings, "augment", GANSettings.augment))
+        if self.augment_mode == "on" and kind != "image":
+            raise ConfigError(f"--augment on needs images; this data is vectors of {self.data_shape[0]} features: "
+                              f"use --augment auto or off")
+        # Whether the discriminator sees augmented images: decided once from the training set's size (auto), and
+        # kept with the weights, since a resumed run does not see the data before its first step.
+        self.register_buffer("augment_on", torch.tensor(self.augment_mode == "on"))
+        self.augmenting = self.augment_mode == "on"  # the buffer's value, read without a device transfer per step
+        self.register_load_state_dict_pre_hook(_fill_missing_state)
+        self.register_load_state_dict_post_hook(_read_augment_decision)
 
     def generate(self, n_samples: int) -> torch.Tensor:
         """Samples in the discriminator's space: (B, *data_shape), images in [-1, 1]."""
@@ -76,9 +90,18 @@ class GANFamily(Family):
     def to_model_space(self, x: torch.Tensor) -> torch.Tensor:
         return x * 2 - 1 if self.kind == "image" else x
 
+    @torch.no_grad()
+    def initialize_from_data(self, x: torch.Tensor) -> None:
+        """With augment "auto", augment images when the training set is small. x is at most the loop's first
+        10,000 examples, which is enough to compare with the threshold below it."""
+        if self.augment_mode == "auto":
+            self.augment_on.fill_(self.kind == "image" and len(x) < augment.AUTO_AUGMENT_BELOW)
+            self.augmenting = bool(self.augment_on)
+
     def discriminator_input(self, x: torch.Tensor) -> torch.Tensor:
-        """What the discriminator is shown of x (B, *data_shape) in its space, real or generated alike."""
-        return x
+        """What the discriminator is shown of x (B, *data_shape) in its space, real or generated alike: with
+        augmentation on, the same random differentiable transformations for both (`augment.diff_augment`)."""
+        return augment.diff_augment(x) if self.augmenting else x
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         """The discriminator's logits (B,) for x (B, *data_shape) in its space: every phase of every GAN family
@@ -169,15 +192,22 @@ class GANFamily(Family):
         self._reference_weights[id(net)] = weights
 
 
-def _fill_missing_ema(module: GANFamily, state_dict, prefix, *args) -> None:
-    """A checkpoint written by a ganvae without the EMA has no averaged copy: load it as a copy of
-    its generator, with the warm-up restarting, so old run folders still sample, evaluate and resume."""
-    if EMA_NET not in module.nets:
-        return
+def _fill_missing_state(module: GANFamily, state_dict, prefix, *args) -> None:
+    """A checkpoint written by a ganvae without the EMA and augmentation has no averaged copy: load it as a copy of
+    its generator, with the warm-up restarting, and without augmentation (it was trained without), so old run
+    folders still sample, evaluate and resume."""
     generator_key = f"{prefix}nets.generator."
     if not any(key.startswith(generator_key) for key in state_dict):
         return  # not a GAN state at all: let load_state_dict name what is missing
+    state_dict.setdefault(f"{prefix}augment_on", torch.tensor(False))
+    if EMA_NET not in module.nets:
+        return
     if not any(key.startswith(f"{prefix}nets.{EMA_NET}.") for key in state_dict):
         for key in [k for k in state_dict if k.startswith(generator_key)]:
             state_dict[f"{prefix}nets.{EMA_NET}." + key[len(generator_key):]] = state_dict[key]
     state_dict.setdefault(f"{prefix}ema_updates", torch.zeros((), dtype=torch.int64))
+
+
+def _read_augment_decision(module: GANFamily, incompatible_keys) -> None:
+    """After load_state_dict: the augmentation decision the weights were trained with."""
+    module.augmenting = bool(module.augment_on)

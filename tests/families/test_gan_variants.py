@@ -115,12 +115,14 @@ def test_the_average_records_its_own_batch_norm_statistics():
     assert not torch.equal(averaged[0].reference_mean, trained[0].reference_mean)
 
 
-def test_a_checkpoint_without_the_average_still_loads(tmp_path):
-    model = small().fit(ring())
+def test_a_checkpoint_without_the_average_still_loads():
+    model = small().fit(images(32, side=4))
     old = {k: v for k, v in model.family_.state_dict().items()
-           if not k.startswith("nets.generator_ema.") and k != "ema_updates"}
-    loaded = GANFamily(ARCHS.get("mlp"), "vector", (2,), latent_dim=3, hidden=16)
+           if not k.startswith("nets.generator_ema.") and k not in ("ema_updates", "augment_on")}
+    loaded = GANFamily(ARCHS.get("mlp"), "image", (1, 4, 4), latent_dim=3, hidden=16,
+                       settings=GANSettings(augment="on"))
     loaded.load_state_dict(old)
+    assert not loaded.augmenting  # it was trained without augmentation
     for a, b in zip(loaded.nets["generator_ema"].parameters(), loaded.nets["generator"].parameters()):
         assert torch.equal(a, b)
     assert int(loaded.ema_updates) == 0
@@ -255,3 +257,117 @@ def test_sngan_save_load_and_resume_keep_the_power_iteration_vectors(tmp_path):
     export(loaded, tmp_path / "generator.pt")  # a deep copy of the spectrally normalised family traces
     assert (tmp_path / "generator.pt").stat().st_size > 0
 
+
+# DiffAugment
+
+
+def test_augmentation_is_differentiable_and_the_gradient_reaches_the_generator():
+    from ganvae.families import augment
+
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 8, 8, requires_grad=True)
+    (gradient,) = torch.autograd.grad(augment.diff_augment(x).sum(), x)
+    assert gradient.abs().sum() > 0 and torch.isfinite(gradient).all()
+    gan = GANFamily(ARCHS.get("mlp"), "image", (1, 8, 8), latent_dim=3, hidden=16, settings=GANSettings(augment="on"))
+    gan.generator_loss(Batch(torch.rand(4, 1, 8, 8)))["loss"].backward()
+    grads = [p.grad for p in gan.nets["generator"].parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads) and sum(g.abs().sum() for g in grads) > 0
+
+
+def test_augment_off_leaves_the_images_untouched():
+    torch.manual_seed(0)
+    x = torch.rand(4, 1, 8, 8) * 2 - 1
+    off = GANFamily(ARCHS.get("mlp"), "image", (1, 8, 8), latent_dim=3, hidden=16,
+                    settings=GANSettings(augment="off"))
+    off.initialize_from_data(torch.rand(10, 1, 8, 8))  # a small set, but "off" is off
+    assert off.discriminator_input(x) is x
+    on = GANFamily(ARCHS.get("mlp"), "image", (1, 8, 8), latent_dim=3, hidden=16, settings=GANSettings(augment="on"))
+    assert not torch.equal(on.discriminator_input(x), x)
+
+
+def test_translation_shifts_by_at_most_an_eighth_with_zero_padding():
+    from ganvae.families.augment import translation
+
+    torch.manual_seed(1)
+    x = torch.rand(32, 2, 16, 16) + 1  # no zeros of its own
+    out = translation(x)
+    assert out.shape == x.shape
+    padded = torch.nn.functional.pad(x, [2, 2, 2, 2])
+    shifts = set()
+    for i in range(len(x)):
+        matches = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                   if torch.equal(out[i], padded[i, :, 2 + dy:18 + dy, 2 + dx:18 + dx])]
+        assert len(matches) == 1  # a whole-pixel shift of at most 16 / 8 = 2, zeros where it came from outside
+        shifts.add(matches[0])
+    assert len(shifts) > 5  # each example draws its own
+
+
+def test_cutout_zeroes_one_square_of_half_the_side_per_image():
+    from ganvae.families.augment import cutout
+
+    torch.manual_seed(2)
+    x = torch.ones(64, 3, 16, 16)
+    out = cutout(x)
+    assert out.shape == x.shape
+    zero = out[:, 0] == 0  # (B, H, W), the same mask on every channel
+    assert torch.equal(out == 0, zero.unsqueeze(1).expand_as(out))
+    whole = 0
+    for mask in zero:
+        rows, cols = mask.any(1).nonzero().flatten(), mask.any(0).nonzero().flatten()
+        height, width = len(rows), len(cols)
+        assert 4 <= height <= 8 and 4 <= width <= 8  # an 8x8 square, partly outside the image at most by half
+        assert int(mask.sum()) == height * width and rows.max() - rows.min() + 1 == height
+        whole += (height, width) == (8, 8)
+    assert whole > 0  # some squares lie wholly inside
+
+
+@pytest.mark.parametrize("family", ["gan", "wgan-gp", "sngan"])
+def test_real_and_generated_images_go_through_the_same_augmentation_in_every_phase(family, monkeypatch):
+    from ganvae.families import FAMILIES, augment
+
+    calls = []
+
+    def spy(x):
+        calls.append(x.detach().clone())
+        return x + 0.25
+
+    monkeypatch.setattr(augment, "diff_augment", spy)
+    torch.manual_seed(0)
+    model = FAMILIES.get(family)(ARCHS.get("mlp"), "image", (1, 8, 8), latent_dim=3, hidden=16,
+                                 settings=FAMILIES.get(family).Settings(augment="on"))
+    real = torch.rand(4, 1, 8, 8)
+    d_phase, g_phase = model.phases()
+    d_phase.loss(Batch(real))
+    assert len(calls) == 2 and torch.equal(calls[0], real * 2 - 1)  # the real images, in D's space
+    assert calls[1].shape == real.shape and not torch.equal(calls[1], calls[0])  # the generated ones
+    g_phase.loss(Batch(real))
+    assert len(calls) == 3 and calls[2].shape == real.shape
+
+
+def test_auto_decides_from_the_training_set_size_and_the_decision_is_kept_on_resume(tmp_path, monkeypatch):
+    from ganvae.families import augment
+    from ganvae.train.checkpoint import LATEST, load_checkpoint
+
+    small_set = small(arch="conv", steps=2).fit(images(64))
+    assert small_set.family_.augmenting and bool(small_set.family_.augment_on)
+    assert not small(steps=2).fit(ring()).family_.augmenting  # vectors are never augmented
+    monkeypatch.setattr(augment, "AUTO_AUGMENT_BELOW", 50)
+    assert not small(arch="conv", steps=2).fit(images(64)).family_.augmenting
+    monkeypatch.setattr(augment, "AUTO_AUGMENT_BELOW", 100)
+    whole = small(arch="conv", steps=9, out=tmp_path / "whole").fit(images(64))
+    small(arch="conv", steps=4, out=tmp_path / "part").fit(images(64))
+    monkeypatch.setattr(augment, "AUTO_AUGMENT_BELOW", 50)  # a resume does not decide again
+    assert bool(load_checkpoint(tmp_path / "part" / LATEST)["family_state"]["augment_on"])
+    resumed = small(arch="conv", steps=9, out=tmp_path / "part").fit(images(64), resume=True)
+    assert resumed.family_.augmenting
+    a, b = state(whole), state(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert ganvae.load(tmp_path / "part").family_.augmenting
+
+
+def test_augment_is_checked_where_it_enters(tmp_path):
+    with pytest.raises(ConfigError, match="--augment must be one of auto, on, off, not 'maybe'"):
+        ganvae.GAN(augment="maybe")
+    with pytest.raises(ConfigError, match="--augment on needs images; this data is vectors of 2 features"):
+        ganvae.GAN(augment="on", steps=1, batch_size=16, out=tmp_path / "run").fit(ring())
+    assert not (tmp_path / "run").exists()  # refused before anything was written
