@@ -1,5 +1,6 @@
 """The GAN objective: the non-saturating loss on logits (the article's BCE-with-logits), and what every GAN
-family shares: an exponential moving average (EMA) of the generator's weights used for sampling."""
+family shares: an exponential moving average (EMA) of the generator's weights used for sampling, and DiffAugment
+of the images the discriminator sees (`augment.py`) on small image sets."""
 
 from __future__ import annotations
 
