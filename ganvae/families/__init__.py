@@ -2,9 +2,12 @@
 
 from .base import (FAMILIES, Batch, Defaults, Family, NoSettings, Phase, capabilities_of, compare_defaults,
                    family_label, flag_of, given_settings, make_settings, setting, setting_flags, settings_dict)
-from .gan import GANFamily
+from .gan import GANFamily, GANSettings
+from .sngan import SNGANFamily
 from .vae import VAEFamily, VAESettings, gaussian_kl
+from .wgan_gp import WGANGPFamily
 
-__all__ = ["FAMILIES", "Batch", "Defaults", "Family", "NoSettings", "Phase", "GANFamily", "VAEFamily",
-           "VAESettings", "gaussian_kl", "capabilities_of", "compare_defaults", "family_label", "make_settings",
-           "flag_of", "given_settings", "setting", "setting_flags", "settings_dict"]
+__all__ = ["FAMILIES", "Batch", "Defaults", "Family", "NoSettings", "Phase", "GANFamily", "GANSettings",
+           "SNGANFamily", "VAEFamily", "VAESettings", "WGANGPFamily", "gaussian_kl", "capabilities_of",
+           "compare_defaults", "family_label", "make_settings", "flag_of", "given_settings", "setting",
+           "setting_flags", "settings_dict"]

@@ -76,10 +76,13 @@ class Defaults:
     latent_dim: int
 
 
-def setting(default: Any, help: str, minimum: Optional[float] = None, aliases: tuple[str, ...] = ()) -> Any:
-    """Declare one family setting: its default, its help text, the smallest value allowed (a float setting must
-    also be finite), and old names still accepted (as flags `--OLD` and as keys of saved configs)."""
-    return field(default=default, metadata={"help": help, "minimum": minimum, "aliases": tuple(aliases)})
+def setting(default: Any, help: str, minimum: Optional[float] = None, aliases: tuple[str, ...] = (),
+            maximum: Optional[float] = None, choices: tuple[str, ...] = ()) -> Any:
+    """Declare one family setting: its default, its help text, the smallest and largest values allowed (a float
+    setting must also be finite), old names still accepted (as flags `--OLD` and as keys of saved configs), and
+    for a text setting the values it may take."""
+    return field(default=default, metadata={"help": help, "minimum": minimum, "maximum": maximum,
+                                            "aliases": tuple(aliases), "choices": tuple(choices)})
 
 
 def flag_of(name: str) -> str:
@@ -134,9 +137,14 @@ def make_settings(family: "type[Family]", values: Optional[Mapping[str, Any]]) -
             values[name] = float(value)
         elif isinstance(default, str) and not isinstance(value, str):
             raise ConfigError(f"{flag} must be text, not {value!r}")
-        minimum = f.metadata.get("minimum")
+        minimum, maximum = f.metadata.get("minimum"), f.metadata.get("maximum")
         if minimum is not None and values[name] < minimum:
             raise ConfigError(f"{flag} must be a number >= {minimum:g}, not {value!r}")
+        if maximum is not None and values[name] > maximum:
+            raise ConfigError(f"{flag} must be a number <= {maximum:g}, not {value!r}")
+        choices = f.metadata.get("choices", ())
+        if choices and values[name] not in choices:
+            raise ConfigError(f"{flag} must be one of {', '.join(choices)}, not {value!r}")
     return family.Settings(**values)
 
 
@@ -256,9 +264,12 @@ class SettingFlag:
     default: Any
     help: str
     families: tuple[str, ...]
+    choices: tuple[str, ...] = ()
 
     @property
     def metavar(self) -> str:
+        if self.choices:
+            return "{" + ",".join(self.choices) + "}"
         return {bool: "BOOL", int: "N", float: "X"}.get(type(self.default), "TEXT")
 
 
@@ -270,7 +281,8 @@ def setting_flags() -> list[SettingFlag]:
             known = flags.get(f.name)
             if known is None:
                 flags[f.name] = SettingFlag(f.name, flag_of(f.name), tuple(flag_of(a) for a in f.metadata["aliases"]),
-                                            f.default, f.metadata["help"], (family_name,))
+                                            f.default, f.metadata["help"], (family_name,),
+                                            f.metadata.get("choices", ()))
             else:
                 flags[f.name] = dataclasses.replace(known, families=(*known.families, family_name))
     return list(flags.values())

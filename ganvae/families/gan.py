@@ -1,15 +1,36 @@
-"""The GAN objective: the non-saturating loss on logits (the article's BCE-with-logits)."""
+"""The GAN objective: the non-saturating loss on logits (the article's BCE-with-logits), and what every GAN
+family shares: an exponential moving average (EMA) of the generator's weights used for sampling, and DiffAugment
+of the images the discriminator sees (`augment.py`) on small image sets."""
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from ..errors import ConfigError
 from ..nets import Architecture
 from ..nets.conv import record_reference_statistics
-from .base import FAMILIES, Batch, Defaults, Family, LossDict, Phase
+from . import augment
+from .base import FAMILIES, Batch, Defaults, Family, LossDict, Phase, setting
+
+EMA_NET = "generator_ema"  # key in `nets` of the averaged copy of the generator
+AUGMENT_HELP = (f"DiffAugment (colour, translation, cutout) of the real and generated images the discriminator "
+                f"sees: on, off, or auto (on for sets of fewer than {augment.AUTO_AUGMENT_BELOW:,} images)")
+
+
+@dataclass(frozen=True)
+class GANSettings:
+    """Settings of every GAN family; a subclass's own Settings should inherit these (its flags then apply)."""
+
+    ema_decay: float = setting(0.999, "decay of the moving average of the generator's weights that samples are "
+                                      "drawn from (0: sample the trained generator itself)", minimum=0.0,
+                               maximum=1.0)
+    augment: str = setting("auto", AUGMENT_HELP, choices=("auto", "on", "off"))
 
 
 @FAMILIES.register("gan")
@@ -22,6 +43,7 @@ class GANFamily(Family):
     name = "gan"
     label = "GAN"
     summary = "generative adversarial network, non-saturating loss (Goodfellow et al. 2014)"
+    Settings = GANSettings
     capabilities = frozenset({"adversarial"})
     networks = ("generator", "discriminator")
     compare_by_default = True
@@ -43,7 +65,24 @@ class GANFamily(Family):
         super().__init__(arch, kind, data_shape, latent_dim, hidden, settings, n_classes)
         self.nets["generator"] = arch.generator(latent_dim, self.data_shape, hidden)
         self.nets["discriminator"] = arch.discriminator(self.data_shape, hidden)
-        self._reference_weights: tuple = ()  # which weights the recorded statistics belong to
+        # A subclass whose Settings do not inherit GANSettings still gets the default EMA.
+        self.ema_decay = float(getattr(self.settings, "ema_decay", GANSettings.ema_decay))
+        if self.ema_decay > 0:
+            # The average starts at the initial weights and is never trained (no phase names it).
+            self.nets[EMA_NET] = copy.deepcopy(self.nets["generator"]).requires_grad_(False)
+            # Generator updates averaged so far: the warm-up's t, kept with the weights for an exact resume.
+            self.register_buffer("ema_updates", torch.zeros((), dtype=torch.int64))
+        self._reference_weights: dict[int, tuple] = {}  # id(net) -> which weights its recorded statistics are of
+        self.augment_mode = str(getattr(self.settings, "augment", GANSettings.augment))
+        if self.augment_mode == "on" and kind != "image":
+            raise ConfigError(f"--augment on needs images; this data is vectors of {self.data_shape[0]} features: "
+                              f"use --augment auto or off")
+        # Whether the discriminator sees augmented images: decided once from the training set's size (auto), and
+        # kept with the weights, since a resumed run does not see the data before its first step.
+        self.register_buffer("augment_on", torch.tensor(self.augment_mode == "on"))
+        self.augmenting = self.augment_mode == "on"  # the buffer's value, read without a device transfer per step
+        self.register_load_state_dict_pre_hook(_fill_missing_state)
+        self.register_load_state_dict_post_hook(_read_augment_decision)
 
     def generate(self, n_samples: int) -> torch.Tensor:
         """Samples in the discriminator's space: (B, *data_shape), images in [-1, 1]."""
@@ -53,12 +92,30 @@ class GANFamily(Family):
     def to_model_space(self, x: torch.Tensor) -> torch.Tensor:
         return x * 2 - 1 if self.kind == "image" else x
 
+    @torch.no_grad()
+    def initialize_from_data(self, x: torch.Tensor) -> None:
+        """With augment "auto", augment images when the training set is small. x is at most the loop's first
+        10,000 examples, which is enough to compare with the threshold below it."""
+        if self.augment_mode == "auto":
+            self.augment_on.fill_(self.kind == "image" and len(x) < augment.AUTO_AUGMENT_BELOW)
+            self.augmenting = bool(self.augment_on)
+
+    def discriminator_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the discriminator is shown of x (B, *data_shape) in its space, real or generated alike: with
+        augmentation on, the same random differentiable transformations for both (`augment.diff_augment`)."""
+        return augment.diff_augment(x) if self.augmenting else x
+
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        """The discriminator's logits (B,) for x (B, *data_shape) in its space: every phase of every GAN family
+        shows it real and generated examples through here."""
+        return self.nets["discriminator"](self.discriminator_input(x))
+
     def discriminator_loss(self, batch: Batch) -> LossDict:
         real = self.to_model_space(batch.x)
         with torch.no_grad():
             fake = self.generate(len(batch))
-        real_logits = self.nets["discriminator"](real)
-        fake_logits = self.nets["discriminator"](fake)
+        real_logits = self.discriminate(real)
+        fake_logits = self.discriminate(fake)
         loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + \
             F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
         # D's mean probability on each side, and its accuracy at telling them apart: the meaningful
@@ -69,7 +126,7 @@ class GANFamily(Family):
         return {"loss": loss, "d_loss": loss, "d_real": d_real, "d_fake": d_fake, "d_accuracy": d_accuracy}
 
     def generator_loss(self, batch: Batch) -> LossDict:
-        fake_logits = self.nets["discriminator"](self.generate(len(batch)))
+        fake_logits = self.discriminate(self.generate(len(batch)))
         # Non-saturating: maximise log D(G(z)) rather than minimise log(1 - D(G(z))).
         loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
         return {"loss": loss, "g_loss": loss}
@@ -80,28 +137,79 @@ class GANFamily(Family):
             Phase("generator", ("generator",), self.generator_loss),
         ]
 
+    def after_step(self, phase: Phase, step: int) -> None:
+        if self.ema_decay > 0 and "generator" in phase.modules:
+            self.update_ema()
+
     @torch.no_grad()
-    def from_latent(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Data-space output for given codes z (B, latent_dim): images in [0, 1], vectors in model space.
+    def update_ema(self) -> None:
+        """One step of the average: ema <- d ema + (1 - d) weights, with d = min(ema_decay, (1 + t) / (10 + t))
+        at the t-th generator update, so that the first (random) weights are soon forgotten in a short run.
+        Computed on the device (no host transfer per step); persistent buffers are copied, not averaged."""
+        t = self.ema_updates.float()
+        decay = torch.clamp((1 + t) / (10 + t), max=self.ema_decay)  # () on the device
+        generator, average = self.nets["generator"], self.nets[EMA_NET]
+        for trained, averaged in zip(generator.parameters(), average.parameters()):
+            averaged.lerp_(trained, 1 - decay)
+        trained_state = generator.state_dict()
+        for name, buffer in average.named_buffers():
+            if name in trained_state:  # not the reference statistics: those are recorded on the copy itself
+                buffer.copy_(trained_state[name])
+        self.ema_updates += 1
+
+    def sampling_net(self, ema: bool = True) -> nn.Module:
+        """The generator samples come from: the moving average when there is one (and `ema`), else the trained
+        generator."""
+        return self.nets[EMA_NET] if ema and EMA_NET in self.nets else self.nets["generator"]
+
+    def n_parameters(self) -> dict[str, int]:
+        """Parameters per network, without the averaged copy of the generator (the same weights again)."""
+        return {name: count for name, count in super().n_parameters().items() if name != EMA_NET}
+
+    @torch.no_grad()
+    def from_latent(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None, ema: bool = True) -> torch.Tensor:
+        """Data-space output for given codes z (B, latent_dim): images in [0, 1], vectors in model space, from the
+        moving average of the generator (`ema=False`: the trained generator itself).
         In eval mode each output depends on its own code only (see `_fix_normalisation`)."""
+        net = self.sampling_net(ema)
         # (Not while torch traces or exports this function: the statistics are fixed before, see ganvae.export.)
         if not self.training and not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
-            self._fix_normalisation()
-        raw = self.nets["generator"](z)
+            self._fix_normalisation(net)
+        raw = net(z)
         return (torch.tanh(raw) + 1) / 2 if self.kind == "image" else raw
 
     @torch.no_grad()
-    def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return self.from_latent(self.noise(n_samples))
+    def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None, ema: bool = True) -> torch.Tensor:
+        return self.from_latent(self.noise(n_samples), ema=ema)
 
-    def _fix_normalisation(self) -> None:
-        """Record the generator's BatchNorm statistics on the reference codes, unless already done for these
-        weights (an optimiser step, load_state_dict or a move to another device changes the key)."""
-        generator = self.nets["generator"]
-        weights = tuple((p.data_ptr(), p._version) for p in generator.parameters())
-        if weights == self._reference_weights:
+    def _fix_normalisation(self, net: nn.Module) -> None:
+        """Record net's BatchNorm statistics on the reference codes, unless already done for these weights (an
+        optimiser step, an EMA update, load_state_dict or a move to another device changes the key)."""
+        weights = tuple((p.data_ptr(), p._version) for p in net.parameters())
+        if weights == self._reference_weights.get(id(net)):
             return
         codes = torch.randn(self.REFERENCE_CODES, self.latent_dim,
                             generator=torch.Generator().manual_seed(self.REFERENCE_SEED))  # (R, latent_dim)
-        record_reference_statistics(generator, codes.to(self.device))
-        self._reference_weights = weights
+        record_reference_statistics(net, codes.to(self.device))
+        self._reference_weights[id(net)] = weights
+
+
+def _fill_missing_state(module: GANFamily, state_dict, prefix, *args) -> None:
+    """A checkpoint written by a ganvae without the EMA and augmentation has no averaged copy: load it as a copy of
+    its generator, with the warm-up restarting, and without augmentation (it was trained without), so old run
+    folders still sample, evaluate and resume."""
+    generator_key = f"{prefix}nets.generator."
+    if not any(key.startswith(generator_key) for key in state_dict):
+        return  # not a GAN state at all: let load_state_dict name what is missing
+    state_dict.setdefault(f"{prefix}augment_on", torch.tensor(False))
+    if EMA_NET not in module.nets:
+        return
+    if not any(key.startswith(f"{prefix}nets.{EMA_NET}.") for key in state_dict):
+        for key in [k for k in state_dict if k.startswith(generator_key)]:
+            state_dict[f"{prefix}nets.{EMA_NET}." + key[len(generator_key):]] = state_dict[key]
+    state_dict.setdefault(f"{prefix}ema_updates", torch.zeros((), dtype=torch.int64))
+
+
+def _read_augment_decision(module: GANFamily, incompatible_keys) -> None:
+    """After load_state_dict: the augmentation decision the weights were trained with."""
+    module.augmenting = bool(module.augment_on)

@@ -72,7 +72,7 @@ def test_the_recorded_statistics_follow_the_weights(fitted):
     """After more training (or a load) the statistics are recorded again, so samples follow the new weights."""
     model = ganvae.GAN(arch="conv", hidden=8, batch_size=32, steps=2, device="cpu").fit("digits")
     before = model.sample(5, seed=0)
-    generator = model.family_.nets["generator"]
+    generator = model.family_.sampling_net()  # the net samples come from: the moving average of the generator
     with torch.no_grad():
         generator[0].weight.mul_(3.0)  # in place, as an optimiser step
     after = model.sample(5, seed=0)

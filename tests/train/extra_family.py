@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import torch
 
 from ganvae.families import FAMILIES, Batch, Defaults, setting
-from ganvae.families.gan import GANFamily
+from ganvae.families.gan import GANFamily, GANSettings
 
 
 @dataclass(frozen=True)
-class LSGANSettings:
+class LSGANSettings(GANSettings):  # the settings every GAN family has (--ema-decay ...), and its own
     real_target: float = setting(1.0, "the discriminator's target for real examples (b in the LSGAN paper)",
                                  minimum=0.0)
 

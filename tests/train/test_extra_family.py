@@ -51,7 +51,7 @@ def test_it_trains_from_the_cli_with_its_own_setting_and_resumes_bit_exact(lsgan
     assert code == 0, err
     assert "trained LSGAN" in out
     config = json.loads((whole / "config.json").read_text())
-    assert config["model"]["family"] == "lsgan" and config["model"]["settings"] == {"real_target": 0.9}
+    assert config["model"]["family"] == "lsgan" and config["model"]["settings"]["real_target"] == 0.9
     assert config["optim"]["betas"] == [0.5, 0.999] and config["model"]["latent_dim"] == 2  # vectors: min(D, 16)
     header = (whole / "log.csv").read_text().splitlines()[0].split(",")
     assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(header)
