@@ -225,6 +225,13 @@ class Family(nn.Module):
     def has(cls, capability: str) -> bool:
         return capability in cls.capabilities
 
+    @classmethod
+    def describe_settings(cls, settings: Mapping[str, Any]) -> str:
+        """The family's settings (a config's `model.settings`) in words, as reports list them ("" for none).
+        Families override it to say what a setting means ("KL weight 4 reached after 1000 steps")."""
+        return ", ".join(f"{name.replace('_', ' ')} {value:g}" if isinstance(value, float) else
+                         f"{name.replace('_', ' ')} {value}" for name, value in settings.items())
+
 
 FAMILIES: Registry[type[Family]] = Registry("family")
 
