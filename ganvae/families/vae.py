@@ -68,7 +68,7 @@ class VAEFamily(Family):
     def __init__(self, arch: Architecture, kind: str, data_shape, latent_dim: int, hidden: int,
                  settings: Optional[VAESettings] = None, n_classes: int = 0):
         super().__init__(arch, kind, data_shape, latent_dim, hidden, settings, n_classes)
-        self.kl_weight = float(self.settings.kl_weight)
+        self.kl_weight = float(getattr(self.settings, "kl_weight", 1.0))  # a subclass may have no KL weight
         self.kl_warmup = int(getattr(self.settings, "kl_warmup", 0))
         if self.kl_warmup:
             # Steps of the ELBO phase done so far: a buffer, so a checkpoint carries it and a resumed run goes on
