@@ -154,7 +154,12 @@ class VAEFamily(Family):
     def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Draw z from the prior and decode. Images: the Bernoulli mean (the usual grey-level picture);
         vectors: a draw from p(x|z), so a scatter shows the model's real spread."""
-        raw = self.decode(self.noise(n_samples))
+        return self.sample_codes(self.noise(n_samples))
+
+    @torch.no_grad()
+    def sample_codes(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Decode codes z (B, latent_dim) as `sample` does: the Bernoulli mean, or a draw from p(x|z)."""
+        raw = self.decode(z)
         if self.likelihood == "bernoulli":
             return torch.sigmoid(raw)
         return raw + torch.randn_like(raw) * self.sigma()
