@@ -5,7 +5,8 @@ from .base import (FAMILIES, Batch, Defaults, Family, NoSettings, Phase, capabil
 from .gan import GANFamily
 from .vae import VAEFamily, VAESettings, gaussian_kl
 from .iwae import IWAEFamily
+from .vaegan import VAEGANFamily
 
-__all__ = ["FAMILIES", "Batch", "Defaults", "Family", "NoSettings", "Phase", "GANFamily", "VAEFamily", "IWAEFamily",
-           "VAESettings", "gaussian_kl", "capabilities_of", "compare_defaults", "family_label", "make_settings",
-           "flag_of", "given_settings", "setting", "setting_flags", "settings_dict"]
+__all__ = ["FAMILIES", "Batch", "Defaults", "Family", "NoSettings", "Phase", "GANFamily", "VAEFamily",
+           "IWAEFamily", "VAEGANFamily", "VAESettings", "gaussian_kl", "capabilities_of", "compare_defaults",
+           "family_label", "make_settings", "flag_of", "given_settings", "setting", "setting_flags", "settings_dict"]

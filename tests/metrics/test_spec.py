@@ -142,7 +142,9 @@ def test_a_new_metric_appears_in_evaluate_and_its_table(fake_metric, tiny_vae):
     assert result["metrics"]["fake_share"] == pytest.approx(float((samples[:, 0] > 0).mean()))
     assert result["details"]["fake_seen"] == 1
     assert result["metrics"]["fake_code"] is None and "fake_code" in result["not_applicable"]
-    assert result["notes"]["fake_code"] == "VAE only: needs a VAE model, not bare samples"
+    # every registered family with an encoder is named (the VAE, and variants such as the IWAE)
+    assert re.fullmatch(r"(.+ or )?VAE( or .+)? only: needs a (.+ or )?VAE( or .+)? model, not bare samples",
+                        result["notes"]["fake_code"]), result["notes"]["fake_code"]
     table = format_table(result)
     assert re.search(r"^fake_share\s+0\.\d+\s+higher$", table, re.M), table
     vae = evaluate(tiny_vae, data="ring8", n_samples=200, iw_samples=5, nll_examples=20)
