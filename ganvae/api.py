@@ -27,6 +27,7 @@ from .errors import ConfigError, RunError
 from .families import (FAMILIES, Family, GANFamily, VAEFamily, family_label, flag_of, given_settings,
                        make_settings, settings_dict)
 from .families.resolve import check_model, resolve
+from .latent_prior import GMM_COMPONENTS
 from .nets import ARCHS, AUTO
 from .nets.given import GivenNetworks, check_networks, check_recorded, class_names, latent_size, take_networks
 from .sizes import check_memory
@@ -607,33 +608,76 @@ class Model:
             x = (x - np.asarray(info["offset"], np.float32)) / np.asarray(info["scale"], np.float32)
         return torch.from_numpy(np.ascontiguousarray(x)).to(self._check_fitted().device)
 
-    def sample(self, n_samples: int, seed: Optional[int] = None, labels=None) -> np.ndarray:
+    def sample(self, n_samples: int, seed: Optional[int] = None, labels=None,
+               prior: Optional[str] = None) -> np.ndarray:
         """n_samples new examples as float32: images (N, C, H, W) in [0, 1]; vectors in the data's units.
 
         With a seed, sample i depends on the seed and i only: the first 10 of sample(1000, seed) are
-        sample(10, seed). labels (a conditional family only): one class for all, or one per sample."""
+        sample(10, seed). labels (a conditional family only): one class for all, or one per sample.
+        prior: "normal" draws codes from N(0, I); "gmm" from a Gaussian mixture fitted to the encoded training
+        data (see `latent_prior`; a family with an encoder only); None: the one `use_prior` chose, else normal."""
         shape = self._sample_shape(n_samples)
         check_memory(4 * n_samples * math.prod(shape), f"{n_samples} samples of shape {shape}",
                      "draw fewer, or stream them to a file: `ganvae sample RUN -n N -o samples.npy`")
         out = np.empty((n_samples, *shape), dtype=np.float32)
-        for start, block in self.sample_blocks(n_samples, seed=seed, labels=labels):
+        for start, block in self.sample_blocks(n_samples, seed=seed, labels=labels, prior=prior):
             out[start:start + len(block)] = block
         return out
 
+    sampling_prior: str = "normal"  # what sample() draws codes from when not told; set by use_prior
+    latent_prior_ = None  # the fitted mixture (ganvae.latent_prior.LatentPrior), once latent_prior() ran
+    _prior_options: tuple[int, int] = (GMM_COMPONENTS, 0)  # n_components, seed of the last latent_prior() call
+
+    def latent_prior(self, n_components: int = GMM_COMPONENTS, data=None, seed: int = 0):
+        """A full-covariance Gaussian mixture of n_components fitted (with this seed) to the encoded means of the
+        training data (Ghosh et al. 2020): sample(prior="gmm") draws codes from it instead of N(0, I). data: the
+        training examples in the data's units; None reloads the run's training split. Cached in the run folder
+        (latent_prior.npz) and fitted again when the weights change. Needs a family with an encoder."""
+        from .latent_prior import latent_prior
+
+        family = self._require("encoder", "fit a latent prior to its codes")
+        if "conditional" in family.capabilities:
+            raise ConfigError(f"the {self.family_name} family is conditional, and a fitted latent prior is for "
+                              f"unconditional families; sample with labels and the N(0, I) prior")
+        prior = latent_prior(self, n_components, data, seed)
+        self._prior_options = (n_components, seed)
+        return prior
+
+    def use_prior(self, prior: str, n_components: int = GMM_COMPONENTS) -> "Model":
+        """Make sample() (and what calls it: `ganvae sample`, evaluate) draw codes from `prior` ("normal" or
+        "gmm", fitted now with n_components) when not told otherwise."""
+        from .latent_prior import check_prior
+
+        if check_prior(prior) == "gmm":
+            self.latent_prior(n_components)
+        self.sampling_prior = prior
+        return self
+
+    def _codes_prior(self, prior: Optional[str]):
+        """The LatentPrior to draw codes from, or None for the family's own N(0, I)."""
+        from .latent_prior import check_prior
+
+        if check_prior(self.sampling_prior if prior is None else prior, "prior") == "normal":
+            return None
+        n_components, seed = self._prior_options
+        return self.latent_prior(n_components, seed=seed)
+
     def sample_blocks(self, n_samples: int, seed: Optional[int] = None,
-                      labels=None) -> Iterator[tuple[int, np.ndarray]]:
-        """The samples of sample(n_samples, seed, labels), in order, as (start, block of at most SAMPLE_CHUNK):
-        any number of them in bounded memory. Every block is drawn whole, from its own seed (seed, block index),
-        and cut, so no sample depends on n_samples (torch.randn(10) is not the start of torch.randn(1000))."""
+                      labels=None, prior: Optional[str] = None) -> Iterator[tuple[int, np.ndarray]]:
+        """The samples of sample(n_samples, seed, labels, prior), in order, as (start, block of at most
+        SAMPLE_CHUNK): any number of them in bounded memory. Every block is drawn whole, from its own seed (seed,
+        block index), and cut, so no sample depends on n_samples (torch.randn(10) is not the start of
+        torch.randn(1000))."""
         self._sample_shape(n_samples)
         labels = self._sample_labels(n_samples, labels)
+        codes_prior = self._codes_prior(prior)
         for index, start in enumerate(range(0, n_samples, SAMPLE_CHUNK)):
             block_labels = None
             if labels is not None:  # padded to a whole block with class 0; the padding is cut off with its samples
                 block_labels = torch.zeros(SAMPLE_CHUNK, dtype=torch.int64)
                 part = labels[start:start + SAMPLE_CHUNK]
                 block_labels[:len(part)] = part
-            yield start, self._sample_block(index, seed, block_labels)[: n_samples - start]
+            yield start, self._sample_block(index, seed, block_labels, codes_prior)[: n_samples - start]
 
     def _sample_labels(self, n_samples: int, labels) -> Optional[torch.Tensor]:
         """labels as an int64 tensor of n_samples classes, checked against the family and the data."""
@@ -656,7 +700,8 @@ class Model:
         return tuple(self.data_info_["shape"])
 
     @torch.no_grad()
-    def _sample_block(self, index: int, seed: Optional[int], labels: Optional[torch.Tensor] = None) -> np.ndarray:
+    def _sample_block(self, index: int, seed: Optional[int], labels: Optional[torch.Tensor] = None,
+                      codes_prior=None) -> np.ndarray:
         family = self._check_fitted()
         was_training = family.training
         family.eval()
@@ -667,7 +712,9 @@ class Model:
                     torch.manual_seed(block_seed(seed, index))
                 if labels is not None:
                     labels = labels.to(family.device)
-                block = family.sample(SAMPLE_CHUNK, labels=labels).float().cpu().numpy()
+                block = (family.sample(SAMPLE_CHUNK, labels=labels) if codes_prior is None else
+                         family.sample_codes(codes_prior.sample(SAMPLE_CHUNK).to(family.device), labels=labels))
+                block = block.float().cpu().numpy()
         finally:
             family.train(was_training)
         return self._to_original(block)

@@ -21,6 +21,7 @@ from .config import (CHECKPOINT_EVERY, IW_SAMPLES, LOG_EVERY, N_EVAL, NLL_EXAMPL
                      DataConfig, ModelConfig, OptimConfig, RunConfig, validate)
 from .data import name_part
 from .errors import ConfigError, GanvaeError
+from .latent_prior import GMM_COMPONENTS
 from .families import FAMILIES, compare_defaults, family_label, setting_flags
 from .nets import ARCHS
 from .sizes import available_cpus
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a .npy (float32 array, written in blocks), .png (a grid or scatter), or for vector data .csv "
                         "or .parquet (the data's column names and units; .parquet needs pyarrow)")
     p.add_argument("--seed", type=int, default=0)
+    _add_prior_flags(p, ("normal", "gmm"))
 
     p = sub.add_parser("evaluate", help="measure a run or a .npy of samples on the shared metric suite; "
                                         "prints a table and writes metrics.json")
@@ -171,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="where to write the JSON (default: RUN/metrics.json, or "
                                                  "SAMPLES.metrics.json beside a .npy)")
     p.add_argument("--no-download", action="store_true", help="never try to download a missing dataset")
+    _add_prior_flags(p, ("normal", "gmm"))
 
     p = sub.add_parser("compare", help="train every family with the same budget and seeds, score, and report")
     _add_data_flags(p, required=True)
@@ -196,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "or an earlier comparison's to continue it")
     p.add_argument("--rescore", action="store_true",
                    help="score finished runs in --out again with this version's metrics (no retraining)")
+    _add_prior_flags(p, ("normal", "gmm", "both"))
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--tensorboard", action="store_true",
                    help="also write TensorBoard views: each run's training in its folder, the metric curves in "
@@ -398,13 +402,23 @@ def _report_run(model) -> int:
     return 0
 
 
+def _add_prior_flags(p, choices: tuple[str, ...]) -> None:
+    both = ("; both: each family with an encoder twice, as its own entry and as 'FAMILY (GMM prior)'"
+            if "both" in choices else "")
+    p.add_argument("--prior", choices=choices, default="normal",
+                   help="where codes are drawn from: normal, N(0, I) (default); gmm, a Gaussian mixture fitted to the "
+                        f"encoded training data (families with an encoder; cached as RUN/latent_prior.npz){both}")
+    p.add_argument("--gmm-components", type=_positive_int, default=GMM_COMPONENTS, metavar="K",
+                   help=f"components of the fitted mixture (default {GMM_COMPONENTS})")
+
+
 def cmd_sample(args) -> int:
     from .sample_files import SUFFIXES, write_samples
 
     output = Path(args.output)
     if output.suffix.lower() not in SUFFIXES:
         raise ConfigError(f"-o must end in .npy, .png, .csv or .parquet, not {output.name!r}")
-    model = load(args.run)
+    model = load(args.run).use_prior(args.prior, args.gmm_components)
     shape = write_samples(model, args.n_samples, output, seed=args.seed)
     print(f"wrote {args.n_samples} samples of shape {shape} to {output}")
     return 0
@@ -416,9 +430,12 @@ def cmd_evaluate(args) -> int:
     result = evaluate(args.source, data=args.data, split=args.split, n_eval=args.n_eval,
                       features=args.features, seed=args.seed, iw_samples=args.iw_samples,
                       nll_examples=args.nll_examples, data_dir=args.data_dir, download=not args.no_download,
-                      progress=True)
+                      progress=True, prior=args.prior, gmm_components=args.gmm_components)
     print(format_table(result))
-    path = save_metrics(result, args.out or metrics_path_for(args.source))
+    path = args.out or metrics_path_for(args.source)
+    if path is not None and args.prior != "normal" and not args.out:  # beside the normal prior's, not over it
+        path = path.with_name(f"{path.stem}-{args.prior}{path.suffix}")
+    path = save_metrics(result, path)
     print(f"wrote {path}")
     return 0
 
@@ -435,7 +452,7 @@ def cmd_compare(args) -> int:
                         precision=args.precision)
     out = Path(args.out) if args.out else Path("runs") / f"compare-{name_part(args.data)}"
     summary, paths = compare(cfg, out, progress=not args.no_progress, rescore=args.rescore,
-                             tensorboard=args.tensorboard)
+                             tensorboard=args.tensorboard, prior=args.prior, gmm_components=args.gmm_components)
     print("\nVerdict:")
     for sentence in summary["verdict"]:
         print(f"- {sentence['text']}")

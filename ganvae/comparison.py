@@ -20,7 +20,8 @@ from .api import Model
 from .config import BudgetConfig, CompareConfig, RunConfig, validate_compare
 from .data import IMAGE, MODE_MEANS, Dataset, load_dataset
 from .errors import ConfigError, RunError
-from .families import FAMILIES, compare_defaults
+from .families import FAMILIES, capabilities_of, compare_defaults
+from .latent_prior import GMM_COMPONENTS, PRIOR_FILE, check_prior
 from .nets import ARCHS, resolve_arch
 from .train.checkpoint import LATEST, PREVIOUS
 from .train.lock import LOCK_NAME, FolderLock
@@ -36,7 +37,8 @@ COMPARE_CONFIG = "compare-config.json"
 RUNS_DIR = "runs"
 # Every file ganvae writes into a run folder of a comparison (the figures are redrawn at the end of a run).
 RUN_FILES = frozenset({CONFIG, DATA_INFO, LOG, STATUS, DONE, "curve.json", "metrics.json", LOCK_NAME,
-                       "samples.png", "losses.png", "reconstructions.png", "interpolations.png"})
+                       "samples.png", "losses.png", "reconstructions.png", "interpolations.png",
+                       PRIOR_FILE, "metrics-gmm.json", "samples-gmm.png"})
 # Temporary files of an atomic write (".NAME.tmp-PID") and of RunFolder.create's probe.
 TEMPORARY = re.compile(r"^\.(.+\.tmp-\d+|write-test-\d+)$")
 
@@ -228,6 +230,49 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
     return run
 
 
+def prior_entry(family: str) -> str:
+    """The report entry of a family sampled from its fitted mixture prior (labelled "VAE (GMM prior)")."""
+    return f"{family}+gmm"
+
+
+def takes_fitted_prior(family: str) -> bool:
+    capabilities = capabilities_of(family)
+    return "encoder" in capabilities and "conditional" not in capabilities
+
+
+def score_with_fitted_prior(run: dict, cfg: CompareConfig, n_eval: int, gmm_components: int,
+                            say: Callable[[str], None], rescore: bool = False) -> dict:
+    """The run's final weights sampled from a Gaussian mixture fitted to its encoded training data, scored, as
+    a report entry of its own; kept in the run folder (metrics-gmm.json) and reused while the settings and the
+    trained steps are the same."""
+    from .evaluation import evaluate
+    from .report.figures import N_GRID, N_SCATTER
+    from .report.plots import save_samples
+
+    run_dir = Path(run["run_dir"])
+    record_path = run_dir / "metrics-gmm.json"
+    settings = {"n_eval": n_eval, "gmm_components": gmm_components, "data": cfg.data.name,
+                "step": run["curve"][-1]["step"] if run.get("curve") else None}
+    record = read_json(record_path) if record_path.exists() else {}
+    if record.get("settings") == settings and not rescore:
+        result = record["result"]
+    else:
+        say(f"  scoring {run_dir} with a {gmm_components}-component Gaussian mixture prior")
+        model = Model.load(run_dir)
+        result = evaluate(model, data=cfg.data, n_samples=n_eval, prior="gmm", gmm_components=gmm_components)
+        data = load_dataset(replace(cfg.data, split="train"))
+        n = N_GRID if data.kind == IMAGE else min(N_SCATTER, len(data))
+        save_samples(model.sample(n, seed=0, prior="gmm"), run_dir / "samples-gmm.png",
+                     real=data.to_original(data.x[:N_SCATTER].numpy()), kind=data.kind)
+        write_json(record_path, {"settings": settings, "result": result})
+    figure = run_dir / "samples-gmm.png"
+    # No run folder of its own: the report would otherwise show the run's losses and reconstructions twice.
+    return {**run, "family": prior_entry(run["family"]), "run_dir": None, "metrics": result["metrics"],
+            "figures": {"samples": str(figure.resolve())} if figure.exists() else {}, "curve": [],
+            "notes": f"the run in {run_dir}, its codes drawn from a {gmm_components}-component Gaussian mixture "
+                     f"fitted to its encoded training data instead of N(0, I)"}
+
+
 def check_out_folder(out: Path) -> None:
     """Refuse an --out that is a file, or a non-empty folder that is not a ganvae comparison (a comparison
     deletes and rewrites files in its folder, so it must never take over someone else's)."""
@@ -246,12 +291,16 @@ def check_out_folder(out: Path) -> None:
 
 
 def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[[str], None] = print,
-            rescore: bool = False, tensorboard: bool = False) -> tuple[dict, dict[str, Path]]:
+            rescore: bool = False, tensorboard: bool = False, prior: str = "normal",
+            gmm_components: int = GMM_COMPONENTS) -> tuple[dict, dict[str, Path]]:
     """Run the whole comparison into `out`; return the summary and the report's paths (a ComparisonResult, which
     a notebook shows as the verdict, the metric table and a link to the report). rescore: score runs
     that are already done again (after an upgrade of ganvae's metrics) instead of reusing their numbers.
     tensorboard: also write TensorBoard views, each run's training in its folder and the metric curves in
     OUT/tensorboard (the report's paths then include "tensorboard").
+    prior: "normal" samples every family from N(0, I); "gmm" samples each family with an encoder from a
+    Gaussian mixture of gmm_components fitted to its encoded training data (its entry "FAMILY+gmm", labelled
+    "VAE (GMM prior)"); "both" reports each such family both ways, side by side.
 
     `out` is locked for the whole comparison: a second comparison into it fails with a RunError naming the
     first process."""
@@ -260,6 +309,8 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[
         from .train.tensorboard import summary_writer_class
 
         summary_writer_class()  # a missing package is one line, before anything is trained
+    if prior != "both":
+        check_prior(prior)
     if not cfg.families:
         cfg = replace(cfg, families=compare_defaults())
     for family in cfg.families:
@@ -281,14 +332,15 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[
         check_out_folder(out)  # again, now that no other comparison can be writing it
         if not (out / COMPARE_CONFIG).exists():  # marks the folder as a comparison from its first run on
             write_json(out / COMPARE_CONFIG, cfg.to_dict())
-        return _compare_locked(cfg, out, train_data, arch, progress, say, rescore, tensorboard)
+        return _compare_locked(cfg, out, train_data, arch, progress, say, rescore, tensorboard, prior,
+                               gmm_components)
     finally:
         lock.release()
 
 
 def _compare_locked(cfg: CompareConfig, out: Path, train_data: Dataset, arch: str, progress: bool,
-                    say: Callable[[str], None], rescore: bool, tensorboard: bool = False
-                    ) -> tuple[dict, dict[str, Path]]:
+                    say: Callable[[str], None], rescore: bool, tensorboard: bool = False, prior: str = "normal",
+                    gmm_components: int = GMM_COMPONENTS) -> tuple[dict, dict[str, Path]]:
     n_eval = cfg.n_eval
     batches, batch_note = batch_sizes(cfg.families, arch, len(train_data))
     runs = []
@@ -301,7 +353,17 @@ def _compare_locked(cfg: CompareConfig, out: Path, train_data: Dataset, arch: st
             fid = run["metrics"].get("fid")
             say(f"  {run['cost']['seconds']:.0f} s, {run['cost']['images_seen']} images"
                 + (f", FID {fid:.2f}" if fid is not None else ""))
+            if prior != "normal" and takes_fitted_prior(family):
+                fitted = score_with_fitted_prior(run, cfg, n_eval, gmm_components, say, rescore)
+                fid = fitted["metrics"].get("fid")
+                say(f"  with the fitted prior" + (f": FID {fid:.2f}" if fid is not None else ""))
+                runs.append(fitted)
+                if prior == "gmm":
+                    continue
             runs.append(run)
+    entries = [entry for family in cfg.families for entry in
+               ((family,) if prior == "normal" or not takes_fitted_prior(family) else
+                (prior_entry(family),) if prior == "gmm" else (family, prior_entry(family)))]
     data_info = train_data.info()
     if train_data.kind == IMAGE and train_data.y is not None:
         data_info["n_classes"] = int(train_data.y.max()) + 1
@@ -316,8 +378,12 @@ def _compare_locked(cfg: CompareConfig, out: Path, train_data: Dataset, arch: st
              f"{CURVE_POINTS} points of training."]
     if batch_note:
         notes.append(batch_note)
+    if prior != "normal":
+        notes.append(f"An entry marked (GMM prior) is its family's runs with codes drawn from a {gmm_components}-"
+                     f"component Gaussian mixture fitted to the encoded training data (Ghosh et al. 2020) instead of "
+                     f"N(0, I); its likelihood metrics are n/a, since they belong to the N(0, I) prior.")
     summary = build_summary(data=data_info, budget=budget, seeds=list(range(cfg.seeds)),
-                            runs=runs, families=list(cfg.families), notes=notes)
+                            runs=runs, families=entries, notes=notes)
     paths = write_report(summary, out)
     if tensorboard:
         from .train.tensorboard import write_comparison_curves

@@ -30,6 +30,7 @@ from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dat
 from ganvae.storage import atomic_write_bytes, cache_dir, cached_file, write_cache_file
 from ganvae.errors import ConfigError, DataError
 from ganvae.notebook import EvaluationResult
+from ganvae.latent_prior import GMM_COMPONENTS, check_prior
 from ganvae.metrics.spec import MEMORIZATION_QUANTILE, METRICS, TARGET, capable_families, group_metrics
 from ganvae.metrics.clusters import (KMEANS_INITS, MIN_EXPECTED, NDB_ALPHA, assign_clusters, cluster_count,
                                      cluster_coverage, fit_clusters)
@@ -66,7 +67,8 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
              n_eval: int = DEFAULT_N_SAMPLES, features: str = "auto", seed: int = 0,
              iw_samples: int = DEFAULT_IW_SAMPLES, nll_examples: Optional[int] = DEFAULT_NLL_EXAMPLES,
              data_dir: Optional[str] = None, download: bool = True, cache: bool = True,
-             progress: bool = False, n_samples: Optional[int] = None) -> dict:
+             progress: bool = False, prior: str = "normal", gmm_components: int = GMM_COMPONENTS,
+             n_samples: Optional[int] = None) -> dict:
     """Measure a model or a set of samples against real data on the shared metric suite.
 
     Args:
@@ -81,6 +83,9 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         iw_samples: importance samples K per example for the VAE's NLL.
         nll_examples: reference examples the NLL is averaged over (None: all of them).
         cache: read and write cached real-data features and statistics.
+        prior: where a model's codes come from: "normal" (N(0, I)) or "gmm" (a Gaussian mixture of
+            gmm_components fitted to the encoded training data, for a family with an encoder); with "gmm" the
+            likelihood metrics read n/a, since they belong to the model with its N(0, I) prior.
         n_samples: the old name of n_eval, still accepted.
 
     Returns:
@@ -101,6 +106,10 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
     if split not in (None, "train", "test"):
         raise ConfigError(f"--split must be train or test, not {split!r}")
     model, given_samples, label, run_data = _resolve_source(source)
+    check_prior(prior)
+    if prior != "normal" and model is None:
+        raise ConfigError(f"--prior {prior} draws a model's codes from a fitted prior, and {label} holds samples, not "
+                          f"a model; evaluate the run folder instead")
     family = model.family_name if model is not None else None
     train_cfg = _data_config(data, run_data, data_dir, download)
     train_data = load_dataset(replace(train_cfg, split="train"))
@@ -111,7 +120,9 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         if tuple(model.data_info_["shape"]) != train_data.shape:
             raise ConfigError(f"the model makes examples of shape {tuple(model.data_info_['shape'])}, but "
                               f"{train_data.name} holds {train_data.shape}; pass the --data it was trained on")
-        samples = model.sample(n_samples, seed=seed)
+        if prior != "normal":
+            model.latent_prior(gmm_components)
+        samples = model.sample(n_samples, seed=seed, prior=prior)
     else:
         samples = given_samples[:n_samples]
     samples = _check_samples(samples, train_data)
@@ -122,7 +133,8 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         samples=samples, train_data=train_data, reference=reference, split=split,
         has_test_split=_has_test_split(train_cfg), extractor=extractor, fake_features=fake_features,
         fake_predictions=fake_predictions, real=real_features(reference, extractor, cache=cache, progress=progress),
-        model=model, seed=seed, iw_samples=iw_samples, nll_examples=nll_examples, cache=cache, progress=progress)
+        model=model, seed=seed, iw_samples=iw_samples, nll_examples=nll_examples, cache=cache, progress=progress,
+        prior=prior)
     capabilities = frozenset(model.family_.capabilities) if model is not None else frozenset()
     metrics, notes, details, settings = _run_groups(inputs, family, capabilities)
     metrics = {name: _plain(value) for name, value in metrics.items()}
@@ -145,7 +157,8 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         "not_applicable": not_applicable,
         "notes": notes,
         "details": _jsonable(details),
-        "settings": {"seed": seed, "prdc_k": PRDC_K, **settings, "reference_seed": REFERENCE_SEED},
+        "settings": {"seed": seed, "prdc_k": PRDC_K, **settings, "reference_seed": REFERENCE_SEED,
+                     **({"prior": prior, "gmm_components": gmm_components} if prior != "normal" else {})},
         "ganvae_version": __version__,
         "seconds": round(time.perf_counter() - start, 2),
     })
@@ -172,6 +185,7 @@ class EvalInputs:
     nll_examples: Optional[int] = DEFAULT_NLL_EXAMPLES
     cache: bool = True
     progress: bool = False
+    prior: str = "normal"  # where the model's codes came from: "normal" or "gmm" (a fitted mixture)
     _train: Optional[dict] = field(default=None, init=False, repr=False)
 
     def train_features(self) -> dict:
@@ -521,6 +535,9 @@ def _memorization_threshold(test: dict, train: dict, cache: bool) -> float:
 def _likelihood_metrics(inputs: EvalInputs) -> GroupResult:
     """NLL, bits per dimension, negative ELBO, KL per latent dimension, active units and reconstruction error
     on the reference split, mapped into the model's space."""
+    if inputs.prior != "normal":
+        raise NotApplicable(f"the likelihood is the model's with its N(0, I) prior, not with the fitted {inputs.prior} "
+                            f"prior these samples came from: see the evaluation with --prior normal")
     model = inputs.model
     info = model.data_info_
     x = _in_data_units(inputs.reference)
@@ -579,6 +596,8 @@ def format_table(result: dict) -> str:
     """The result as a plain-text table: metric, value ("n/a" where it does not apply), which way is better,
     and why a value is missing."""
     who = result["family"].upper() if result["family"] else "samples"
+    if result["settings"].get("prior", "normal") != "normal":
+        who += f", {result['settings']['prior'].upper()} prior of {result['settings']['gmm_components']} components"
     lines = [f"{result['source']} ({who}): {result['n_samples']} samples against {result['n_reference']} real "
              f"examples of {result['data']} ({result['split']} split)",
              f"feature space: {result['feature_space']} ({result['feature_dim']}-d)", ""]

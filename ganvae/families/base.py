@@ -212,6 +212,11 @@ class Family(nn.Module):
         """Map codes z (B, latent_dim) to data space, without sampling noise (for interpolations)."""
         raise NotImplementedError
 
+    def sample_codes(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Samples for given codes z (B, latent_dim), as `sample` makes them from its own noise (a VAE adds its
+        decoder's noise on vectors): how a latent prior other than N(0, I) is sampled."""
+        return self.from_latent(z, labels)
+
     def noise(self, n_samples: int) -> torch.Tensor:
         return torch.randn(n_samples, self.latent_dim, device=self.device)
 
@@ -236,6 +241,13 @@ class Family(nn.Module):
     def has(cls, capability: str) -> bool:
         return capability in cls.capabilities
 
+    @classmethod
+    def describe_settings(cls, settings: Mapping[str, Any]) -> str:
+        """The family's settings (a config's `model.settings`) in words, as reports list them ("" for none).
+        Families override it to say what a setting means ("KL weight 4 reached after 1000 steps")."""
+        return ", ".join(f"{name.replace('_', ' ')} {value:g}" if isinstance(value, float) else
+                         f"{name.replace('_', ' ')} {value}" for name, value in settings.items())
+
 
 FAMILIES: Registry[type[Family]] = Registry("family")
 
@@ -246,6 +258,11 @@ def capabilities_of(name: str) -> frozenset[str]:
 
 
 def family_label(name: str) -> str:
+    """How reports name a family ("VAE"), or a comparison's entry of a family sampled from a fitted latent
+    prior, "vae+gmm" ("VAE (GMM prior)"); an unknown name in capitals."""
+    family, _, prior = name.partition("+")
+    if prior:
+        return f"{family_label(family)} ({prior.upper()} prior)"
     return FAMILIES.get(name).label if name in FAMILIES and FAMILIES.get(name).label else name.upper()
 
 

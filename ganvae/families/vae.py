@@ -27,6 +27,15 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 class VAESettings:
     kl_weight: float = setting(1.0, "weight of the KL term (1 is the ELBO; beta-VAE above 1)", minimum=0.0,
                                aliases=("beta",))
+    kl_warmup: int = setting(0, "steps over which the KL weight rises linearly from 0 to --kl-weight (0: no "
+                                "warm-up)", minimum=0)
+
+
+def describe_kl(kl_weight: float, kl_warmup: int) -> str:
+    """The KL schedule in words, as reports say it: 'KL weight 4 reached after 1000 steps'."""
+    if kl_warmup:
+        return f"KL weight {kl_weight:g} reached after {kl_warmup} steps (linear warm-up from 0)"
+    return f"KL weight {kl_weight:g}" + (" (the ELBO)" if kl_weight == 1 else "")
 
 
 @FAMILIES.register("vae")
@@ -54,12 +63,18 @@ class VAEFamily(Family):
         ("Reconstruction", ("reconstruction",), "-log p(x|z) per example (nats)", None, None),
         ("KL divergence", ("kl",), "KL(q(z|x) || p(z)) per example (nats)", None, None),
         ("Negative ELBO", ("neg_elbo", "loss"), "reconstruction + KL (nats)", None, None),
+        ("KL weight", ("kl_weight",), "weight of the KL term (warm-up)", None, None),
     )
 
     def __init__(self, arch: Architecture, kind: str, data_shape, latent_dim: int, hidden: int,
                  settings: Optional[VAESettings] = None, n_classes: int = 0):
         super().__init__(arch, kind, data_shape, latent_dim, hidden, settings, n_classes)
-        self.kl_weight = float(self.settings.kl_weight)
+        self.kl_weight = float(getattr(self.settings, "kl_weight", 1.0))  # a subclass may have no KL weight
+        self.kl_warmup = int(getattr(self.settings, "kl_warmup", 0))
+        if self.kl_warmup:
+            # Steps of the ELBO phase done so far: a buffer, so a checkpoint carries it and a resumed run goes on
+            # with the same weights. Only with a warm-up, so a plain VAE's state (and its weights) stay as before.
+            self.register_buffer("kl_steps", torch.zeros((), dtype=torch.int64))
         self.nets["encoder"] = arch.encoder(self.data_shape, latent_dim, hidden)
         self.nets["decoder"] = arch.decoder(latent_dim, self.data_shape, hidden)
         self.likelihood = "bernoulli" if kind == "image" else "gaussian"
@@ -108,13 +123,30 @@ class VAEFamily(Family):
         return {"reconstruction": -self.log_likelihood(x, raw), "kl": kl_per_dim.sum(1),
                 "kl_per_dim": kl_per_dim, "mu": mu}
 
+    def current_kl_weight(self) -> torch.Tensor:
+        """The KL weight of the coming step: kl_weight * min(1, steps done / kl_warmup), a 0-d tensor."""
+        if not self.kl_warmup:
+            return torch.tensor(self.kl_weight)
+        return self.kl_weight * (self.kl_steps.double() / self.kl_warmup).clamp(max=1.0).float()
+
     def elbo_loss(self, batch: Batch) -> LossDict:
         terms = self.elbo_terms(batch.x)
         reconstruction = terms["reconstruction"].mean()
         kl = terms["kl"].mean()
-        loss = reconstruction + self.kl_weight * kl
-        return {"loss": loss, "reconstruction": reconstruction, "kl": kl,
-                "neg_elbo": reconstruction + kl}
+        if not self.kl_warmup:
+            loss = reconstruction + self.kl_weight * kl
+            return {"loss": loss, "reconstruction": reconstruction, "kl": kl, "neg_elbo": reconstruction + kl}
+        kl_weight = self.current_kl_weight()
+        return {"loss": reconstruction + kl_weight * kl, "reconstruction": reconstruction, "kl": kl,
+                "neg_elbo": reconstruction + kl, "kl_weight": kl_weight}
+
+    def after_step(self, phase: Phase, step: int) -> None:
+        if self.kl_warmup and phase.name == "elbo":
+            self.kl_steps += 1
+
+    @classmethod
+    def describe_settings(cls, settings: dict) -> str:
+        return describe_kl(float(settings.get("kl_weight", 1.0)), int(settings.get("kl_warmup", 0)))
 
     def phases(self) -> list[Phase]:
         return [Phase("elbo", ("encoder", "decoder", "log_sigma"), self.elbo_loss)]
@@ -123,7 +155,12 @@ class VAEFamily(Family):
     def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Draw z from the prior and decode. Images: the Bernoulli mean (the usual grey-level picture);
         vectors: a draw from p(x|z), so a scatter shows the model's real spread."""
-        raw = self.decode(self.noise(n_samples))
+        return self.sample_codes(self.noise(n_samples))
+
+    @torch.no_grad()
+    def sample_codes(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Decode codes z (B, latent_dim) as `sample` does: the Bernoulli mean, or a draw from p(x|z)."""
+        raw = self.decode(z)
         if self.likelihood == "bernoulli":
             return torch.sigmoid(raw)
         return raw + torch.randn_like(raw) * self.sigma()

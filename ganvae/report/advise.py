@@ -250,7 +250,7 @@ def advise(
     the suggested `ganvae train` command; default: the summary's.
     """
     needs = parse_needs(needs)
-    families = list((summary or {}).get("families") or capable_families(()))  # default: every registered family
+    families = list((summary or {}).get("families") or _registered(()))  # default: every registered family
     aggregate = (summary or {}).get("aggregate") or {}
     reasons: list[str] = []
     warnings: list[str] = []
@@ -364,6 +364,15 @@ def advise(
                   warnings=warnings, needs=needs)
 
 
+def _registered(capabilities: Sequence[str]) -> list[str]:
+    """The registered families with these capabilities, the textbook ones `compare` trains by default first (so
+    advice without measurements names the plain GAN or VAE, not a variant that sorts before it)."""
+    from ..families import compare_defaults
+
+    capable = capable_families(capabilities)
+    return [f for f in compare_defaults() if f in capable] + [f for f in capable if f not in compare_defaults()]
+
+
 def _capable_family(capabilities: Sequence[str], families: Sequence[str], summary: Optional[Mapping]) -> str:
     """The first family with every one of the capabilities: among the compared ones (as the summary records
     them), else among the registered families (then the advice warns that the report has no such runs)."""
@@ -371,7 +380,7 @@ def _capable_family(capabilities: Sequence[str], families: Sequence[str], summar
     for family in families:
         if set(capabilities) <= held[family]:
             return family
-    registered = capable_families(capabilities)
+    registered = _registered(capabilities)
     if not registered:
         raise ConfigError(f"no family ganvae knows offers {' and '.join(capabilities)}; drop that --need.")
     return registered[0]

@@ -253,10 +253,30 @@ class _Content:
             ("Budget", f"{format_budget(self.summary['budget'])} per run, the same for every family"),
             ("Seeds", ", ".join(map(str, self.summary["seeds"])) or "none"),
             ("Families", ", ".join(family_label(f) for f in self.families)),
+            *((("Settings", settings),) if (settings := self.settings_text()) else ()),
             ("Intervals", f"{round(100 * float(self.summary.get('confidence', 0.95)))}% Student-t over seeds"),
             ("Made by", f"ganvae {self.summary.get('ganvae_version', '?')}, {self.summary.get('created', '')}"),
         ]
         return facts
+
+    def settings_text(self) -> str:
+        """Each family's own settings in words, as its runs' configs record them ("VAE: KL weight 4 reached after
+        1000 steps ..."); "" when no run records any."""
+        from ..families import FAMILIES
+
+        parts = []
+        for family in self.families:
+            said = []
+            for run in self.runs:
+                settings = ((run.get("config") or {}).get("model") or {}).get("settings")
+                if run.get("family") != family or not settings or family not in FAMILIES:
+                    continue
+                text = FAMILIES.get(family).describe_settings(settings)
+                if text and text not in said:
+                    said.append(text)
+            if said:
+                parts.append(f"{family_label(family)}: {' / '.join(said)}")
+        return "; ".join(parts)
 
     def metric_rows(self) -> list[dict]:
         """One row per metric: label, description, direction, a cell per family and what the comparison found."""

@@ -205,7 +205,7 @@ def test_capabilities_decide_what_a_model_can_do():
 def test_family_settings_by_name_and_by_their_old_name():
     assert ganvae.VAE(kl_weight=0.5)._config().model.settings == {"kl_weight": 0.5}
     vae = ganvae.VAE(beta=0.25, steps=2, batch_size=16).fit(vector_data())
-    assert vae.config_.model.settings == {"kl_weight": 0.25} and vae.family_.kl_weight == 0.25
+    assert vae.config_.model.settings == {"kl_weight": 0.25, "kl_warmup": 0} and vae.family_.kl_weight == 0.25
     with pytest.raises(ConfigError, match="does not apply to the gan family"):
         ganvae.GAN(kl_weight=0.5)
 
@@ -217,6 +217,6 @@ def test_a_config_written_by_ganvae_0_1_still_loads():
     assert cfg.model.settings == {"beta": 0.5}
     from ganvae.families.resolve import resolve
 
-    assert resolve(cfg, "vector", (2,)).model.settings == {"kl_weight": 0.5}
+    assert resolve(cfg, "vector", (2,)).model.settings == {"kl_weight": 0.5, "kl_warmup": 0}
     old_gan = {"model": {"family": "gan", "arch": "mlp", "beta": 1.0}}
     assert ganvae.RunConfig.from_dict(old_gan).model.settings == {}

@@ -1,0 +1,184 @@
+"""A latent prior fitted after training (Ghosh et al. 2020, "ex-post density estimation"): a Gaussian mixture
+over the encoded means of the training set, sampled instead of N(0, I).
+
+A VAE's aggregate posterior rarely fills N(0, I): codes drawn from the prior land in holes between the regions the
+decoder was trained on, and decode to blurred or implausible examples. A mixture fitted to where the training
+data actually encodes avoids those holes. The fit is cached in the run folder (latent_prior.npz) under a key of
+the weights, the data, the number of components and the seed, so it is refitted when any of them changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .errors import ConfigError, GanvaeError
+from .storage import replace_atomically
+
+PRIORS = ("normal", "gmm")  # N(0, I), the model's own prior; a Gaussian mixture fitted to the encoded data
+GMM_COMPONENTS = 10
+PRIOR_FILE = "latent_prior.npz"
+ENCODE_BATCH = 1000
+REG_COVAR = 1e-6  # sklearn's default: keeps each covariance positive definite
+
+
+@dataclass(frozen=True)
+class LatentPrior:
+    """A Gaussian mixture over codes: weights (K,), means (K, D), covariances (K, D, D), float64; `key` names the
+    weights, data, component count and seed it was fitted for."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    key: str = ""
+
+    @property
+    def n_components(self) -> int:
+        return int(len(self.weights))
+
+    def mean(self) -> np.ndarray:
+        """The mixture's mean, (D,)."""
+        return self.weights @ self.means
+
+    def covariance(self) -> np.ndarray:
+        """The mixture's covariance, (D, D): sum_k w_k (S_k + m_k m_k^T) - m m^T."""
+        mean = self.mean()
+        second = np.einsum("k,kij->ij", self.weights, self.covariances + np.einsum("ki,kj->kij", self.means,
+                                                                                   self.means))
+        return second - np.outer(mean, mean)
+
+    def sample(self, n_samples: int) -> torch.Tensor:
+        """n codes (n, D) float32 on the CPU, drawn with torch's global random state (so a seeded block of
+        samples is reproducible): a component by its weight, then its Gaussian."""
+        weights = torch.from_numpy(self.weights)
+        means = torch.from_numpy(self.means)
+        factors = torch.linalg.cholesky(torch.from_numpy(self.covariances))  # (K, D, D)
+        components = torch.multinomial(weights, n_samples, replacement=True)  # (n,)
+        noise = torch.randn(n_samples, self.means.shape[1], dtype=torch.float64)  # (n, D)
+        codes = means[components] + (factors[components] @ noise.unsqueeze(-1)).squeeze(-1)
+        return codes.float()
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez(buffer, weights=self.weights, means=self.means, covariances=self.covariances, key=np.array(self.key))
+        return buffer.getvalue()
+
+    @classmethod
+    def read(cls, path: Path) -> Optional["LatentPrior"]:
+        """The mixture stored at path, or None if there is none or it cannot be read (it is then refitted)."""
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                return cls(stored["weights"], stored["means"], stored["covariances"], str(stored["key"]))
+        except (OSError, KeyError, ValueError):
+            return None
+
+
+def check_prior(prior: str, flag: str = "--prior") -> str:
+    if prior not in PRIORS:
+        raise ConfigError(f"{flag} must be one of {', '.join(PRIORS)}, not {prior!r}")
+    return prior
+
+
+def check_components(n_components) -> int:
+    if not isinstance(n_components, int) or isinstance(n_components, bool) or n_components < 1:
+        raise ConfigError(f"--gmm-components must be a whole number >= 1, not {n_components!r}")
+    return n_components
+
+
+def weights_digest(family: torch.nn.Module) -> str:
+    """sha256 of every weight and buffer: changes whenever training (or a load) changes the model."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(family.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+@torch.no_grad()
+def encoded_means(family, x: torch.Tensor) -> np.ndarray:
+    """The posterior means mu(x) of examples x (N, *shape) in model space, (N, latent_dim) float64."""
+    was_training = family.training
+    family.eval()
+    try:
+        parts = [family.encode(x[start:start + ENCODE_BATCH].to(family.device))[0].double().cpu()
+                 for start in range(0, len(x), ENCODE_BATCH)]
+    finally:
+        family.train(was_training)
+    return torch.cat(parts).numpy()
+
+
+def fit_mixture(codes: np.ndarray, n_components: int, seed: int, key: str = "") -> LatentPrior:
+    """A full-covariance Gaussian mixture of n_components (at most one per code) fitted to codes (N, D)."""
+    from sklearn.mixture import GaussianMixture
+
+    mixture = GaussianMixture(n_components=min(n_components, len(codes)), covariance_type="full",
+                              reg_covar=REG_COVAR, random_state=seed).fit(codes)
+    return LatentPrior(mixture.weights_.astype(np.float64), mixture.means_.astype(np.float64),
+                       mixture.covariances_.astype(np.float64), key)
+
+
+def training_examples(model, data=None) -> tuple[torch.Tensor, str]:
+    """The examples (model space) a prior is fitted to and a digest naming them: `data` (examples in the data's
+    units, or a Dataset), else the model's training split, reloaded by its config."""
+    from .data import Dataset, load_dataset
+
+    if isinstance(data, Dataset):
+        return data.x, data.checksum()
+    if data is not None:
+        x = model._to_model(data).cpu()
+        return x, hashlib.sha256(x.numpy().tobytes() + repr(tuple(x.shape)).encode()).hexdigest()
+    from dataclasses import replace
+
+    cfg = model.config_.data
+    try:
+        dataset = load_dataset(replace(cfg, split="train"))
+    except GanvaeError as exc:
+        raise ConfigError(f"the latent prior is fitted to the training data, and the data this model was trained on "
+                          f"({cfg.name}) cannot be loaded again ({exc}); pass it: model.latent_prior(data=x)") from None
+    if list(dataset.shape) != list(model.data_info_["shape"]):
+        raise ConfigError(f"the training data {cfg.name} now holds examples of shape {dataset.shape}, not the "
+                          f"model's {tuple(model.data_info_['shape'])}; pass the training data: "
+                          f"model.latent_prior(data=x)")
+    return dataset.x, model.data_info_.get("sha256") or dataset.checksum()
+
+
+def latent_prior(model, n_components: int = GMM_COMPONENTS, data=None, seed: int = 0) -> LatentPrior:
+    """The model's fitted mixture prior: from memory or the run folder's cache if it was fitted for these
+    weights, data, component count and seed; otherwise fitted now (and cached in the run folder)."""
+    n_components = check_components(n_components)
+    weights = weights_digest(model.family_)
+    given = None if data is None else training_examples(model, data)
+    data_key = given[1] if given is not None else model.data_info_.get("sha256")
+
+    def fits(prior: Optional[LatentPrior]) -> bool:
+        """Fitted for these weights, component count and seed, and for this data (any, when none is named)."""
+        if prior is None:
+            return False
+        held_weights, held_data, held_components, held_seed = (prior.key.split("|") + ["", "", "", ""])[:4]
+        return (held_weights, held_components, held_seed) == (weights, str(n_components), str(seed)) and \
+            (data_key is None or held_data == data_key)
+
+    held = getattr(model, "latent_prior_", None)
+    if fits(held):
+        return held
+    path = Path(model.run_dir_) / PRIOR_FILE if getattr(model, "run_dir_", None) is not None else None
+    stored = LatentPrior.read(path) if path is not None and path.is_file() else None
+    if fits(stored):
+        model.latent_prior_ = stored
+        return stored
+    x, data_key = given if given is not None else training_examples(model)
+    prior = fit_mixture(encoded_means(model.family_, x), n_components, seed,
+                        key=f"{weights}|{data_key}|{n_components}|{seed}")
+    if path is not None:
+        try:
+            replace_atomically(path, prior.to_bytes())
+        except OSError:  # a read-only run folder: the mixture is used from memory, and fitted again next time
+            pass
+    model.latent_prior_ = prior
+    return prior
