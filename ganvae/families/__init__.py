@@ -4,7 +4,10 @@ from .base import (FAMILIES, Batch, Defaults, Family, NoSettings, Phase, capabil
                    family_label, flag_of, given_settings, make_settings, setting, setting_flags, settings_dict)
 from .gan import GANFamily
 from .vae import VAEFamily, VAESettings, gaussian_kl
+from .cgan import CGANFamily
+from .cvae import CVAEFamily
 
-__all__ = ["FAMILIES", "Batch", "Defaults", "Family", "NoSettings", "Phase", "GANFamily", "VAEFamily",
+__all__ = ["FAMILIES", "Batch", "Defaults", "Family", "NoSettings", "Phase", "GANFamily", "VAEFamily", "CGANFamily",
+           "CVAEFamily",
            "VAESettings", "gaussian_kl", "capabilities_of", "compare_defaults", "family_label", "make_settings",
            "flag_of", "given_settings", "setting", "setting_flags", "settings_dict"]
