@@ -76,9 +76,12 @@ def test_the_tables_that_used_to_live_apart_are_read_from_the_spec():
     assert spec.metric_range("precision") == (0.0, 1.0) and spec.metric_range("kid") is None
     assert spec.metric_unit("bits_per_dim") == "bits" and spec.metric_label("unknown_thing") == "unknown thing"
     # METRIC_INFO is a view of the spec: applicability comes from the families' declared capabilities.
-    assert {name for name, info in METRIC_INFO.items() if info["applies_to"] == ("vae",)} == {
+    with_likelihood = tuple(name for name in FAMILIES.names() if FAMILIES.get(name).has("likelihood"))
+    assert "vae" in with_likelihood and "gan" not in with_likelihood
+    assert {name for name, info in METRIC_INFO.items() if info["applies_to"] == with_likelihood} == {
         name for name, metric in METRICS.items() if metric.requires is not None}
-    assert METRIC_INFO["nll"]["requires"] == "likelihood" and METRIC_INFO["fid"]["applies_to"] == ("gan", "vae")
+    assert METRIC_INFO["nll"]["requires"] == "likelihood"
+    assert METRIC_INFO["fid"]["applies_to"] == tuple(FAMILIES.names())
 
 
 def test_a_spec_entry_needs_a_direction_or_a_target():
@@ -142,7 +145,9 @@ def test_a_new_metric_appears_in_evaluate_and_its_table(fake_metric, tiny_vae):
     assert result["metrics"]["fake_share"] == pytest.approx(float((samples[:, 0] > 0).mean()))
     assert result["details"]["fake_seen"] == 1
     assert result["metrics"]["fake_code"] is None and "fake_code" in result["not_applicable"]
-    assert result["notes"]["fake_code"] == "VAE only: needs a VAE model, not bare samples"
+    # every family with an encoder is named (the VAE, and others as they register: the cVAE)
+    assert re.fullmatch(r"(\w+ or )*VAE only: needs a (\w+ or )*VAE model, not bare samples",
+                        result["notes"]["fake_code"])
     table = format_table(result)
     assert re.search(r"^fake_share\s+0\.\d+\s+higher$", table, re.M), table
     vae = evaluate(tiny_vae, data="ring8", n_samples=200, iw_samples=5, nll_examples=20)
