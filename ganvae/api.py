@@ -304,6 +304,10 @@ class Model:
 
     def _require(self, capability: str, what: str) -> Family:
         family = self._check_fitted()
+        if capability == "conditional" and capability not in family.capabilities:
+            conditional = ", ".join(n for n in FAMILIES.names() if FAMILIES.get(n).has("conditional"))
+            raise ConfigError(f"the {self.family_name} family is not conditional, so it cannot {what}; train a "
+                              f"conditional family ({conditional}) on labelled data")
         if capability not in family.capabilities:
             raise ConfigError(f"the {self.family_name} family has no {capability}, so it cannot {what}")
         return family
@@ -680,18 +684,57 @@ class Model:
             yield start, self._sample_block(index, seed, block_labels, codes_prior)[: n_samples - start]
 
     def _sample_labels(self, n_samples: int, labels) -> Optional[torch.Tensor]:
-        """labels as an int64 tensor of n_samples classes, checked against the family and the data."""
+        """labels as an int64 tensor of n_samples classes, checked against the family and the data; class names
+        are accepted (see class_index)."""
         if labels is None:
             return None
         family = self._require("conditional", "sample given labels")
-        values = torch.as_tensor(np.asarray(labels)).long().reshape(-1)
+        if isinstance(labels, str) or (isinstance(labels, (list, tuple)) and any(isinstance(v, str) for v in labels)):
+            labels = [self.class_index(v) for v in ([labels] if isinstance(labels, str) else labels)]
+        array = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels)
+        if array.dtype.kind not in "iu" and not (array.dtype.kind == "f" and np.array_equal(array, np.round(array))):
+            raise ConfigError(f"labels must be whole class numbers or class names, not values of type {array.dtype}")
+        values = torch.as_tensor(array).long().reshape(-1)
         if values.numel() == 1:
             values = values.expand(n_samples).clone()
         if values.numel() != n_samples:
-            raise ConfigError(f"labels must be one class or one per sample ({n_samples}), not {values.numel()}")
+            raise ConfigError(f"labels must be one class or one per example ({n_samples}), not {values.numel()}")
         if bool((values < 0).any()) or bool((values >= family.n_classes).any()):
             raise ConfigError(f"labels must be classes from 0 to {family.n_classes - 1}")
         return values
+
+    def class_index(self, label: Union[int, str]) -> int:
+        """The class number of `label`: one of the data's class names (a folder's subfolder names, Fashion-MNIST's
+        "Trouser" ...; a name is looked up first), or a whole number from 0 to n_classes - 1. Needs a conditional
+        family; anything else is one line listing the classes."""
+        family = self._require("conditional", "sample a given class")
+        names = [str(name) for name in (self.data_info_ or {}).get("class_names") or []]
+        if isinstance(label, str) and label in names:
+            return names.index(label)
+        number = label
+        if isinstance(label, str):
+            try:
+                number = int(label.strip())
+            except ValueError:
+                number = None
+        if isinstance(number, (int, np.integer)) and not isinstance(number, bool) and 0 <= number < family.n_classes:
+            return int(number)
+        shown = ", ".join(repr(n) for n in names[:12]) + (", ..." if len(names) > 12 else "")
+        choices = f"a class number from 0 to {family.n_classes - 1}" + (f" or a class name ({shown})" if names else "")
+        raise ConfigError(f"label {label!r} is not a class of the data {self.data_info_.get('name')} was trained on; "
+                          f"give {choices}")
+
+    def _labels_kwarg(self, n_examples: int, labels, what: str) -> dict[str, torch.Tensor]:
+        """{"labels": tensor on the family's device} for a conditional family (which needs them), {} otherwise."""
+        family = self._check_fitted()
+        if "conditional" not in family.capabilities:
+            if labels is not None:
+                self._require("conditional", f"{what} given labels")
+            return {}
+        if labels is None:
+            raise ConfigError(f"the {self.family_name} family is conditional, so {what} needs the examples' labels: "
+                              f"pass labels= (one class, or one per example)")
+        return {"labels": self._sample_labels(n_examples, labels).to(family.device)}
 
     def _sample_shape(self, n_samples: int) -> tuple[int, ...]:
         self._check_fitted()
@@ -736,32 +779,39 @@ class Model:
         return self._to_original(out.float().cpu().numpy())
 
     @torch.no_grad()
-    def encode(self, x) -> np.ndarray:
-        """Posterior means mu(x), (N, latent_dim). Needs a family with an encoder."""
+    def encode(self, x, labels=None) -> np.ndarray:
+        """Posterior means mu(x), (N, latent_dim). Needs a family with an encoder; a conditional one also the
+        labels (one class, or one per example)."""
         family = self._require("encoder", "encode")
-        mu, _ = family.encode(self._to_model(x))
+        x = self._to_model(x)
+        mu, _ = family.encode(x, **self._labels_kwarg(len(x), labels, "encode"))
         return mu.cpu().numpy()
 
     @torch.no_grad()
-    def reconstruct(self, x) -> np.ndarray:
-        """Decode each example's posterior mean, in the data's units. Needs a family with an encoder."""
+    def reconstruct(self, x, labels=None) -> np.ndarray:
+        """Decode each example's posterior mean, in the data's units. Needs a family with an encoder; a
+        conditional one also the labels."""
         family = self._require("encoder", "reconstruct")
+        x = self._to_model(x)
+        given = self._labels_kwarg(len(x), labels, "reconstruct")
         was_training = family.training
         family.eval()
-        out = family.reconstruct(self._to_model(x)).cpu().numpy()
+        out = family.reconstruct(x, **given).cpu().numpy()
         family.train(was_training)
         return self._to_original(out)
 
     @torch.no_grad()
-    def score(self, x, seed: int = 0) -> float:
-        """Mean ELBO per example in nats (higher is better): a lower bound on log p(x) in model space. Needs a
-        family with a likelihood."""
+    def score(self, x, seed: int = 0, labels=None) -> float:
+        """Mean ELBO per example in nats (higher is better): a lower bound on log p(x) in model space (for a
+        conditional family, given labels, on log p(x | y)). Needs a family with a likelihood."""
         family = self._require("likelihood", "score examples")
+        x = self._to_model(x)
+        given = self._labels_kwarg(len(x), labels, "score")
         was_training = family.training
         family.eval()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            terms = family.elbo_terms(self._to_model(x))
+            terms = family.elbo_terms(x, **given)
         family.train(was_training)
         return float(-(terms["reconstruction"] + terms["kl"]).mean())
 

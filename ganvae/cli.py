@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "or .parquet (the data's column names and units; .parquet needs pyarrow)")
     p.add_argument("--seed", type=int, default=0)
     _add_prior_flags(p, ("normal", "gmm"))
+    p.add_argument("--label", metavar="K",
+                   help="conditional families (cgan, cvae): draw every sample of class K, a class name of the data "
+                        "(a subfolder's name, Fashion-MNIST's Trouser ...) or a class number from 0")
 
     p = sub.add_parser("evaluate", help="measure a run or a .npy of samples on the shared metric suite; "
                                         "prints a table and writes metrics.json")
@@ -419,8 +422,11 @@ def cmd_sample(args) -> int:
     if output.suffix.lower() not in SUFFIXES:
         raise ConfigError(f"-o must end in .npy, .png, .csv or .parquet, not {output.name!r}")
     model = load(args.run).use_prior(args.prior, args.gmm_components)
-    shape = write_samples(model, args.n_samples, output, seed=args.seed)
-    print(f"wrote {args.n_samples} samples of shape {shape} to {output}")
+    label = None if args.label is None else model.class_index(args.label)
+    shape = write_samples(model, args.n_samples, output, seed=args.seed, labels=label)
+    names = model.data_info_.get("class_names") or []
+    of_class = "" if label is None else f" of class {label}" + (f" ({names[label]})" if label < len(names) else "")
+    print(f"wrote {args.n_samples} samples{of_class} of shape {shape} to {output}")
     return 0
 
 

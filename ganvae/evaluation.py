@@ -548,13 +548,14 @@ def _likelihood_metrics(inputs: EvalInputs) -> GroupResult:
         log_scale_sum = float(np.log(scale.astype(np.float64)).sum())
     values = vae_metrics(model.family_, torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
                          n_importance=inputs.iw_samples, nll_examples=inputs.nll_examples, seed=inputs.seed,
-                         log_scale_sum=log_scale_sum)
+                         log_scale_sum=log_scale_sum,
+                         labels=inputs.reference.y if "conditional" in model.family_.capabilities else None)
     per_dim = values["kl_per_dim"]
     metrics = {name: values[name] for name in group_metrics("likelihood")}
     metrics["kl_per_dim"] = float(np.mean(per_dim))  # mean over latent dimensions; each one in details
     details = {"kl_per_latent_dim": per_dim, "nll_examples": values["nll_examples"],
                "iw_samples": values["iw_samples"], "nll_std_error": values["nll_std_error"],
-               "likelihood": model.family_.likelihood}
+               "likelihood": model.family_.likelihood, "label_prior_nats": values["label_prior_nats"]}
     return GroupResult(metrics, details=details, settings={"iw_samples": inputs.iw_samples})
 
 

@@ -78,6 +78,10 @@ def format_for(path: Optional[Union[str, Path]], fmt: Optional[str]) -> str:
 
 def latent_module(model) -> LatentToData:
     """A CPU copy of a fitted model's generator or decoder path, in eval mode, as one nn.Module."""
+    if "conditional" in model._check_fitted().capabilities:
+        raise ConfigError(f"exporting a conditional family ({model.family_name}) is not supported: its network "
+                          f"also takes class labels, and the exported file takes codes only; sample it with "
+                          f"`ganvae sample RUN --label K` instead")
     family = copy.deepcopy(model._check_fitted()).cpu().eval()
     family.requires_grad_(False)  # a sampler: its outputs need no graph, wherever it is loaded
     with torch.no_grad():  # once before tracing: whatever from_latent prepares on first use (a conv generator's

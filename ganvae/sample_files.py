@@ -20,8 +20,9 @@ SUFFIXES = (".npy", ".png", ".csv", ".parquet")
 CSV_FORMAT, CSV_BYTES_PER_VALUE = "%.9g", 16
 
 
-def write_samples(model, n_samples: int, path, seed: int = 0) -> tuple[int, ...]:
+def write_samples(model, n_samples: int, path, seed: int = 0, labels=None) -> tuple[int, ...]:
     """Draw n_samples from a fitted GAN or VAE into `path` (by its suffix); returns the shape of one sample.
+    labels (a conditional family only): one class for all, or one per sample.
 
     Sample i is the same in every format and for every n_samples (see `sample_blocks` in the API)."""
     path = Path(path)
@@ -34,23 +35,23 @@ def write_samples(model, n_samples: int, path, seed: int = 0) -> tuple[int, ...]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".png":
-            _write_png(model, n_samples, path, seed, kind, what)
+            _write_png(model, n_samples, path, seed, kind, what, labels)
         elif suffix == ".npy":
             check_disk(4 * n_samples * math.prod(shape) + 128, path.parent, f"{what} in {path.name}",
                        "lower -n, or write to a disk with more room")
-            _in_place(path, lambda tmp: _write_npy(model, n_samples, tmp, seed, shape))
+            _in_place(path, lambda tmp: _write_npy(model, n_samples, tmp, seed, shape, labels))
         else:
             columns = _columns(info, path)
             n_bytes = n_samples * len(columns) * (CSV_BYTES_PER_VALUE if suffix == ".csv" else 4)
             check_disk(n_bytes, path.parent, f"{what} in {path.name}", "lower -n, or write to a disk with more room")
             write = _write_csv if suffix == ".csv" else _write_parquet
-            _in_place(path, lambda tmp: write(model, n_samples, tmp, seed, columns))
+            _in_place(path, lambda tmp: write(model, n_samples, tmp, seed, columns, labels))
     except OSError as exc:
         raise ConfigError(f"cannot write -o {path} ({exc.strerror or exc}); choose a writable path") from None
     return shape
 
 
-def _write_png(model, n_samples: int, path: Path, seed: int, kind: str, what: str) -> None:
+def _write_png(model, n_samples: int, path: Path, seed: int, kind: str, what: str, labels=None) -> None:
     from .report.plots import PNG_MAX_SAMPLES, save_samples, shown_in_png
 
     if n_samples > PNG_MAX_SAMPLES:
@@ -58,7 +59,7 @@ def _write_png(model, n_samples: int, path: Path, seed: int, kind: str, what: st
         raise ConfigError(f"-n {n_samples} is too many for a PNG: it shows at most {shown_in_png(kind)} of them, "
                           f"and drawing {what} would take {human_bytes(n_samples * per_sample)}; use -n "
                           f"{shown_in_png(kind)}, or write every sample to a .npy file")
-    save_samples(model.sample(n_samples, seed=seed), path, kind=kind)
+    save_samples(model.sample(n_samples, seed=seed, labels=labels), path, kind=kind)
 
 
 def _columns(info: dict, path: Path) -> list[str]:
@@ -84,25 +85,25 @@ def _in_place(path: Path, write) -> None:
     fsync_dir(path.parent)
 
 
-def _write_npy(model, n_samples: int, tmp: Path, seed: int, shape: tuple[int, ...]) -> None:
+def _write_npy(model, n_samples: int, tmp: Path, seed: int, shape: tuple[int, ...], labels=None) -> None:
     # A memory map of the file: each block goes straight to disk, so memory holds one block, not N samples.
     array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n_samples, *shape))
     try:
-        for start, block in model.sample_blocks(n_samples, seed=seed):
+        for start, block in model.sample_blocks(n_samples, seed=seed, labels=labels):
             array[start:start + len(block)] = block
         array.flush()
     finally:
         del array
 
 
-def _write_csv(model, n_samples: int, tmp: Path, seed: int, columns: list[str]) -> None:
+def _write_csv(model, n_samples: int, tmp: Path, seed: int, columns: list[str], labels=None) -> None:
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerow(columns)
-        for _, block in model.sample_blocks(n_samples, seed=seed):
+        for _, block in model.sample_blocks(n_samples, seed=seed, labels=labels):
             np.savetxt(f, block, fmt=CSV_FORMAT, delimiter=",")
 
 
-def _write_parquet(model, n_samples: int, tmp: Path, seed: int, columns: list[str]) -> None:
+def _write_parquet(model, n_samples: int, tmp: Path, seed: int, columns: list[str], labels=None) -> None:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -110,6 +111,6 @@ def _write_parquet(model, n_samples: int, tmp: Path, seed: int, columns: list[st
         raise ConfigError("writing .parquet needs pyarrow: `pip install pyarrow` (or write .csv or .npy)") from None
     schema = pa.schema([(name, pa.float32()) for name in columns])
     with pq.ParquetWriter(str(tmp), schema) as writer:
-        for _, block in model.sample_blocks(n_samples, seed=seed):
+        for _, block in model.sample_blocks(n_samples, seed=seed, labels=labels):
             writer.write_table(pa.Table.from_arrays([pa.array(block[:, j]) for j in range(len(columns))],
                                                     schema=schema))

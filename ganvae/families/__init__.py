@@ -8,8 +8,10 @@ from .vae import VAEFamily, VAESettings, gaussian_kl
 from .wgan_gp import WGANGPFamily
 from .iwae import IWAEFamily
 from .vaegan import VAEGANFamily
+from .cgan import CGANFamily
+from .cvae import CVAEFamily
 
 __all__ = ["FAMILIES", "Batch", "Defaults", "Family", "NoSettings", "Phase", "GANFamily", "GANSettings",
-           "SNGANFamily", "VAEFamily", "VAESettings", "WGANGPFamily", "IWAEFamily", "VAEGANFamily", "gaussian_kl",
-           "capabilities_of", "compare_defaults", "family_label", "make_settings", "flag_of", "given_settings",
-           "setting", "setting_flags", "settings_dict"]
+           "SNGANFamily", "VAEFamily", "VAESettings", "WGANGPFamily", "IWAEFamily", "VAEGANFamily", "CGANFamily",
+           "CVAEFamily", "gaussian_kl", "capabilities_of", "compare_defaults", "family_label", "make_settings",
+           "flag_of", "given_settings", "setting", "setting_flags", "settings_dict"]

@@ -2,7 +2,8 @@
 reconstruction error, KL per latent dimension and active units.
 
 Each function takes a fitted ``VAEFamily`` and examples x in the model's space (images (N, C, H, W) in [0, 1],
-vectors (N, D) as the model was trained on them) and runs the networks; the formulas themselves live in
+vectors (N, D) as the model was trained on them), and for a conditional family (the cVAE) their labels (N,),
+and runs the networks; the formulas themselves live in
 ``ganvae.metrics.likelihood``. The log-densities used:
 log p(x|z) from ``family.log_likelihood``; log p(z) = log N(z; 0, I); log q(z|x) = log N(z; mu(x), diag
 exp(logvar(x))), each summed over dimensions. Randomness is drawn from a generator seeded by ``seed``, so the
@@ -30,9 +31,14 @@ MAX_DECODES = 4096  # z samples decoded at once by the IWAE estimate: bounds its
 LOG_2PI = math.log(2 * math.pi)
 
 
-def _batches(x: torch.Tensor, size: int):
+def _batches(x: torch.Tensor, size: int, labels: Optional[torch.Tensor] = None):
+    """(x batch, {"labels": its labels} or {}): the keyword a conditional family's networks take, on x's way."""
     for start in range(0, len(x), size):
-        yield x[start:start + size]
+        yield x[start:start + size], ({} if labels is None else {"labels": labels[start:start + size]})
+
+
+def _on(device, given: dict) -> dict:
+    return {key: value.to(device) for key, value in given.items()}
 
 
 def _standard_normal_log_density(z: torch.Tensor) -> torch.Tensor:
@@ -50,18 +56,19 @@ def _generator(family, seed: int) -> torch.Generator:
 
 
 @torch.no_grad()
-def posterior_moments(family, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def posterior_moments(family, x: torch.Tensor, labels: Optional[torch.Tensor] = None
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """mu, logvar of q(z|x), each (N, latent_dim)."""
     mus, logvars = [], []
-    for batch in _batches(x, BATCH):
-        mu, logvar = family.encode(batch.to(family.device))
+    for batch, given in _batches(x, BATCH, labels):
+        mu, logvar = family.encode(batch.to(family.device), **_on(family.device, given))
         mus.append(mu.cpu())
         logvars.append(logvar.cpu())
     return torch.cat(mus), torch.cat(logvars)
 
 
 @torch.no_grad()
-def negative_elbo(family, x: torch.Tensor, seed: int = 0) -> np.ndarray:
+def negative_elbo(family, x: torch.Tensor, seed: int = 0, labels: Optional[torch.Tensor] = None) -> np.ndarray:
     """-ELBO per example in nats, (N,): -log p(x|z) for one z ~ q(z|x), plus the closed-form KL to the prior.
 
     The same estimator the VAE is trained on (``VAEFamily.elbo_terms``); unbiased, and an upper bound on
@@ -69,18 +76,18 @@ def negative_elbo(family, x: torch.Tensor, seed: int = 0) -> np.ndarray:
     """
     generator = _generator(family, seed)
     values = []
-    for batch in _batches(x, BATCH):
-        batch = batch.to(family.device)
-        mu, logvar = family.encode(batch)
+    for batch, given in _batches(x, BATCH, labels):
+        batch, given = batch.to(family.device), _on(family.device, given)
+        mu, logvar = family.encode(batch, **given)
         z = mu + torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype) * (0.5 * logvar).exp()
-        reconstruction = -family.log_likelihood(batch, family.decode(z))
+        reconstruction = -family.log_likelihood(batch, family.decode(z, **given))
         values.append((reconstruction + gaussian_kl(mu, logvar).sum(1)).cpu())
     return torch.cat(values).double().numpy()
 
 
 @torch.no_grad()
 def importance_weighted_nll(family, x: torch.Tensor, n_importance: int = IW_SAMPLES, seed: int = 0,
-                            max_decodes: int = MAX_DECODES) -> np.ndarray:
+                            max_decodes: int = MAX_DECODES, labels: Optional[torch.Tensor] = None) -> np.ndarray:
     """-log p(x) per example in nats, (N,), by the importance-weighted bound with K = n_importance samples
     (Burda et al. 2016): -(logsumexp_k log w_k - log K), log w = log p(x|z) + log p(z) - log q(z|x).
 
@@ -93,9 +100,9 @@ def importance_weighted_nll(family, x: torch.Tensor, n_importance: int = IW_SAMP
     generator = _generator(family, seed)
     n_examples_at_once = max(1, min(len(x), max_decodes // min(n_importance, max_decodes)))
     values = []
-    for batch in _batches(x, n_examples_at_once):
-        batch = batch.to(family.device)  # (B, ...)
-        mu, logvar = family.encode(batch)  # (B, L) each
+    for batch, given in _batches(x, n_examples_at_once, labels):
+        batch, given = batch.to(family.device), _on(family.device, given)  # (B, ...), labels (B,)
+        mu, logvar = family.encode(batch, **given)  # (B, L) each
         std = (0.5 * logvar).exp()
         chunk = max(1, max_decodes // len(batch))
         log_p_x, log_p_z, log_q = [], [], []
@@ -103,7 +110,9 @@ def importance_weighted_nll(family, x: torch.Tensor, n_importance: int = IW_SAMP
             k = min(chunk, n_importance - start)
             eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)  # (k, B, L)
             z = mu + std * eps
-            raw = family.decode(z.reshape(k * len(batch), -1))  # (k*B, ...)
+            # z row i*B + b belongs to example b: its labels repeat k times likewise.
+            repeated_given = {key: value.repeat(k) for key, value in given.items()}
+            raw = family.decode(z.reshape(k * len(batch), -1), **repeated_given)  # (k*B, ...)
             repeated = batch.unsqueeze(0).expand(k, *batch.shape).reshape(k * len(batch), *batch.shape[1:])
             log_p_x.append(family.log_likelihood(repeated, raw).reshape(k, len(batch)))
             log_p_z.append(_standard_normal_log_density(z))
@@ -115,13 +124,13 @@ def importance_weighted_nll(family, x: torch.Tensor, n_importance: int = IW_SAMP
 
 
 @torch.no_grad()
-def reconstruction_error(family, x: torch.Tensor) -> np.ndarray:
+def reconstruction_error(family, x: torch.Tensor, labels: Optional[torch.Tensor] = None) -> np.ndarray:
     """Mean squared error per example, (N,), between x and the decoded posterior mean E[x | z = mu(x)],
     averaged over the example's dimensions, in the model's space (pixel values in [0, 1] for images)."""
     errors = []
-    for batch in _batches(x, BATCH):
+    for batch, given in _batches(x, BATCH, labels):
         batch = batch.to(family.device)
-        errors.append((family.reconstruct(batch) - batch).pow(2).flatten(1).mean(1).cpu())
+        errors.append((family.reconstruct(batch, **_on(family.device, given)) - batch).pow(2).flatten(1).mean(1).cpu())
     return torch.cat(errors).double().numpy()
 
 
@@ -131,28 +140,40 @@ def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> np.ndarray:
 
 
 def vae_metrics(family, x: torch.Tensor, n_importance: int = IW_SAMPLES, nll_examples: Optional[int] = NLL_EXAMPLES,
-                seed: int = 0, log_scale_sum: float = 0.0) -> dict:
+                seed: int = 0, log_scale_sum: float = 0.0, labels: Optional[torch.Tensor] = None) -> dict:
     """Every VAE-only metric on the examples x (model space): neg_elbo, reconstruction_error, kl_per_dim,
     active_units over all of x; nll and bits_per_dim over the first ``nll_examples`` of x (all when None).
 
     log_scale_sum: sum of log(scale) of a standardisation the model was trained under (CSV data); it is
     added to the NLL and the negative ELBO so both are densities of the data in its own units.
+    labels (N,): a conditional family's classes of x, which it needs. Its bounds are then on -log p(x | y); adding
+    -log p(y) of its uniform class prior, log K, makes them bounds on -log p(x, y) >= -log p(x), the same
+    quantity as a plain VAE's (tight when the class is clear from x); reported as ``label_prior_nats``.
     Returns plain floats (kl_per_dim a list), plus ``nll_examples`` and ``iw_samples`` used and the NLL's
     standard error over those examples (``nll_std_error``).
     """
     family.eval()
+    conditional = "conditional" in family.capabilities
+    if conditional and labels is None:
+        raise ConfigError(f"the {family.name} family is conditional: its likelihood metrics need the examples' labels")
+    if not conditional:
+        labels = None
+    label_prior_nats = math.log(family.n_classes) if conditional else 0.0
+    log_scale_sum = log_scale_sum + label_prior_nats
     n_dims = int(np.prod(x.shape[1:]))
-    mu, logvar = posterior_moments(family, x)
+    mu, logvar = posterior_moments(family, x, labels)
     n_nll = len(x) if nll_examples is None else min(int(nll_examples), len(x))
-    nll = importance_weighted_nll(family, x[:n_nll], n_importance, seed=seed) + log_scale_sum
+    nll = importance_weighted_nll(family, x[:n_nll], n_importance, seed=seed,
+                                  labels=None if labels is None else labels[:n_nll]) + log_scale_sum
     return {
         "nll": float(nll.mean()),
         "nll_std_error": float(nll.std(ddof=1) / math.sqrt(n_nll)) if n_nll > 1 else None,
         "bits_per_dim": float(bits_per_dim(float(nll.mean()), n_dims)),
-        "neg_elbo": float(negative_elbo(family, x, seed=seed).mean() + log_scale_sum),
+        "neg_elbo": float(negative_elbo(family, x, seed=seed, labels=labels).mean() + log_scale_sum),
         "kl_per_dim": [float(v) for v in kl_per_dimension(mu, logvar)],
         "active_units": int(active_units(mu)) if len(x) >= 2 else None,
-        "reconstruction_error": float(reconstruction_error(family, x).mean()),
+        "reconstruction_error": float(reconstruction_error(family, x, labels).mean()),
         "nll_examples": n_nll,
+        "label_prior_nats": label_prior_nats,
         "iw_samples": int(n_importance),
     }

@@ -55,6 +55,19 @@ class Architecture:
     def decoder(self, latent_dim: int, data_shape: tuple[int, ...], hidden: int) -> nn.Module:
         raise NotImplementedError
 
+    def discriminator_parts(self, data_shape: tuple[int, ...], hidden: int) -> tuple[nn.Module, nn.Linear]:
+        """The discriminator split into a feature body x -> (B, F) and its last layer Linear(F, 1), as a
+        projection discriminator needs them. Built by `discriminator` (the same layers and initialisation), then
+        split; an architecture whose discriminator is not nn.Sequential(..., Linear(F, 1), to_logits())
+        overrides this."""
+        net = self.discriminator(data_shape, hidden)
+        if not (isinstance(net, nn.Sequential) and len(net) >= 3 and isinstance(net[-1], nn.Flatten)
+                and isinstance(net[-2], nn.Linear) and net[-2].out_features == 1):
+            raise ConfigError(f"the {self.name} architecture's discriminator does not end in Linear(F, 1) and "
+                              f"to_logits(), so a conditional family cannot project labels onto its features; "
+                              f"use --arch seed, mlp or conv")
+        return net[:-2], net[-2]
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 

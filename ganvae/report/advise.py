@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
-from ..families import FAMILIES, flag_of
+from ..families import FAMILIES, compare_defaults, flag_of
 from ..metrics.spec import capable_families, metric_unit, need_metrics, spread_metrics
 from .aggregate import CLEAR, OVERLAP, SINGLE_SEED, compare_metric, direction_phrase
 from .summary import summary_capabilities
@@ -310,8 +310,12 @@ def advise(
                            f"({vote[2]}){override}.")
 
     if "conditional" in needs:
-        warnings.append("ganvae does not implement conditional models yet: neither family here can be told "
-                        "which class to generate, so the recommendation follows your other needs.")
+        conditional = [name for name in FAMILIES.names() if FAMILIES.get(name).has("conditional")]
+        compared = [name for name in families if name in conditional]
+        where = f"of the families here, {', '.join(compared)} can" if compared else \
+            f"none of the families compared here can; {', '.join(conditional)} can"
+        warnings.append(f"Conditional: {where} be told which class to generate (train one on labelled data, then "
+                        f"`ganvae sample RUN --label K`); the recommendation follows your other needs.")
 
     hard = [need for need in HARD_PROPERTIES if need in needs]
     if hard:

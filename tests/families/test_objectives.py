@@ -77,7 +77,8 @@ def test_gan_discriminator_loss_at_chance_is_2_log_2():
 @pytest.mark.parametrize("family", FAMILIES.names())
 def test_image_samples_lie_in_unit_interval(family):
     torch.manual_seed(0)
-    model = FAMILIES.get(family)(ARCHS.get("mlp"), "image", (1, 8, 8), latent_dim=4, hidden=16)
+    # n_classes: a conditional family needs labelled data's classes; the others ignore it
+    model = FAMILIES.get(family)(ARCHS.get("mlp"), "image", (1, 8, 8), latent_dim=4, hidden=16, n_classes=3)
     x = model.sample(10)
     assert x.shape == (10, 1, 8, 8)
     assert float(x.min()) >= 0 and float(x.max()) <= 1

@@ -134,7 +134,9 @@ def test_stable_training_measured_by_seed_spread():
 def test_conditional_is_a_plain_warning_and_other_needs_decide():
     advice = advise({"conditional", "encoder"}, None)
     assert advice.family == "vae"
-    assert any("does not implement conditional models yet" in warning for warning in advice.warnings)
+    assert "Conditional: of the families here, cgan, cvae can be told which class to generate" in advice.warnings[0]
+    plain = advise({"conditional", "encoder"}, summary_of(GAN_SHARP, VAE_BLURRY))
+    assert any("none of the families compared here can; cgan, cvae can" in warning for warning in plain.warnings)
 
 
 def test_unknown_need_is_a_config_error_naming_the_allowed_values():

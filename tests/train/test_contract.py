@@ -11,21 +11,32 @@ from ganvae.families import FAMILIES
 from ganvae.nets import ARCHS
 
 
-def vector_data(n=96):
+def vector_data(n=96, labelled=False):
     g = torch.Generator().manual_seed(1)
-    angles = torch.randint(0, 8, (n,), generator=g).float() * (2 * torch.pi / 8)
+    modes = torch.randint(0, 8, (n,), generator=g)
+    angles = modes.float() * (2 * torch.pi / 8)
     x = torch.stack([angles.cos(), angles.sin()], 1) + 0.01 * torch.randn(n, 2, generator=g)
-    return Dataset(name="ring-test", x=x, kind="vector", source="test")
+    return Dataset(name="ring-test", x=x, kind="vector", source="test", y=modes if labelled else None)
 
 
-def image_data(n=64):
+def image_data(n=64, labelled=False):
     g = torch.Generator().manual_seed(2)
-    return Dataset(name="img-test", x=torch.rand(n, 1, 8, 8, generator=g), kind="image", source="test")
+    return Dataset(name="img-test", x=torch.rand(n, 1, 8, 8, generator=g), kind="image", source="test",
+                   y=torch.arange(n) % 3 if labelled else None)
 
 
 DATA = {"vector": vector_data, "image": image_data}
+# A conditional family wraps every architecture's networks the same way (ganvae/nets/conditional.py), so two
+# cases cover its vector and image paths; tests/families/test_conditional.py builds it on every architecture.
+CONDITIONAL_CASES = {("mlp", "vector"), ("conv", "image")}
 CASES = [(f, a, d) for f in FAMILIES.names() for a in ARCHS.names() for d in DATA
-         if not (a == "conv" and d == "vector")]
+         if not (a == "conv" and d == "vector")
+         and (not FAMILIES.get(f).has("conditional") or (a, d) in CONDITIONAL_CASES)]
+
+
+def data_for(family, data):
+    """The test data of kind `data`, labelled for a conditional family (which refuses unlabelled data)."""
+    return DATA[data](labelled=FAMILIES.get(family).has("conditional"))
 
 
 def make(family, arch, **kw):
@@ -39,7 +50,7 @@ def weights(model):
 
 @pytest.mark.parametrize("family,arch,data", CASES)
 def test_fit_then_sample_shapes_and_ranges(family, arch, data):
-    dataset = DATA[data]()
+    dataset = data_for(family, data)
     model = make(family, arch).fit(dataset)
     samples = model.sample(5)
     assert samples.dtype == np.float32
@@ -52,9 +63,9 @@ def test_fit_then_sample_shapes_and_ranges(family, arch, data):
 
 @pytest.mark.parametrize("family,arch,data", CASES)
 def test_same_seed_same_numbers(family, arch, data):
-    a = make(family, arch, seed=3).fit(DATA[data]())
-    b = make(family, arch, seed=3).fit(DATA[data]())
-    c = make(family, arch, seed=4).fit(DATA[data]())
+    a = make(family, arch, seed=3).fit(data_for(family, data))
+    b = make(family, arch, seed=3).fit(data_for(family, data))
+    c = make(family, arch, seed=4).fit(data_for(family, data))
     wa, wb, wc = weights(a), weights(b), weights(c)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert not all(torch.equal(wa[k], wc[k]) for k in wa)
@@ -63,7 +74,7 @@ def test_same_seed_same_numbers(family, arch, data):
 
 @pytest.mark.parametrize("family,arch,data", CASES)
 def test_save_load_round_trip(family, arch, data, tmp_path):
-    model = make(family, arch).fit(DATA[data]())
+    model = make(family, arch).fit(data_for(family, data))
     path = model.save(tmp_path / "model.pt")
     loaded = ganvae.load(path)
     assert type(loaded) is type(model)
@@ -72,7 +83,7 @@ def test_save_load_round_trip(family, arch, data, tmp_path):
 
 @pytest.mark.parametrize("family,arch,data", CASES)
 def test_resume_equals_uninterrupted(family, arch, data, tmp_path):
-    dataset = DATA[data]()
+    dataset = data_for(family, data)
     whole = make(family, arch, steps=9, out=tmp_path / "whole").fit(dataset)
     make(family, arch, steps=5, out=tmp_path / "part").fit(dataset)
     resumed = make(family, arch, steps=9, out=tmp_path / "part").fit(dataset, resume=True)
@@ -158,10 +169,12 @@ def test_bad_hyperparameter_fails_at_construction():
 def test_image_runs_draw_latent_interpolations(family, tmp_path):
     from ganvae.report.figures import N_PAIRS, N_STEPS, latent_interpolations
 
-    model = make(family, "mlp", out=tmp_path / "run").fit(image_data())
+    data = data_for(family, "image")
+    model = make(family, "mlp", out=tmp_path / "run").fit(data)
     assert model.plot()["interpolations"] == tmp_path / "run" / "interpolations.png"
     assert (tmp_path / "run" / "interpolations.png").exists()
-    path = latent_interpolations(model, image_data().x.numpy())
+    labels = None if data.y is None else data.y.numpy()
+    path = latent_interpolations(model, data.x.numpy(), labels=labels)
     assert path.shape == (N_PAIRS * N_STEPS, 1, 8, 8)
     # each row starts and ends at its own two codes, so the ends of a row differ
     rows = path.reshape(N_PAIRS, N_STEPS, -1)
