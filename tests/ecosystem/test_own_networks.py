@@ -64,10 +64,13 @@ def test_a_gan_trains_the_users_modules_in_place(tmp_path):
     assert not torch.equal(before["net.0.weight"], generator.state_dict()["net.0.weight"])  # trained
     samples = gan.sample(5, seed=0)
     assert samples.shape == (5, 1, 8, 8) and samples.min() >= 0 and samples.max() <= 1
-    with torch.no_grad():  # the family's tanh on the user's raw output, from the codes sample() draws
+    with torch.no_grad():  # the family's tanh on the output of the user's network (its moving average, which
+        # samples come from; a copy of the user's class), from the codes sample() draws
+        average = gan.family_.sampling_net()
+        assert type(average) is Generator and average is not generator
         torch.manual_seed(ganvae.api.block_seed(0, 0))
         z = torch.randn(ganvae.api.SAMPLE_CHUNK, 8)
-        expected = (torch.tanh(generator.eval()(z)) + 1) / 2
+        expected = (torch.tanh(average.eval()(z)) + 1) / 2
     np.testing.assert_allclose(samples, expected[:5].numpy(), atol=1e-6)
 
 
