@@ -236,7 +236,7 @@ class Model:
 
     Your own networks are keyword arguments by the family's network names (`GAN(generator=g, discriminator=d)`,
     `VAE(encoder=e, decoder=d)`; see ganvae.nets.given). progress: a bar while training (None: in a Jupyter
-    notebook only). tensorboard: also write a TensorBoard view into `out` (ganvae.train.tensorboard).
+    notebook only). tensorboard: also write a TensorBoard view into `out` (ganvae.report.tensorboard).
     """
 
     family_cls: ClassVar[Optional[type[Family]]] = None  # fixed by GAN, VAE; None: given to __init__
@@ -277,7 +277,7 @@ class Model:
         self.log_every = log_every
         self.checkpoint_every = checkpoint_every
         self.settings = {**(settings or {}), **setting_values}
-        self.tensorboard = tensorboard  # write a TensorBoard view into out/tensorboard (ganvae.train.tensorboard)
+        self.tensorboard = tensorboard  # write a TensorBoard view into out/tensorboard (ganvae.report.tensorboard)
         check_model(self._config())  # validate early: a bad value fails at construction, naming the flag
         self.family_: Optional[Family] = None
         self.config_: Optional[RunConfig] = None
@@ -379,7 +379,7 @@ class Model:
                 say(message)
 
         if self.tensorboard:
-            from .train.tensorboard import summary_writer_class
+            from .report.tensorboard import summary_writer_class
 
             if self.out is None:
                 raise ConfigError("tensorboard=True writes its view into the run folder: set out= as well")
@@ -505,7 +505,7 @@ class Model:
             run.set_status("running")
         board = None
         if self.tensorboard and run is not None:
-            from .train.tensorboard import RunBoard
+            from .report.tensorboard import RunBoard
 
             board = RunBoard(family, run.path, cfg.to_dict(), sample_every=cfg.checkpoint_every,
                              resume_step=int(resume_state["train_state"]["step"]) if resume_state else None)
@@ -586,7 +586,7 @@ class Model:
     def _shows_progress(self) -> bool:
         """progress=None (the default) shows a bar in a Jupyter notebook only."""
         if self.progress is None:
-            from .notebook import in_notebook
+            from .kernel import in_notebook
 
             return in_notebook()
         return bool(self.progress)

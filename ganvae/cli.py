@@ -333,6 +333,9 @@ def _train_config(args, saved: Optional[RunConfig] = None) -> RunConfig:
         return saved_value if saved is not None else TRAIN_DEFAULTS.get(name)
 
     s = saved or RunConfig()
+    # A saved run's settings carry over to a resume of the same family; asking for another family is refused
+    # later, naming both (its settings would only be refused first, for the wrong reason).
+    same_family = saved is not None and args.family in (None, s.model.family)
     data = DataConfig(name=args.data if args.data is not None else s.data.name, split=pick("split", s.data.split),
                       n_examples=pick("n_examples", s.data.n_examples), seed=pick("data_seed", s.data.seed),
                       data_dir=pick("data_dir", s.data.data_dir), image_size=pick("image_size", s.data.image_size),
@@ -341,7 +344,7 @@ def _train_config(args, saved: Optional[RunConfig] = None) -> RunConfig:
         data=data,
         model=ModelConfig(family=args.family or s.model.family, arch=pick("arch", s.model.arch),
                           latent_dim=pick("latent_dim", s.model.latent_dim), hidden=pick("hidden", s.model.hidden),
-                          settings={**(s.model.settings if saved is not None else {}), **_settings_from_flags(args)}),
+                          settings={**(s.model.settings if same_family else {}), **_settings_from_flags(args)}),
         optim=OptimConfig(lr=pick("lr", s.optim.lr), betas=s.optim.betas if saved is not None else None,
                           batch_size=pick("batch_size", s.optim.batch_size)),
         budget=BudgetConfig(epochs=args.epochs, steps=args.steps, minutes=args.minutes)

@@ -146,7 +146,7 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
 
     batch_size: None for the family's default. data_name: the loaded dataset's name, as a run's config.json
     records it (default cfg.data.name). A run already in run_dir is checked against these settings first.
-    tensorboard: the run also writes its TensorBoard view (ganvae.train.tensorboard)."""
+    tensorboard: the run also writes its TensorBoard view (ganvae.report.tensorboard)."""
     batch_size = batch_size or family_batch_size(family, arch)
     # The batch size turns --images into steps.
     budgets = segment_budgets(cfg, batch_size, CURVE_POINTS)
@@ -306,7 +306,7 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[
     first process."""
     cfg = validate_compare(cfg)
     if tensorboard:
-        from .train.tensorboard import summary_writer_class
+        from .report.tensorboard import summary_writer_class
 
         summary_writer_class()  # a missing package is one line, before anything is trained
     if prior != "both":
@@ -386,7 +386,7 @@ def _compare_locked(cfg: CompareConfig, out: Path, train_data: Dataset, arch: st
                             runs=runs, families=entries, notes=notes)
     paths = write_report(summary, out)
     if tensorboard:
-        from .train.tensorboard import write_comparison_curves
+        from .report.tensorboard import write_comparison_curves
 
         paths["tensorboard"] = write_comparison_curves(out, runs)
     write_json(out / COMPARE_CONFIG, cfg.to_dict())

@@ -29,7 +29,7 @@ from ganvae.config import IW_SAMPLES, N_EVAL, NLL_EXAMPLES, DataConfig
 from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dataset, safe_chars
 from ganvae.storage import atomic_write_bytes, cache_dir, cached_file, write_cache_file
 from ganvae.errors import ConfigError, DataError
-from ganvae.notebook import EvaluationResult
+from ganvae.notebook import EvaluationResult, format_value
 from ganvae.latent_prior import GMM_COMPONENTS, check_prior
 from ganvae.metrics.spec import MEMORIZATION_QUANTILE, METRICS, TARGET, capable_families, group_metrics
 from ganvae.metrics.clusters import (KMEANS_INITS, MIN_EXPECTED, NDB_ALPHA, assign_clusters, cluster_count,
@@ -585,14 +585,6 @@ def _jsonable(obj):
     return str(obj)
 
 
-def _format_value(value) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.4g}"
-
-
 def format_table(result: dict) -> str:
     """The result as a plain-text table: metric, value ("n/a" where it does not apply), which way is better,
     and why a value is missing."""
@@ -608,7 +600,7 @@ def format_table(result: dict) -> str:
         spec = METRICS.get(name)
         direction = "" if spec is None else f"near {spec.target:g}" if spec.direction == TARGET else spec.direction
         note = result["notes"].get(name, "")
-        lines.append(f"{name:<{width}}  {_format_value(value):>10}  {direction:<9} {note}".rstrip())
+        lines.append(f"{name:<{width}}  {format_value(value):>10}  {direction:<9} {note}".rstrip())
     lines.append("")
     lines.append(f"{result['seconds']:.1f} s")
     return "\n".join(lines)

@@ -5,22 +5,18 @@ always were (`EvaluationResult` is a dict, `ComparisonResult` unpacks as `summar
 from __future__ import annotations
 
 import os
-import sys
 from html import escape
 from pathlib import Path
 from typing import Any, Mapping
 
 
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (the test tqdm.auto makes before it draws a notebook progress bar)."""
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return False
-    try:
-        shell = ipython.get_ipython()
-        return shell is not None and "IPKernelApp" in shell.config
-    except Exception:  # an IPython too old or too odd to ask: no notebook
-        return False
+def format_value(value) -> str:
+    """A metric's value as a table shows it: "n/a" for None, whole numbers as they are, else 4 digits."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4g}"
 
 
 def _table(header, rows, numeric_from: int = 1) -> str:
@@ -36,7 +32,6 @@ class EvaluationResult(dict):
     metric, value, which way is better, and why a value is missing."""
 
     def _repr_html_(self) -> str:
-        from .evaluation import _format_value
         from .metrics.spec import METRICS, TARGET
 
         who = self["family"].upper() if self.get("family") else "samples"
@@ -47,7 +42,7 @@ class EvaluationResult(dict):
         for name, value in self["metrics"].items():
             spec = METRICS.get(name)
             better = "" if spec is None else f"near {spec.target:g}" if spec.direction == TARGET else spec.direction
-            rows.append([name, _format_value(value), better, self.get("notes", {}).get(name, "")])
+            rows.append([name, format_value(value), better, self.get("notes", {}).get(name, "")])
         return f"<div>{heading}{_table(['metric', 'value', 'better', 'note'], rows)}</div>"
 
 

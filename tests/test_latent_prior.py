@@ -94,8 +94,8 @@ def test_evaluate_with_the_gmm_prior(vae):
     from ganvae.evaluation import evaluate, format_table
 
     model = ganvae.VAE(steps=30, batch_size=50, latent_dim=2, hidden=16, seed=0).fit("ring8")
-    normal = evaluate(model, n_samples=200, iw_samples=5, nll_examples=20, cache=False)
-    fitted = evaluate(model, n_samples=200, iw_samples=5, nll_examples=20, cache=False, prior="gmm",
+    normal = evaluate(model, n_eval=200, iw_samples=5, nll_examples=20, cache=False)
+    fitted = evaluate(model, n_eval=200, iw_samples=5, nll_examples=20, cache=False, prior="gmm",
                       gmm_components=3)
     assert fitted["settings"]["prior"] == "gmm" and fitted["settings"]["gmm_components"] == 3
     assert normal["metrics"]["nll"] is not None and fitted["metrics"]["nll"] is None
@@ -103,7 +103,7 @@ def test_evaluate_with_the_gmm_prior(vae):
     assert fitted["metrics"]["fid"] != normal["metrics"]["fid"]
     assert "GMM prior of 3 components" in format_table(fitted)
     with pytest.raises(ganvae.ConfigError, match="holds samples, not a model"):
-        evaluate(np.zeros((20, 2), np.float32), data="ring8", n_samples=20, prior="gmm")
+        evaluate(np.zeros((20, 2), np.float32), data="ring8", n_eval=20, prior="gmm")
 
 
 def test_cli_sample_and_evaluate_flags(tmp_path, capsys):
@@ -131,7 +131,7 @@ def test_compare_reports_both_priors_side_by_side(tmp_path):
     from ganvae.comparison import compare
     from ganvae.config import BudgetConfig, CompareConfig, DataConfig
 
-    cfg = CompareConfig(data=DataConfig(name="ring8", n_samples=400), seeds=2, n_eval=200, iw_samples=10,
+    cfg = CompareConfig(data=DataConfig(name="ring8", n_examples=400), seeds=2, n_eval=200, iw_samples=10,
                         nll_examples=20, budget=BudgetConfig(steps=8))
     said = []
     summary, paths = compare(cfg, tmp_path, progress=False, say=said.append, prior="both", gmm_components=3)

@@ -10,15 +10,15 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "ganvae"
 # From the bottom up; a name is a top-level module or subpackage of ganvae.
 LAYERS = (
-    ("errors", "registry", "_version", "sizes", "interrupts", "storage"),
+    ("errors", "registry", "_version", "sizes", "interrupts", "storage", "kernel"),
     ("config",),
     ("data",),
     ("nets",),
-    ("families",),
+    ("families", "latent_prior"),
     ("train",),
     ("feature_nets",),
     ("metrics",),
-    ("report",),
+    ("report", "notebook"),
     ("api", "export", "sample_files", "config_file"),
     ("evaluation", "comparison"),
     ("cli", "__main__", "__init__"),

@@ -27,7 +27,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 from matplotlib.figure import Figure
 
-from .plots import DPI, _principal_axes, image_grid, save_figure
+from .plots import DPI, principal_axes, image_grid, save_figure
 
 N_TRAVERSED = 8  # latent dimensions traversed (rows)
 TRAVERSAL_STEPS = 9  # values per dimension, from -TRAVERSAL_SPAN to TRAVERSAL_SPAN
@@ -202,7 +202,7 @@ def _projection(real: np.ndarray):
         return (lambda points: points), ("x1", "x2")
     if dims == 1:
         return None, ("step along the path", "x")
-    mean, directions, share = _principal_axes(real)
+    mean, directions, share = principal_axes(real)
     return (lambda points: (points - mean) @ directions), tuple(
         f"PC {i + 1} of the data ({100 * share[i]:.0f}% of variance, {dims}-D)" for i in range(2))
 

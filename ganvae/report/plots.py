@@ -138,7 +138,7 @@ def _subsample(points: np.ndarray, max_points: int, rng: np.random.Generator) ->
     return points[np.sort(rng.choice(len(points), size=max_points, replace=False))]
 
 
-def _principal_axes(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def principal_axes(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean (D,), the first two principal directions (D, 2) and their share of the variance (2,)."""
     mean = reference.mean(axis=0)
     _, singular_values, directions = np.linalg.svd(reference - mean, full_matrices=False)
@@ -203,7 +203,7 @@ def save_scatter(
         if dims == 2:
             axis_labels = ("x1", "x2")
         else:
-            mean, directions, share = _principal_axes(real if real is not None else generated)
+            mean, directions, share = principal_axes(real if real is not None else generated)
             sets = [((points - mean) @ directions, label, colour) for points, label, colour in sets]
             source = labels[0] if real is not None else labels[1]
             axis_labels = tuple(

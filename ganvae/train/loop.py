@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from ..config import RunConfig
 from ..errors import ConfigError, RunError
 from ..families import Batch, Family, Phase
-from ..notebook import in_notebook
+from ..kernel import in_notebook
 from .checkpoint import TRAINING_KEYS, remove_stale_temporaries, save_run_checkpoint
 from .run import LOG, LogWriter
 

@@ -54,7 +54,7 @@ def test_an_evaluation_shows_its_metric_table_and_stays_a_plain_dict():
     import json
 
     from ganvae.data import load_dataset
-    from ganvae.evaluation import _format_value
+    from ganvae.notebook import format_value
 
     points = load_dataset("ring8").x[:200].numpy()  # real points as "samples": every mode is captured
     result = ganvae.evaluate(points, data="ring8", n_samples=200)
@@ -64,16 +64,16 @@ def test_an_evaluation_shows_its_metric_table_and_stays_a_plain_dict():
     assert result["metrics"]["modes_captured"] == 8
     assert ('<td style="text-align:left">modes_captured</td><td style="text-align:right">8</td>'
             '<td style="text-align:right">higher</td>') in html
-    precision = _format_value(result["metrics"]["precision"])
+    precision = format_value(result["metrics"]["precision"])
     assert f'<td style="text-align:left">precision</td><td style="text-align:right">{precision}</td>' in html
     # a metric that does not apply says why
     assert "<td style=\"text-align:left\">nll</td><td style=\"text-align:right\">n/a</td>" in html
 
 
 def test_progress_defaults_to_a_bar_in_a_notebook_only(monkeypatch):
-    import ganvae.notebook as notebook
+    import ganvae.kernel as kernel
 
     model = ganvae.GAN()
     assert model.progress is None and not model._shows_progress()  # no kernel here
-    monkeypatch.setattr(notebook, "in_notebook", lambda: True)
+    monkeypatch.setattr(kernel, "in_notebook", lambda: True)
     assert model._shows_progress() and not ganvae.GAN(progress=False)._shows_progress()

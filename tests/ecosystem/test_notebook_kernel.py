@@ -10,7 +10,7 @@ nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("ipywidgets")  # tqdm.auto draws a widget bar only where ipywidgets is installed
 
-from ganvae.evaluation import _format_value  # noqa: E402
+from ganvae.notebook import format_value  # noqa: E402
 
 CELLS = [
     """import json
@@ -53,7 +53,7 @@ def test_a_notebook_trains_evaluates_and_compares_with_bars_and_html(tmp_path):
     assert "<table>" in html
     for name in ("precision", "recall", "modes_captured"):
         cell = f'<td style="text-align:left">{name}</td><td style="text-align:right">'
-        assert cell + _format_value(evaluated["metrics"][name]) + "</td>" in html
+        assert cell + format_value(evaluated["metrics"][name]) + "</td>" in html
 
     # compare: a bar per training segment, the verdict, the metric table and a link to the report beside it
     assert sum(WIDGET in out.get("data", {}) for out in compare_cell.outputs) >= 2

@@ -70,19 +70,23 @@ def test_likelihood_inputs_are_checked():
 def test_metric_info_lists_every_metric_with_a_direction():
     expected = {
         "fid", "kid", "sharpness", "precision", "recall", "density", "coverage", "modes_captured", "high_quality_share",
-        "mode_kl", "class_kl", "min_class_share", "cluster_share", "ndb_k", "memorization", "nll", "bits_per_dim", "neg_elbo", "kl_per_dim",
-        "active_units", "reconstruction_error",
+        "mode_kl", "class_kl", "min_class_share", "cluster_share", "ndb_k", "memorization", "nll", "bits_per_dim",
+        "neg_elbo", "kl_per_dim", "active_units", "reconstruction_error",
     }
     assert set(METRIC_INFO) == expected
     for name, info in METRIC_INFO.items():
         assert info["direction"] in ("lower", "higher", "target", "neither"), name
         assert ("target" in info) == (info["direction"] == "target"), name
-        # every registered family, or those with a likelihood (the VAE and the cVAE)
-        assert info["applies_to"] in (tuple(FAMILIES.names()), ("cvae", "vae")), name
+        # every registered family, or those with the capability it needs (the VAE and its variants, never the GAN)
+        if info.get("requires") is None:
+            assert info["applies_to"] == tuple(FAMILIES.names()), name
+        else:
+            holders = tuple(n for n in FAMILIES.names() if FAMILIES.get(n).has(info["requires"]))
+            assert info["applies_to"] == holders and "vae" in holders and "gan" not in holders, name
         assert info["description"].endswith("."), name
     # What real data scores on the two-sided metrics: density 1 (Naeem et al. 2020), memorisation its quantile.
     assert {name: info["target"] for name, info in METRIC_INFO.items() if "target" in info} == {
         "sharpness": 1.0, "density": 1.0, "memorization": metrics.MEMORIZATION_QUANTILE}
-    assert {name for name, info in METRIC_INFO.items() if info["applies_to"] == ("vae",)} == {
+    assert {name for name, info in METRIC_INFO.items() if info["applies_to"] != tuple(FAMILIES.names())} == {
         "nll", "bits_per_dim", "neg_elbo", "kl_per_dim", "active_units", "reconstruction_error",
     }
