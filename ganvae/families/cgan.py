@@ -67,13 +67,18 @@ class CGANFamily(GANFamily):
         raw = self.nets["generator"](self.noise(n_samples), labels)
         return torch.tanh(raw) if self.kind == "image" else raw
 
+    def discriminate(self, x: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The projection discriminator's logits (B,) for x (B, *data_shape) in its space and classes (B,), shown
+        through the GAN's augmentation like every GAN family's discriminator."""
+        return self.nets["discriminator"](self.discriminator_input(x), required_labels(labels, self.name, "discriminate"))
+
     def discriminator_loss(self, batch: Batch) -> LossDict:
         labels = labels_of(batch, self.name)
         real = self.to_model_space(batch.x)
         with torch.no_grad():
             fake = self.generate(len(batch), labels)
-        real_logits = self.nets["discriminator"](real, labels)
-        fake_logits = self.nets["discriminator"](fake, labels)
+        real_logits = self.discriminate(real, labels)
+        fake_logits = self.discriminate(fake, labels)
         loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + \
             F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
         d_accuracy = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2
@@ -82,34 +87,35 @@ class CGANFamily(GANFamily):
 
     def generator_loss(self, batch: Batch) -> LossDict:
         labels = labels_of(batch, self.name)
-        fake_logits = self.nets["discriminator"](self.generate(len(batch), labels), labels)
+        fake_logits = self.discriminate(self.generate(len(batch), labels), labels)
         loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))  # non-saturating
         return {"loss": loss, "g_loss": loss}
 
     @torch.no_grad()
-    def from_latent(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Data-space output for codes z (B, latent_dim) and classes labels (B,)."""
+    def from_latent(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None, ema: bool = True) -> torch.Tensor:
+        """Data-space output for codes z (B, latent_dim) and classes labels (B,), from the moving average of the
+        generator (`ema=False`: the trained generator itself)."""
         labels = required_labels(labels, self.name, "from_latent")
+        net = self.sampling_net(ema)
         if not self.training and not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
-            self._fix_normalisation()
-        raw = self.nets["generator"](z, labels)
+            self._fix_normalisation(net)
+        raw = net(z, labels)
         return (torch.tanh(raw) + 1) / 2 if self.kind == "image" else raw
 
     @torch.no_grad()
-    def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None, ema: bool = True) -> torch.Tensor:
         """n samples of the given classes (B,), or of classes drawn uniformly."""
         if labels is None:
             labels = uniform_labels(n_samples, self.n_classes, self.device)
-        return self.from_latent(self.noise(n_samples), labels)
+        return self.from_latent(self.noise(n_samples), labels, ema=ema)
 
-    def _fix_normalisation(self) -> None:
+    def _fix_normalisation(self, net) -> None:
         """As the GAN's, with the reference codes paired with the classes in turn (0, 1, ..., K-1, 0, ...)."""
-        generator = self.nets["generator"]
-        weights = tuple((p.data_ptr(), p._version) for p in generator.parameters())
-        if weights == self._reference_weights:
+        weights = tuple((p.data_ptr(), p._version) for p in net.parameters())
+        if weights == self._reference_weights.get(id(net)):
             return
         codes = torch.randn(self.REFERENCE_CODES, self.latent_dim,
                             generator=torch.Generator().manual_seed(self.REFERENCE_SEED))  # (R, latent_dim)
         labels = torch.arange(self.REFERENCE_CODES) % self.n_classes  # (R,)
-        record_reference_statistics(generator.net, generator.code(codes.to(self.device), labels.to(self.device)))
-        self._reference_weights = weights
+        record_reference_statistics(net.net, net.code(codes.to(self.device), labels.to(self.device)))
+        self._reference_weights[id(net)] = weights

@@ -54,11 +54,7 @@ class CVAEFamily(VAEFamily):
                 "kl_per_dim": kl_per_dim, "mu": mu}
 
     def elbo_loss(self, batch: Batch) -> LossDict:
-        terms = self.elbo_terms(batch.x, labels_of(batch, self.name))
-        reconstruction = terms["reconstruction"].mean()
-        kl = terms["kl"].mean()
-        loss = reconstruction + self.kl_weight * kl
-        return {"loss": loss, "reconstruction": reconstruction, "kl": kl, "neg_elbo": reconstruction + kl}
+        return self.loss_of_terms(self.elbo_terms(batch.x, labels_of(batch, self.name)))
 
     @torch.no_grad()
     def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None) -> torch.Tensor:

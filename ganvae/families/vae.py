@@ -130,7 +130,11 @@ class VAEFamily(Family):
         return self.kl_weight * (self.kl_steps.double() / self.kl_warmup).clamp(max=1.0).float()
 
     def elbo_loss(self, batch: Batch) -> LossDict:
-        terms = self.elbo_terms(batch.x)
+        return self.loss_of_terms(self.elbo_terms(batch.x))
+
+    def loss_of_terms(self, terms: dict[str, torch.Tensor]) -> LossDict:
+        """The minimised loss and the logged values from the per-example terms of `elbo_terms`: reconstruction plus
+        the (warmed-up) weighted KL."""
         reconstruction = terms["reconstruction"].mean()
         kl = terms["kl"].mean()
         if not self.kl_warmup:

@@ -341,3 +341,30 @@ def test_cgan_samples_of_class_k_are_classified_as_k():
     model = ganvae.Model.of("cgan", arch="conv", steps=200, batch_size=64, hidden=16, latent_dim=16,
                             seed=0).fit("mnist5k")
     assert class_accuracy(model, "mnist5k") > 0.3
+
+
+def test_the_cgan_samples_from_the_moving_average_and_augments_what_its_discriminator_sees():
+    from ganvae.families.gan import EMA_NET
+
+    model = quick("cgan", steps=6).fit(labelled_images())
+    family = model.family_
+    assert family.augmenting  # 48 images: DiffAugment is on, as for every GAN family on a small set
+    trained, average = family.nets["generator"], family.nets[EMA_NET]
+    assert not torch.equal(next(trained.parameters()), next(average.parameters()))
+    family.eval()
+    z, labels = torch.randn(4, 3), torch.tensor([0, 1, 2, 0])
+    assert torch.equal(family.from_latent(z, labels), (torch.tanh(average(z, labels)) + 1) / 2)
+    assert not torch.equal(family.from_latent(z, labels), family.from_latent(z, labels, ema=False))
+    # the discriminator's input goes through the same augmentation as the plain GAN's
+    seen = []
+    family.discriminator_input = lambda x: seen.append(x.shape) or x
+    family.discriminate(torch.zeros(2, 1, 8, 8), torch.tensor([0, 1]))
+    assert seen == [torch.Size([2, 1, 8, 8])]
+
+
+def test_the_cvae_warms_its_kl_weight_up_like_the_vae():
+    model = quick("cvae", steps=6, kl_warmup=4, kl_weight=2.0).fit(labelled_vectors())
+    family = model.family_
+    assert int(family.kl_steps) == 6 and float(family.current_kl_weight()) == pytest.approx(2.0)
+    batch = ganvae.families.Batch(labelled_vectors().x[:8], labelled_vectors().y[:8])
+    assert "kl_weight" in family.elbo_loss(batch)
