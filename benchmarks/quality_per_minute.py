@@ -1,7 +1,8 @@
 """Quality per minute: ganvae's default GAN and VAE against a hand-written plain DCGAN and plain conv VAE, each
 given the same wall-clock training time, back to back on the same machine, over several seeds.
 
-    python benchmarks/quality_per_minute.py --minutes 5 --seeds 0 1 2 [--pairs gan vae] [--out runs/qpm]
+    python benchmarks/quality_per_minute.py --minutes 5 --seeds 0 1 2 [--pairs gan vae] [--out runs/qpm] \
+        [--variant 'bf16=--precision bf16' --variant-pairs gan]
 
 Each (seed, pair) trains ganvae's model and its baseline one after the other, in alternating order (so a slow
 spell of a shared machine does not always hit the same side), as separate processes with nothing else of this
@@ -49,40 +50,51 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--pairs", nargs="+", choices=sorted(PAIRS), default=sorted(PAIRS))
     parser.add_argument("--n-eval", type=int, default=10_000)
-    parser.add_argument("--ganvae-flags", default="", help="extra flags for `ganvae train` (e.g. '--precision bf16')")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
+                        help="a ganvae setting to time beside the default, e.g. 'bf16=--precision bf16' "
+                             "(repeatable; each runs in every (seed, pair) with the default and the baseline)")
+    parser.add_argument("--variant-pairs", nargs="+", choices=sorted(PAIRS), default=None,
+                        help="the pairs the --variant settings run in (default: every pair)")
     parser.add_argument("--out", type=Path, default=Path("runs/quality-per-minute"))
     args = parser.parse_args()
+    variants = [("default", "")] + [tuple(v.split("=", 1)) if "=" in v else (v, "") for v in args.variant]
+    variant_pairs = set(args.variant_pairs or args.pairs)
     args.out.mkdir(parents=True, exist_ok=True)
     records = []
     for seed in args.seeds:
         for k, pair in enumerate(args.pairs):
             family, script, baseline = PAIRS[pair]
-            run_dir = args.out / f"ganvae-{family}-seed{seed}"
-            ours = [sys.executable, "-m", "ganvae", "train", family, "--data", "fashion-mnist", "--minutes",
-                    str(args.minutes), "--seed", str(seed), "--out", str(run_dir), "--no-progress",
-                    *args.ganvae_flags.split()]
-            theirs = [sys.executable, str(HERE / "baselines" / script), "--seconds", str(60 * args.minutes),
-                      "--seed", str(seed), "--out", str(args.out)]
-            order = [("ganvae", ours), ("baseline", theirs)]
-            if (seed + k) % 2:
-                order.reverse()
-            for side, command in order:
+            mine = [(name, flags) for name, flags in variants if name == "default" or pair in variant_pairs]
+            order = [("baseline", [sys.executable, str(HERE / "baselines" / script), "--seconds",
+                                   str(60 * args.minutes), "--seed", str(seed), "--out", str(args.out)])]
+            for name, flags in mine:
+                run_dir = args.out / f"ganvae-{family}-{name}-seed{seed}"
+                order.append((name, [sys.executable, "-m", "ganvae", "train", family, "--data", "fashion-mnist",
+                                     "--minutes", str(args.minutes), "--seed", str(seed), "--out", str(run_dir),
+                                     "--no-progress", *flags.split()]))
+            shift = (seed + k) % len(order)  # rotate the order, so no side always runs first
+            for side, command in order[shift:] + order[:shift]:
                 run(command)
-            records.append({"pair": pair, "seed": seed, "ganvae_run": str(run_dir),
-                            "baseline_samples": str(args.out / f"{baseline}-seed{seed}.npy"),
-                            "baseline_counts": json.loads((args.out / f"{baseline}-seed{seed}.json").read_text())})
+            for name, _ in mine:
+                records.append({"pair": pair, "variant": name, "seed": seed,
+                                "ganvae_run": str(args.out / f"ganvae-{family}-{name}-seed{seed}"),
+                                "baseline_samples": str(args.out / f"{baseline}-seed{seed}.npy"),
+                                "baseline_counts": json.loads((args.out / f"{baseline}-seed{seed}.json").read_text())})
 
     import ganvae  # scored after all training, so scoring never competes with a timed run
 
+    baseline_fids: dict[str, float] = {}
     for record in records:
         run_dir = Path(record["ganvae_run"])
         log = (run_dir / "log.csv").read_text().splitlines()
         header, last = log[0].split(","), log[-1].split(",")
         record["ganvae_counts"] = {"steps": int(last[header.index("step")]),
                                    "images": int(last[header.index("images_seen")])}
-        record["ganvae_fid"] = ganvae.evaluate(str(run_dir), n_eval=args.n_eval)["fid"]
-        record["baseline_fid"] = ganvae.evaluate(record["baseline_samples"], data="fashion-mnist",
-                                                 n_eval=args.n_eval)["fid"]
+        record["ganvae_fid"] = ganvae.evaluate(str(run_dir), n_eval=args.n_eval)["metrics"]["fid"]
+        if record["baseline_samples"] not in baseline_fids:
+            baseline_fids[record["baseline_samples"]] = ganvae.evaluate(
+                record["baseline_samples"], data="fashion-mnist", n_eval=args.n_eval)["metrics"]["fid"]
+        record["baseline_fid"] = baseline_fids[record["baseline_samples"]]
         print(json.dumps(record), flush=True)
     (args.out / "results.json").write_text(json.dumps(records, indent=2) + "\n")
 
@@ -90,13 +102,13 @@ def main() -> None:
              f"samples in the shipped classifier's feature space (lower is better).", "",
              "| pair | ganvae FID per seed | baseline FID per seed | ganvae mean ± 95% | baseline mean ± 95% | "
              "ratio of means | images seen, ganvae / baseline |", "|---|---|---|---|---|---|---|"]
-    for pair in args.pairs:
-        rows = [r for r in records if r["pair"] == pair]
+    for pair, variant in dict.fromkeys((r["pair"], r["variant"]) for r in records):
+        rows = [r for r in records if r["pair"] == pair and r["variant"] == variant]
         ours = [r["ganvae_fid"] for r in rows]
         theirs = [r["baseline_fid"] for r in rows]
         (m1, h1), (m2, h2) = interval(ours), interval(theirs)
         seen = statistics.fmean(r["ganvae_counts"]["images"] / r["baseline_counts"]["images"] for r in rows)
-        lines.append(f"| {pair} vs {PAIRS[pair][2]} | {', '.join(f'{v:.1f}' for v in ours)} | "
+        lines.append(f"| {pair} ({variant}) vs {PAIRS[pair][2]} | {', '.join(f'{v:.1f}' for v in ours)} | "
                      f"{', '.join(f'{v:.1f}' for v in theirs)} | {m1:.1f} ± {h1:.1f} | {m2:.1f} ± {h2:.1f} | "
                      f"{m1 / m2:.2f} | {seen:.2f} |")
     table = "\n".join(lines) + "\n"

@@ -1,22 +1,30 @@
 """`python -m ganvae` and the `ganvae` command.
 
 Importing torch takes seconds; Ctrl-C or SIGTERM in that time is one line and exit code 130 or 143, so the
-handlers go in before the heavy imports (the package's __init__ imports nothing heavy either).
+handlers go in before the heavy imports (the package's __init__ imports nothing heavy either). What the
+command line's outline alone answers (`ganvae --help`, `--version`, a misspelt command) never imports torch.
 """
 
 import sys
 
+from .commands import answered_by_outline, outline_parser
 from .interrupts import install, report
 
 
 def run(argv=None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if answered_by_outline(args):  # --help, --version, no command or a misspelt one: no torch needed
+        try:
+            outline_parser().parse_args(args)
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else 1
     uninstall = install()
     try:
         try:
             from .cli import main
         except KeyboardInterrupt as exc:
             return report(exc)
-        return main(argv)
+        return main(args)
     finally:
         uninstall()
 

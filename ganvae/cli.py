@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 import torch
 
 from . import interrupts
-from ._version import __version__
+from .commands import COMMAND_HELP, outline
 from .api import Model, default_run_dir, load
 from .config import (CHECKPOINT_EVERY, IW_SAMPLES, LOG_EVERY, N_EVAL, NLL_EXAMPLES, PRECISIONS, BudgetConfig,
                      DataConfig, ModelConfig, OptimConfig, RunConfig, validate)
@@ -27,13 +27,6 @@ from .nets import ARCHS
 from .sizes import available_cpus
 from .train.loop import Interrupted
 from .train.run import CONFIG, RunFolder
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad flag is one line on stderr (no usage block) and exit code 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"ganvae: error: {message} (see `{self.prog} --help`)\n")
 
 
 def _positive_int(text: str) -> int:
@@ -100,15 +93,12 @@ def _settings_from_flags(args) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="ganvae", description="Train GANs and VAEs on the same data and compare them.")
-    parser.add_argument("--version", action="version", version=f"ganvae {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
+    parser, sub = outline()
 
-    p = sub.add_parser("datasets", help="list the datasets and whether each is available offline now")
+    p = sub.add_parser("datasets", help=COMMAND_HELP["datasets"])
     p.add_argument("--data-dir", metavar="DIR", help="also look for IDX files here")
 
-    p = sub.add_parser("train", help="train one model and write a run folder")
+    p = sub.add_parser("train", help=COMMAND_HELP["train"])
     p.add_argument("family", nargs="?", choices=FAMILIES.names(), help="which family to train")
     _add_data_flags(p, required=False)
     p.add_argument("--arch", choices=("auto", *ARCHS.names()),
@@ -142,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "checkpoint interval, the config (needs pip install 'ganvae[tensorboard]')")
     _add_config_options(p)
 
-    p = sub.add_parser("sample", help="draw samples from a trained run into a .npy, .png, .csv or .parquet file")
+    p = sub.add_parser("sample", help=COMMAND_HELP["sample"])
     p.add_argument("run", metavar="RUN", help="a run folder or checkpoint file")
     p.add_argument("-n", "--n-samples", type=_positive_int, default=64, metavar="N")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
@@ -154,8 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="conditional families (cgan, cvae): draw every sample of class K, a class name of the data "
                         "(a subfolder's name, Fashion-MNIST's Trouser ...) or a class number from 0")
 
-    p = sub.add_parser("evaluate", help="measure a run or a .npy of samples on the shared metric suite; "
-                                        "prints a table and writes metrics.json")
+    p = sub.add_parser("evaluate", help=COMMAND_HELP["evaluate"])
     p.add_argument("source", metavar="RUN_OR_SAMPLES",
                    help="a run folder, a checkpoint (.pt) or samples (.npy, as `ganvae sample -o` writes)")
     p.add_argument("--data", metavar="NAME", help="the dataset the samples imitate (default: the run's dataset)")
@@ -178,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-download", action="store_true", help="never try to download a missing dataset")
     _add_prior_flags(p, ("normal", "gmm"))
 
-    p = sub.add_parser("compare", help="train every family with the same budget and seeds, score, and report")
+    p = sub.add_parser("compare", help=COMMAND_HELP["compare"])
     _add_data_flags(p, required=True)
     p.add_argument("--families", metavar="NAMES",
                    help=f"comma-separated families, from {', '.join(FAMILIES.names())} (default: "
@@ -208,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write TensorBoard views: each run's training in its folder, the metric curves in "
                         "OUT/tensorboard (needs pip install 'ganvae[tensorboard]')")
 
-    p = sub.add_parser("advise", help="recommend a family for your needs, from a report or a short pilot comparison")
+    p = sub.add_parser("advise", help=COMMAND_HELP["advise"])
     _add_data_flags(p, required=False)
     p.add_argument("--need", default="", metavar="NEEDS",
                    help="comma-separated: encoder, likelihood, sharp-samples, coverage, stable-training, conditional")
@@ -219,16 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "folder, or an earlier pilot's")
     p.add_argument("--no-progress", action="store_true")
 
-    p = sub.add_parser("export", help="write the generator (GAN) or decoder (VAE) as a TorchScript or ONNX file "
-                                      "mapping latent codes to samples, usable without ganvae")
+    p = sub.add_parser("export", help=COMMAND_HELP["export"])
     p.add_argument("run", metavar="RUN", help="a run folder or checkpoint file")
     p.add_argument("--format", choices=["torchscript", "onnx"],
                    help="torchscript (torch.jit.load) or onnx (needs onnx and onnxscript); default from -o, "
                         "else torchscript")
     p.add_argument("-o", "--output", metavar="FILE", help="default RUN/generator.pt (decoder.pt; .onnx for onnx)")
 
-    p = sub.add_parser("explore", help="draw latent traversals, spherical interpolations and (2-D latent) a map of "
-                                       "the latent plane into the run folder")
+    p = sub.add_parser("explore", help=COMMAND_HELP["explore"])
     p.add_argument("run", metavar="RUN", help="a run folder or checkpoint file")
     p.add_argument("--seed", type=int, default=0, help="seed of the prior draws the figures decode")
     p.add_argument("--out", metavar="DIR", help="where to write the figures (default: the run folder)")

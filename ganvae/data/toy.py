@@ -10,10 +10,17 @@ from typing import Callable, Optional
 
 import numpy as np
 import torch
-from sklearn import datasets as sk_datasets
 
 from ..config import DataConfig
 from .base import DATASETS, VECTOR, Dataset, DatasetEntry
+
+
+def _sklearn_datasets():
+    """scikit-learn's dataset makers, imported when a toy set is made: scikit-learn (with SciPy and pandas
+    behind it) takes as long to import as torch, and most commands never need it."""
+    from sklearn import datasets
+
+    return datasets
 
 DEFAULT_N_SAMPLES = {"circles": 1000, "moons": 1000, "ring8": 2000, "grid25": 2500, "swissroll": 1000}
 TOY_NAMES = tuple(DEFAULT_N_SAMPLES)
@@ -39,12 +46,12 @@ def _draw_seed(seed: int, split: str) -> int:
 
 def circles_points(n_samples: int = 1000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The article's recipe exactly: make_circles(factor=0.5, noise=0.05) divided by its maximum."""
-    x, y = sk_datasets.make_circles(n_samples=n_samples, factor=0.5, noise=0.05, random_state=seed)
+    x, y = _sklearn_datasets().make_circles(n_samples=n_samples, factor=0.5, noise=0.05, random_state=seed)
     return x / x.max(), y
 
 
 def moons_points(n_samples: int = 1000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    return sk_datasets.make_moons(n_samples=n_samples, noise=0.05, random_state=seed)
+    return _sklearn_datasets().make_moons(n_samples=n_samples, noise=0.05, random_state=seed)
 
 
 def mixture_points(name: str, n_samples: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +64,7 @@ def mixture_points(name: str, n_samples: int, seed: int = 0) -> tuple[np.ndarray
 
 
 def swissroll_points(n_samples: int = 1000, seed: int = 0) -> tuple[np.ndarray, None]:
-    points, _ = sk_datasets.make_swiss_roll(n_samples=n_samples, noise=SWISSROLL_NOISE, random_state=seed)
+    points, _ = _sklearn_datasets().make_swiss_roll(n_samples=n_samples, noise=SWISSROLL_NOISE, random_state=seed)
     return points[:, [0, 2]] / SWISSROLL_SCALE, None
 
 

@@ -1,0 +1,46 @@
+"""Start-up: what the command line's outline answers never imports torch, and says what the full parser says."""
+
+import contextlib
+import io
+import subprocess
+import sys
+
+import pytest
+
+from ganvae import cli, commands
+
+
+def _said(parse, argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exit_:
+        parse(argv)
+    return exit_.value.code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["-h"], ["--version"], ["trian"], ["--bogus"]])
+def test_the_outline_says_what_the_full_parser_says(argv):
+    assert commands.answered_by_outline(argv)
+    assert _said(commands.outline_parser().parse_args, argv) == _said(cli.build_parser().parse_args, argv)
+
+
+def test_the_full_parser_has_exactly_the_outlines_commands():
+    full = cli.build_parser()._subparsers._group_actions[0]
+    assert list(full.choices) == list(commands.COMMAND_HELP)
+    assert {a.dest: a.help for a in full._choices_actions} == commands.COMMAND_HELP
+
+
+@pytest.mark.parametrize("argv", [["train", "--help"], ["datasets"], ["evaluate", "x"]])
+def test_a_real_command_goes_to_the_full_parser(argv):
+    assert not commands.answered_by_outline(argv)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["trian"]])
+def test_help_version_and_a_misspelt_command_do_not_import_torch(argv):
+    code = ("import sys; from ganvae.__main__ import run; code = run(%r); "
+            "heavy = sorted(m for m in ('torch', 'sklearn', 'numpy', 'matplotlib') if m in sys.modules); "
+            "print('HEAVY', heavy, file=sys.stderr); sys.exit(code)") % (argv,)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in done.stderr
+    assert done.returncode == (2 if argv == ["trian"] else 0)
+    if argv == ["trian"]:
+        assert done.stderr.splitlines()[0].startswith("ganvae: error: argument COMMAND: invalid choice: 'trian'")
