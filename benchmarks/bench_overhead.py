@@ -1,0 +1,132 @@
+"""What ganvae's loop costs over a bare loop of the same model, and how it compares with the tutorial loop.
+
+    python benchmarks/bench_overhead.py [--steps 200] [--repeats 2] [--tutorial-epochs 3]
+
+1. Overhead, for each family and architecture: `ganvae train` as a user runs it (progress bar, log rows,
+   checkpoints at the default intervals) against a bare loop of the same networks and optimisers (the family
+   built by ganvae, the data preloaded, each phase's zero_grad/loss/backward/step and the family's after_step
+   hook, nothing else). Both run as separate processes, interleaved; the speed is images per second of training
+   (ganvae's from its status.json, which counts from the first checkpoint on); the overhead is the median of
+   bare/ganvae - 1 over the repeats.
+2. The tutorial loop (benchmarks/baselines/tutorial_gan.py: a per-item Dataset and a DataLoader) against
+   `ganvae train gan --arch seed` for the same epochs on Fashion-MNIST, whole processes timed by the wall clock.
+A benchmark, not a test: it prints a table and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CASES = (("gan", "mlp"), ("gan", "conv"), ("vae", "mlp"), ("vae", "conv"))
+
+
+def bare(family_name: str, arch: str, steps: int) -> None:
+    """The bare loop, in this process: prints images per second as JSON."""
+    import torch
+
+    import ganvae
+    from ganvae.families import Batch
+    from ganvae.train.loop import make_optimizers
+
+    data = ganvae.load_dataset("fashion-mnist")
+    model = ganvae.Model(family_name, arch=arch, steps=1, seed=0, device="cpu", progress=False).fit(data)
+    family, cfg = model.family_, model.config_
+    family.train()
+    optimizers = make_optimizers(family, cfg)
+    phases = family.phases()
+    x, batch_size = data.x, cfg.optim.batch_size
+    owned = {phase.name: {id(p) for p in family.parameters_of(phase.modules)} for phase in phases}
+    parameters = list(family.parameters())
+    order, position = torch.randperm(len(x)), 0
+    start = time.perf_counter()
+    for step in range(steps):
+        if position + batch_size > len(x):
+            order, position = torch.randperm(len(x)), 0
+        batch = Batch(x[order[position:position + batch_size]])
+        position += batch_size
+        for phase in phases:
+            if step % phase.every:
+                continue
+            for p in parameters:
+                p.requires_grad_(id(p) in owned[phase.name])
+            optimizer = optimizers[phase.optimizer_name]
+            optimizer.zero_grad(set_to_none=True)
+            phase.loss(batch)["loss"].backward()
+            optimizer.step()
+            family.after_step(phase, step)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"images_per_second": steps * batch_size / seconds}))
+
+
+def ganvae_speed(family: str, arch: str, steps: int, folder: Path) -> float:
+    out = folder / f"{family}-{arch}-{time.monotonic_ns()}"
+    with open(folder / "progress.txt", "w") as bar:  # the progress bar is drawn, as for a user
+        subprocess.run([sys.executable, "-m", "ganvae", "train", family, "--arch", arch, "--data", "fashion-mnist",
+                        "--steps", str(steps), "--seed", "0", "--out", str(out)], check=True, stderr=bar)
+    status = json.loads((out / "status.json").read_text())
+    return status["images_seen"] / status["seconds"]
+
+
+def bare_speed(family: str, arch: str, steps: int) -> float:
+    done = subprocess.run([sys.executable, __file__, "--bare", family, arch, "--steps", str(steps)], check=True,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])["images_per_second"]
+
+
+def wall(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--tutorial-epochs", type=float, default=3, help="0 skips the tutorial comparison")
+    parser.add_argument("--bare", nargs=2, metavar=("FAMILY", "ARCH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare:
+        bare(*args.bare, args.steps)
+        return
+    lines = ["| family | arch | ganvae images/s | bare loop images/s | overhead (median of paired ratios) |",
+             "|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as folder:
+        for family, arch in CASES:
+            ours, theirs = [], []
+            for k in range(args.repeats):
+                pair = [lambda: ours.append(ganvae_speed(family, arch, args.steps, Path(folder))),
+                        lambda: theirs.append(bare_speed(family, arch, args.steps))]
+                for measure in (pair if k % 2 == 0 else pair[::-1]):
+                    measure()
+            overhead = statistics.median(t / o for o, t in zip(ours, theirs)) - 1
+            lines.append(f"| {family} | {arch} | {statistics.median(ours):.0f} | {statistics.median(theirs):.0f} | "
+                         f"{100 * overhead:+.1f}% |")
+            print(lines[-1], flush=True)
+        if args.tutorial_epochs:
+            tutorial, ours = [], []
+            for k in range(args.repeats):
+                pair = [lambda: tutorial.append(wall([sys.executable, str(HERE / "baselines" / "tutorial_gan.py"),
+                                                      "--epochs", str(args.tutorial_epochs)])),
+                        lambda: ours.append(wall([sys.executable, "-m", "ganvae", "train", "gan", "--arch", "seed",
+                                                  "--data", "fashion-mnist", "--epochs", str(args.tutorial_epochs),
+                                                  "--out", str(Path(folder) / f"seed-{k}"), "--no-progress"]))]
+                for measure in (pair if k % 2 == 0 else pair[::-1]):
+                    measure()
+            ratio = statistics.median(t / o for t, o in zip(tutorial, ours))
+            lines += ["", f"Tutorial loop vs `ganvae train gan --arch seed`, {args.tutorial_epochs:g} epochs of "
+                          f"Fashion-MNIST, whole processes: {statistics.median(tutorial):.1f} s vs "
+                          f"{statistics.median(ours):.1f} s; ganvae is {ratio:.2f}x faster (median of paired ratios)."]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
