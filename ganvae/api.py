@@ -300,6 +300,8 @@ class Model:
 
     @property
     def capabilities(self) -> frozenset[str]:
+        """What the family can do beyond sampling: "encoder" (encode, reconstruct), "likelihood" (score),
+        "adversarial", "conditional" (labels)."""
         return FAMILIES.get(self.family_name).capabilities
 
     def _require(self, capability: str, what: str) -> Family:
@@ -890,6 +892,7 @@ class Model:
         return base64.b64encode(buffer.getvalue()).decode("ascii")
 
     def n_parameters(self) -> dict[str, int]:
+        """Trained parameters per network (e.g. {"generator": ..., "discriminator": ...})."""
         return self._check_fitted().n_parameters()
 
     def save(self, path: Union[str, Path]) -> Path:
