@@ -51,20 +51,26 @@ def main() -> None:
     parser.add_argument("--pairs", nargs="+", choices=sorted(PAIRS), default=sorted(PAIRS))
     parser.add_argument("--n-eval", type=int, default=10_000)
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
-                        help="a ganvae setting to time beside the default, e.g. 'bf16=--precision bf16' "
-                             "(repeatable; each runs in every (seed, pair) with the default and the baseline)")
+                        help="a ganvae setting to time beside the default, e.g. 'bf16=--precision bf16', or "
+                             "'gan:b64=--batch-size 64' for one pair only (repeatable; each runs in every (seed, "
+                             "pair) with the default and the baseline)")
     parser.add_argument("--variant-pairs", nargs="+", choices=sorted(PAIRS), default=None,
                         help="the pairs the --variant settings run in (default: every pair)")
     parser.add_argument("--out", type=Path, default=Path("runs/quality-per-minute"))
     args = parser.parse_args()
-    variants = [("default", "")] + [tuple(v.split("=", 1)) if "=" in v else (v, "") for v in args.variant]
+    variants = [("default", "", None)]
+    for text in args.variant:  # [PAIR:]NAME=FLAGS
+        pair, _, text = text.partition(":") if ":" in text.split("=", 1)[0] else ("", "", text)
+        name, _, flags = text.partition("=")
+        variants.append((name, flags, pair or None))
     variant_pairs = set(args.variant_pairs or args.pairs)
     args.out.mkdir(parents=True, exist_ok=True)
     records = []
     for seed in args.seeds:
         for k, pair in enumerate(args.pairs):
             family, script, baseline = PAIRS[pair]
-            mine = [(name, flags) for name, flags in variants if name == "default" or pair in variant_pairs]
+            mine = [(name, flags) for name, flags, only in variants
+                    if name == "default" or (pair in variant_pairs and only in (None, pair))]
             order = [("baseline", [sys.executable, str(HERE / "baselines" / script), "--seconds",
                                    str(60 * args.minutes), "--seed", str(seed), "--out", str(args.out)])]
             for name, flags in mine:

@@ -32,7 +32,7 @@ from .nets import ARCHS, AUTO
 from .nets.given import GivenNetworks, check_networks, check_recorded, class_names, latent_size, take_networks
 from .sizes import check_memory
 from .train.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
-from .train.loop import Interrupted, autocast_for, fit as fit_loop, resolve_device
+from .train.loop import Interrupted, autocast_for, fit as fit_loop, resolve_device, resolve_precision
 from .train.lock import FolderLock
 from .train.run import CONFIG, RunFolder
 
@@ -355,8 +355,10 @@ class Model:
         else:
             ARCHS.get(cfg.model.arch).check(dataset.kind, dataset.shape)
             check_network_memory(cfg, dataset.info())
-        autocast_for(resolve_device(cfg.device), cfg.precision)  # fp16 off CUDA: one line before any file
-        return cfg, dataset
+        device = resolve_device(cfg.device)
+        autocast_for(device, cfg.precision)  # fp16 off CUDA: one line before any file
+        # The precision the run trains in, recorded in its config.json (auto: bf16 where the hardware has it).
+        return replace(cfg, precision=resolve_precision(device, cfg.precision)), dataset
 
     def fit(self, data: DataLike, resume: bool = False, data_cfg: Optional[DataConfig] = None,
             say: Optional[Callable[[str], None]] = None) -> "Model":
@@ -489,6 +491,8 @@ class Model:
         for flag, key in (("--device", "device"), ("--precision", "precision"), ("--log-every", "log_every"),
                           ("--checkpoint-every", "checkpoint_every")):
             value = getattr(self, key)
+            if key == "precision" and value == "auto":
+                continue  # a resumed run keeps the precision it was started with
             if value is not None and value != getattr(saved, key):
                 changes.append(f"{flag} {value} (was {getattr(saved, key)})")
                 cfg = replace(cfg, **{key: value})

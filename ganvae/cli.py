@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="(default auto)")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="arithmetic of the training step: fp32 (default), bf16 autocast (CPUs with AVX-512 BF16, "
-                        "recent GPUs), fp16 with a gradient scaler (CUDA)")
+                        "recent GPUs), fp16 with a gradient scaler (CUDA), or auto (bf16 where the CPU or GPU "
+                        "does bf16 in hardware, else fp32)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/FAMILY-DATA-ARCH-TIME)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its newest valid checkpoint (a budget, --lr or --device "

@@ -26,7 +26,7 @@ MAX_EPOCHS = 1_000_000  # --epochs: beyond this the step count overflows, and no
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # Arithmetic of the training step: fp32, or autocast to bfloat16 (CPUs with AVX-512 BF16 or AMX, recent GPUs) or
 # float16 (CUDA only, with a gradient scaler). Weights and optimiser state stay fp32 in every case.
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # The config.json key of each flag, named when a saved config holds a bad value.
 FLAG_KEYS = {
     "--family": "model.family", "--arch": "model.arch", "--latent-dim": "model.latent_dim",

@@ -57,9 +57,32 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` does bf16 arithmetic in hardware: a CUDA GPU that supports it, or a CPU with AVX-512 BF16
+    or AMX (read from /proc/cpuinfo; elsewhere False). Without it bf16 is emulated and slower than fp32."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(device: torch.device, precision: str) -> str:
+    """The precision a run trains in: `auto` is bf16 where the device does bf16 in hardware, else fp32."""
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return precision
+
+
 def autocast_for(device: torch.device, precision: str) -> tuple[Callable[[], Any], Optional[torch.amp.GradScaler]]:
     """A context factory that runs a loss in the run's precision, and the gradient scaler fp16 needs.
     bf16 needs no scaler (it has fp32's exponent range); fp16 is for CUDA only."""
+    precision = resolve_precision(device, precision)
     if precision == "fp32":
         return nullcontext, None
     if precision == "fp16" and device.type != "cuda":

@@ -13,7 +13,8 @@ from ganvae.cli import main
 from ganvae.config import RunConfig
 from ganvae.errors import ConfigError
 from ganvae.nets import auto_arch
-from ganvae.train.loop import autocast_for
+from ganvae.train import loop
+from ganvae.train.loop import autocast_for, resolve_precision
 
 
 def _images(n: int = 64, side: int = 8) -> np.ndarray:
@@ -77,7 +78,7 @@ def test_fp16_off_cuda_is_one_line_before_any_file_is_written(tmp_path):
 
 
 def test_a_bad_precision_names_the_flag_and_the_choices():
-    with pytest.raises(ConfigError, match=r"--precision must be one of fp32, bf16, fp16, not 'fp8'"):
+    with pytest.raises(ConfigError, match=r"--precision must be one of auto, fp32, bf16, fp16, not 'fp8'"):
         ganvae.GAN(precision="fp8")
     with pytest.raises(ConfigError, match=r"precision must be one of"):
         RunConfig.from_dict({"precision": "half"}, source="config.json")
@@ -92,6 +93,42 @@ def test_autocast_runs_matmuls_in_bf16_and_fp32_runs_them_in_fp32():
     context, _ = autocast_for(torch.device("cpu"), "fp32")
     with context():
         assert layer(torch.randn(2, 4)).dtype == torch.float32
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bf16_only_where_the_hardware_has_it_and_the_run_records_which(native, tmp_path,
+                                                                                         monkeypatch):
+    monkeypatch.setattr(loop, "native_bf16", lambda device: native)
+    expected = "bf16" if native else "fp32"
+    assert resolve_precision(torch.device("cpu"), "auto") == expected
+    assert resolve_precision(torch.device("cpu"), "fp32") == "fp32"  # asked for: kept
+    x = np.random.default_rng(0).normal(size=(128, 2)).astype(np.float32)
+    model = ganvae.GAN(arch="mlp", steps=2, batch_size=32, precision="auto", out=tmp_path / "run").fit(x)
+    assert model.config_.precision == expected
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["precision"] == expected
+    # A resume asking for auto on other hardware keeps what the run was started with.
+    monkeypatch.setattr(loop, "native_bf16", lambda device: not native)
+    resumed = ganvae.GAN(arch="mlp", steps=3, precision="auto", out=tmp_path / "run").fit(x, resume=True)
+    assert resumed.config_.precision == expected
+
+
+def test_native_bf16_reads_the_cpu_flags(monkeypatch, tmp_path):
+    real_open = open
+
+    def cpuinfo_with(flags):
+        def fake_open(path, *args, **kwargs):
+            if path == "/proc/cpuinfo":
+                (tmp_path / "cpuinfo").write_text(f"processor\t: 0\nflags\t\t: fpu sse2 {flags}\n")
+                return real_open(tmp_path / "cpuinfo", *args, **kwargs)
+            return real_open(path, *args, **kwargs)
+        return fake_open
+
+    import builtins
+    monkeypatch.setattr(builtins, "open", cpuinfo_with("avx512f avx512_bf16"))
+    assert loop.native_bf16(torch.device("cpu"))
+    monkeypatch.setattr(builtins, "open", cpuinfo_with("avx512f avx2"))
+    assert not loop.native_bf16(torch.device("cpu"))
+    assert not loop.native_bf16(torch.device("meta"))
 
 
 def test_available_cpus_reads_the_affinity_mask_and_a_cgroup_quota(tmp_path, monkeypatch):
