@@ -212,11 +212,14 @@ def _settings(summary: Optional[Mapping], family: str, budget: Optional[Mapping]
                 settings[key] = value
     settings["measured_runs"] = len(runs)
     if data_name:
-        flags = ["ganvae", "train", family, "--data", shlex.quote(str(data_name))]
+        # A comparison entry "FAMILY+gmm" is that family sampled from its fitted mixture prior: train the family,
+        # then sample with the prior.
+        trained, _, prior = family.partition("+")
+        flags = ["ganvae", "train", trained, "--data", shlex.quote(str(data_name))]
         if settings["arch"]:
             flags += ["--arch", shlex.quote(str(settings["arch"]))]
         batch_size = settings.get("batch_size")
-        family_cls = FAMILIES.get(family) if family in FAMILIES else None
+        family_cls = FAMILIES.get(trained) if trained in FAMILIES else None
         default_batch = family_cls.presets.get(settings["arch"], {}).get("batch_size",
                                                                          family_cls.defaults.batch_size) \
             if family_cls is not None else None
@@ -234,6 +237,8 @@ def _settings(summary: Optional[Mapping], family: str, budget: Optional[Mapping]
             if family_cls is not None and value != getattr(family_cls.Settings(), name, None):
                 flags += [flag_of(name), shlex.quote(str(value))]
         settings["command"] = " ".join(flags)
+        if prior:
+            settings["command"] += f"; then sample it with: ganvae sample RUN --prior {shlex.quote(prior)}"
     return settings
 
 

@@ -257,3 +257,14 @@ def test_coverage_weighs_the_label_free_cluster_metrics():
     assert sharp.family == "gan"
     assert any(w.startswith("The GAN left some k-means clusters of the real data without samples in 3 of 3 runs")
                for w in sharp.warnings)
+
+
+def test_the_command_for_a_vae_sampled_from_its_fitted_prior_trains_the_vae_then_samples_with_the_prior():
+    from ganvae.report.advise import _settings
+
+    runs = [dict(run("vae", seed), family="vae+gmm") for seed in range(2)]
+    summary = build_summary(data={"name": "toy"}, budget={"minutes": 5}, seeds=[0, 1], runs=runs,
+                            families=["vae+gmm"])
+    settings = _settings(summary, "vae+gmm", None, "toy")
+    assert settings["command"] == ("ganvae train vae --data toy --arch mlp --minutes 5; "
+                                   "then sample it with: ganvae sample RUN --prior gmm")
