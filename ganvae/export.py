@@ -2,7 +2,8 @@
 
 The exported module computes exactly what ganvae computes for given latent codes: z (B, latent_dim) ->
 `family.from_latent(z)` -> the data's original units (the `_to_original` of the Python API), so images come
-out in [0, 1] as (B, C, H, W) and vectors as (B, D) in the units of the CSV they were trained on. It is traced
+out in [0, 1] as (B, C, H, W) and vectors as (B, D) in the units of the CSV they were trained on. A conditional
+family's file takes the class of each code too: (z (B, latent_dim), labels (B,) int64) -> x. It is traced
 from `from_latent` in eval mode, so whatever that function does (its activations, its normalisation) is what
 the file does; loading it needs only torch (`torch.jit.load`) or an ONNX runtime, not ganvae.
 """
@@ -33,18 +34,20 @@ ONNX_OPSET = 18
 
 
 class LatentToData(nn.Module):
-    """z (B, latent_dim) -> samples in data space and the data's original units, (B, *data_shape)."""
+    """z (B, latent_dim) -> samples in data space and the data's original units, (B, *data_shape); a conditional
+    family's module takes labels (B,) int64 as its second input."""
 
     def __init__(self, family: Family, offset: Optional[list[float]], scale: Optional[list[float]]):
         super().__init__()
         self.family = family
+        self.conditional = "conditional" in family.capabilities
         self.standardised = offset is not None
         # Vectors standardised from a CSV: original = x * scale + offset, per feature (D,).
         self.register_buffer("offset", torch.tensor(offset or [0.0], dtype=torch.float32))
         self.register_buffer("scale", torch.tensor(scale or [1.0], dtype=torch.float32))
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.family.from_latent(z)
+    def forward(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        x = self.family.from_latent(z, labels) if self.conditional else self.family.from_latent(z)
         if self.standardised:
             x = x * self.scale + self.offset
         return x
@@ -78,14 +81,14 @@ def format_for(path: Optional[Union[str, Path]], fmt: Optional[str]) -> str:
 
 def latent_module(model) -> LatentToData:
     """A CPU copy of a fitted model's generator or decoder path, in eval mode, as one nn.Module."""
-    if "conditional" in model._check_fitted().capabilities:
-        raise ConfigError(f"exporting a conditional family ({model.family_name}) is not supported: its network "
-                          f"also takes class labels, and the exported file takes codes only; sample it with "
-                          f"`ganvae sample RUN --label K` instead")
     family = copy.deepcopy(model._check_fitted()).cpu().eval()
     family.requires_grad_(False)  # a sampler: its outputs need no graph, wherever it is loaded
     with torch.no_grad():  # once before tracing: whatever from_latent prepares on first use (a conv generator's
-        family.from_latent(torch.zeros(1, family.latent_dim))  # reference BatchNorm statistics) is then fixed
+        z = torch.zeros(1, family.latent_dim)  # reference BatchNorm statistics) is then fixed
+        if "conditional" in family.capabilities:
+            family.from_latent(z, torch.zeros(1, dtype=torch.long))
+        else:
+            family.from_latent(z)
     info = model.data_info_ or {}
     return LatentToData(family, info.get("offset"), info.get("scale")).eval()
 
@@ -94,10 +97,10 @@ def export(model_or_run, path: Optional[Union[str, Path]] = None, format: Option
     """Write the generator (GAN) or decoder (VAE) of a fitted model, a run folder or a checkpoint to `path`.
 
     format: "torchscript" (load with `torch.jit.load(path)`) or "onnx" (needs the onnx and onnxscript
-    packages; run with onnxruntime, input "z"); by default the one `path`'s suffix implies, else torchscript.
+    packages; run with onnxruntime, input "z", and "labels" for a conditional family); by default the one `path`'s suffix implies, else torchscript.
     path: by default RUN/generator.pt (or decoder.pt, .onnx) for a run folder. Returns the path written.
     The module maps z (B, latent_dim) to samples: images (B, C, H, W) in [0, 1], vectors (B, D) in the
-    data's original units.
+    data's original units; a conditional family's takes labels (B,) int64, the class of each code, too.
     """
     from .api import load
 
@@ -119,9 +122,15 @@ def export(model_or_run, path: Optional[Union[str, Path]] = None, format: Option
         "kind": module.family.kind,
         "output": "images in [0, 1]" if module.family.kind == "image" else "vectors in the data's original units",
         "config": model.config_.to_dict() if model.config_ is not None else None,
+        "inputs": ["z", "labels"] if module.conditional else ["z"],
     }
-    # Codes to trace with, drawn without touching the caller's global random state.
-    example = torch.randn(EXAMPLE_BATCH, module.family.latent_dim, generator=torch.Generator().manual_seed(0))
+    if module.conditional:
+        metadata["n_classes"] = int(module.family.n_classes)
+        metadata["class_names"] = [str(n) for n in (model.data_info_ or {}).get("class_names") or []]
+    # Codes (and classes) to trace with, drawn without touching the caller's global random state.
+    example = (torch.randn(EXAMPLE_BATCH, module.family.latent_dim, generator=torch.Generator().manual_seed(0)),)
+    if module.conditional:
+        example += (torch.arange(EXAMPLE_BATCH) % module.family.n_classes,)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -134,20 +143,20 @@ def export(model_or_run, path: Optional[Union[str, Path]] = None, format: Option
     return path
 
 
-def torchscript_bytes(module: nn.Module, example: torch.Tensor, metadata: dict[str, Any]) -> bytes:
+def torchscript_bytes(module: nn.Module, example: tuple[torch.Tensor, ...], metadata: dict[str, Any]) -> bytes:
     with torch.no_grad(), warnings.catch_warnings():
         # BatchNorm's "is the batch more than one value" check reads a size as a Python bool; it only
         # guards a ValueError, so the trace is right for every batch size (the tests check 1 to 6).
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         # torch >= 2.10 marks torch.jit deprecated in favour of torch.export; TorchScript files still load.
         warnings.simplefilter("ignore", DeprecationWarning)
-        traced = torch.jit.trace(module, (example,), check_trace=False)
+        traced = torch.jit.trace(module, example, check_trace=False)
         buffer = io.BytesIO()
         torch.jit.save(traced, buffer, _extra_files={METADATA_NAME: json.dumps(metadata)})
     return buffer.getvalue()
 
 
-def write_onnx(module: nn.Module, example: torch.Tensor, metadata: dict[str, Any], path: Path) -> None:
+def write_onnx(module: nn.Module, example: tuple[torch.Tensor, ...], metadata: dict[str, Any], path: Path) -> None:
     try:
         import onnx  # noqa: F401  (torch's ONNX exporter needs both)
         import onnxscript  # noqa: F401
@@ -157,9 +166,9 @@ def write_onnx(module: nn.Module, example: torch.Tensor, metadata: dict[str, Any
     batch = torch.export.Dim("batch")
     try:
         with torch.no_grad(), _quiet_exporter():
-            program = torch.onnx.export(module, (example,), input_names=["z"], output_names=["x"],
-                                        dynamic_shapes=({0: batch},), opset_version=ONNX_OPSET, dynamo=True,
-                                        verbose=False)
+            program = torch.onnx.export(module, example, input_names=metadata["inputs"], output_names=["x"],
+                                        dynamic_shapes=tuple({0: batch} for _ in example),
+                                        opset_version=ONNX_OPSET, dynamo=True, verbose=False)
     except Exception as exc:  # the exporter raises many types; the user needs the reason in one line
         raise RunError(f"the ONNX exporter of torch {torch.__version__} failed ({type(exc).__name__}: "
                        f"{str(exc).splitlines()[0] if str(exc) else ''}); --format torchscript still works") from None

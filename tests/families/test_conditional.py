@@ -249,11 +249,35 @@ def test_resume_with_labels_equals_an_uninterrupted_run(tmp_path):
     assert np.array_equal(whole.sample(5, seed=0, labels=1), resumed.sample(5, seed=0, labels=1))
 
 
-def test_conditional_families_cannot_be_exported_yet(fitted):
-    from ganvae.export import latent_module
+@pytest.mark.parametrize("family", ["cgan", "cvae", "cgan-conv"])
+def test_a_conditional_export_takes_codes_and_classes_and_reproduces_ganvae(fitted, family, tmp_path):
+    from ganvae.export import export, read_metadata
 
-    with pytest.raises(ConfigError, match="exporting a conditional family \\(cgan\\) is not supported"):
-        latent_module(fitted[0]["cgan"])
+    models, data = fitted
+    model = quick("cgan", arch="conv", steps=2).fit(data) if family == "cgan-conv" else models[family]
+    path = export(model, tmp_path / "net.pt")
+    module = torch.jit.load(str(path))
+    for batch in (1, 5):  # traced with a batch of 4
+        z = torch.randn(batch, model.family_.latent_dim, generator=torch.Generator().manual_seed(batch))
+        labels = torch.arange(batch) % K
+        expected = model.family_.eval().from_latent(z, labels).numpy()
+        assert np.abs(module(z, labels).numpy() - expected).max() <= 1e-5
+    # The class changes the output: the labels input is used, not traced away as a constant.
+    z = torch.randn(3, model.family_.latent_dim, generator=torch.Generator().manual_seed(0))
+    assert not torch.equal(module(z, torch.zeros(3, dtype=torch.long)), module(z, torch.ones(3, dtype=torch.long)))
+    meta = read_metadata(path)
+    assert meta["inputs"] == ["z", "labels"] and meta["n_classes"] == K
+    assert meta["class_names"] == [str(n) for n in model.data_info_["class_names"]]
+    if family == "cgan-conv":
+        pytest.importorskip("onnxscript")
+        ort = pytest.importorskip("onnxruntime")
+        onnx_path = export(model, tmp_path / "net.onnx")
+        session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        assert [i.name for i in session.get_inputs()] == ["z", "labels"]
+        z = torch.randn(6, model.family_.latent_dim, generator=torch.Generator().manual_seed(6))
+        labels = torch.arange(6) % K
+        out = session.run(None, {"z": z.numpy(), "labels": labels.numpy()})[0]
+        assert np.abs(out - model.family_.from_latent(z, labels).numpy()).max() <= 1e-4
 
 
 # --- figures and the command line ------------------------------------------------------------------------------
