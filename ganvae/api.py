@@ -245,7 +245,7 @@ class Model:
                  hidden: Optional[int] = None, lr: Optional[float] = None,
                  betas: Optional[tuple[float, float]] = None, batch_size: Optional[int] = None,
                  epochs: Optional[float] = None, steps: Optional[int] = None, minutes: Optional[float] = None,
-                 seed: int = 0, device: str = "auto", precision: str = "fp32",
+                 seed: int = 0, device: str = "auto", precision: str = "auto",
                  out: Optional[Union[str, Path]] = None,
                  progress: Optional[bool] = None, log_every: int = LOG_EVERY,
                  checkpoint_every: int = CHECKPOINT_EVERY,

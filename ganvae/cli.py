@@ -115,9 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="training seed (default 0)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="(default auto)")
     p.add_argument("--precision", choices=PRECISIONS,
-                   help="arithmetic of the training step: fp32 (default), bf16 autocast (CPUs with AVX-512 BF16, "
-                        "recent GPUs), fp16 with a gradient scaler (CUDA), or auto (bf16 where the CPU or GPU "
-                        "does bf16 in hardware, else fp32)")
+                   help="arithmetic of the training step: auto (default: bf16 where the CPU or GPU does bf16 in "
+                        "hardware, else fp32), fp32, bf16 autocast (CPUs with AVX-512 BF16 or AMX, recent GPUs), "
+                        "fp16 with a gradient scaler (CUDA)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/FAMILY-DATA-ARCH-TIME)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its newest valid checkpoint (a budget, --lr or --device "
@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nll-examples", type=_positive_int, default=NLL_EXAMPLES, metavar="N",
                    help=f"VAE: test examples the NLL is averaged over (default {NLL_EXAMPLES})")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
-    p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="training arithmetic (as for train)")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto", help="training arithmetic (as for train)")
     p.add_argument("--out", metavar="DIR", help="report folder (default runs/compare-DATA): a new or empty folder, "
                                                 "or an earlier comparison's to continue it")
     p.add_argument("--rescore", action="store_true",

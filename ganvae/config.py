@@ -106,7 +106,7 @@ class RunConfig:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     seed: int = 0
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"
     log_every: int = LOG_EVERY
     checkpoint_every: int = CHECKPOINT_EVERY
 
@@ -263,7 +263,7 @@ class CompareConfig:
     iw_samples: int = IW_SAMPLES
     nll_examples: int = NLL_EXAMPLES
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -77,7 +77,7 @@ def _signature(name: str, obj) -> str:
 
 
 def _block(code: str) -> str:
-    return f"```python\n{code}\n```"
+    return f"```text\n{code}\n```"  # a signature: shown, not run by the doc-example test
 
 
 def _exported_base(cls):

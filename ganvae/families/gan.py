@@ -50,7 +50,10 @@ class GANFamily(Family):
     style = ("tab:red", "o")
     defaults = Defaults(lr=2e-4, betas=(0.5, 0.999), batch_size=128, epochs=10, latent_dim=100)
     # The article's MLP GAN: noise 100, hidden 128, Adam 2e-4 (0.5, 0.999), batch 128, 20 epochs.
-    presets = {"seed": dict(latent_dim=100, hidden=128, lr=2e-4, betas=(0.5, 0.999), batch_size=128, epochs=20)}
+    # The conv networks train with batches of 64 (DCGAN's size in most implementations): at a few minutes of CPU
+    # a GAN gains more from twice the steps than from larger batches (docs/performance.md).
+    presets = {"seed": dict(latent_dim=100, hidden=128, lr=2e-4, betas=(0.5, 0.999), batch_size=128, epochs=20),
+               "conv": dict(batch_size=64)}
     loss_panels = (
         ("Losses", ("d_loss", "g_loss"), "loss", None, None),
         ("Discriminator output", ("d_real", "d_fake", "d_accuracy"), "mean D(x) / accuracy", 0.5, (-0.02, 1.02)),

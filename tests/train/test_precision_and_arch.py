@@ -54,7 +54,7 @@ def test_train_resolves_auto_in_the_saved_config_and_names_the_folder_without_it
 def test_bf16_trains_finite_weights_that_differ_from_fp32_and_resumes_bit_exact(tmp_path):
     x = np.random.default_rng(0).normal(size=(256, 2)).astype(np.float32)
     kwargs = dict(arch="mlp", batch_size=32, seed=3, checkpoint_every=4)
-    fp32 = ganvae.GAN(steps=8, **kwargs).fit(x)
+    fp32 = ganvae.GAN(steps=8, precision="fp32", **kwargs).fit(x)
     whole = ganvae.GAN(steps=8, precision="bf16", out=tmp_path / "whole", **kwargs).fit(x)
     assert whole.config_.precision == "bf16"
     assert json.loads((tmp_path / "whole" / "config.json").read_text())["precision"] == "bf16"
