@@ -4,8 +4,8 @@
 
 1. Overhead, for each family and architecture: `ganvae train` as a user runs it (progress bar, log rows,
    checkpoints at the default intervals) against a bare loop of the same networks and optimisers (the family
-   built by ganvae, the data preloaded, each phase's zero_grad/loss/backward/step and the family's after_step
-   hook, nothing else). Both run as separate processes, interleaved; the speed is images per second of training
+   built by ganvae, the data preloaded, each phase's zero_grad/loss/backward/step in the precision ganvae
+   trains it in, and the family's after_step hook, nothing else). Both run as separate processes, interleaved; the speed is images per second of training
    (ganvae's from its status.json, which counts from the first checkpoint on); the overhead is the median of
    bare/ganvae - 1 over the repeats.
 2. The tutorial loop (benchmarks/baselines/tutorial_gan.py: a per-item Dataset and a DataLoader) against
@@ -34,11 +34,12 @@ def bare(family_name: str, arch: str, steps: int) -> None:
 
     import ganvae
     from ganvae.families import Batch
-    from ganvae.train.loop import make_optimizers
+    from ganvae.train.loop import autocast_for, make_optimizers
 
     data = ganvae.load_dataset("fashion-mnist")
     model = ganvae.Model(family_name, arch=arch, steps=1, seed=0, device="cpu", progress=False).fit(data)
     family, cfg = model.family_, model.config_
+    autocast, _ = autocast_for(torch.device("cpu"), cfg.precision)  # the precision ganvae trains this model in
     family.train()
     optimizers = make_optimizers(family, cfg)
     phases = family.phases()
@@ -59,7 +60,9 @@ def bare(family_name: str, arch: str, steps: int) -> None:
                 p.requires_grad_(id(p) in owned[phase.name])
             optimizer = optimizers[phase.optimizer_name]
             optimizer.zero_grad(set_to_none=True)
-            phase.loss(batch)["loss"].backward()
+            with autocast():
+                loss = phase.loss(batch)["loss"]
+            loss.backward()
             optimizer.step()
             family.after_step(phase, step)
     seconds = time.perf_counter() - start

@@ -357,8 +357,12 @@ class Model:
             check_network_memory(cfg, dataset.info())
         device = resolve_device(cfg.device)
         autocast_for(device, cfg.precision)  # fp16 off CUDA: one line before any file
-        # The precision the run trains in, recorded in its config.json (auto: bf16 where the hardware has it).
-        return replace(cfg, precision=resolve_precision(device, cfg.precision)), dataset
+        # The precision the run trains in, recorded in its config.json: auto is bf16 where the hardware has it and
+        # the architecture gains from it (the conv networks), else fp32.
+        precision = cfg.precision
+        if precision == "auto" and (self.networks or not ARCHS.get(cfg.model.arch).bf16_pays):
+            precision = "fp32"
+        return replace(cfg, precision=resolve_precision(device, precision)), dataset
 
     def fit(self, data: DataLike, resume: bool = False, data_cfg: Optional[DataConfig] = None,
             say: Optional[Callable[[str], None]] = None) -> "Model":

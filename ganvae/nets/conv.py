@@ -90,6 +90,7 @@ class ConvArch(Architecture):
     name = "conv"
     summary = "DCGAN-style convolutional networks for 8x8, 28x28 and 32x32 images"
     default_hidden = 64
+    bf16_pays = True
 
     def check(self, kind, data_shape):
         super().check(kind, data_shape)
