@@ -145,15 +145,10 @@ def render() -> str:
 
 
 def main() -> int:
-    text = render()
-    if "--check" in sys.argv[1:]:
-        if DOC.read_text() != text:
-            print(f"{DOC.relative_to(ROOT)} is out of date: run python scripts/api_reference.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(text)
-    print(f"wrote {DOC.relative_to(ROOT)}")
-    return 0
+    from cli_reference import write_or_check  # beside this script
+
+    return write_or_check(DOC, render(), "--check" in sys.argv[1:], "the docstrings of ganvae's exports",
+                          "scripts/api_reference.py")
 
 
 if __name__ == "__main__":

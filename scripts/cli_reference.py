@@ -97,16 +97,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare with docs/cli.md instead of writing it")
     args = parser.parse_args()
-    text = render()
-    if args.check:
-        current = DOC.read_text() if DOC.is_file() else ""
+    return write_or_check(DOC, render(), args.check, "ganvae/cli.py", "scripts/cli_reference.py")
+
+
+def write_or_check(doc: Path, text: str, check: bool, source: str, script: str) -> int:
+    """Write a generated reference, or (check) exit status 1 with one line when the file differs from text."""
+    if check:
+        current = doc.read_text() if doc.is_file() else ""
         if current != text:
-            print(f"{DOC.relative_to(ROOT)} is out of date with ganvae/cli.py; run `python scripts/cli_reference.py`",
-                  file=sys.stderr)
+            print(f"{doc.relative_to(ROOT)} is out of date with {source}; run `python {script}`", file=sys.stderr)
             return 1
         return 0
-    DOC.write_text(text)
-    print(f"wrote {DOC.relative_to(ROOT)}")
+    doc.write_text(text)
+    print(f"wrote {doc.relative_to(ROOT)}")
     return 0
 
 
