@@ -356,13 +356,12 @@ class Model:
             ARCHS.get(cfg.model.arch).check(dataset.kind, dataset.shape)
             check_network_memory(cfg, dataset.info())
         device = resolve_device(cfg.device)
-        autocast_for(device, cfg.precision)  # fp16 off CUDA: one line before any file
-        # The precision the run trains in, recorded in its config.json: auto is bf16 where the hardware has it and
-        # the architecture gains from it (the conv networks), else fp32.
-        precision = cfg.precision
-        if precision == "auto" and (self.networks or not ARCHS.get(cfg.model.arch).bf16_pays):
-            precision = "fp32"
-        return replace(cfg, precision=resolve_precision(device, precision)), dataset
+        # The precision the run trains in, recorded in its config.json (auto: bf16 for the conv networks where the
+        # hardware has it; a user's own networks stay fp32).
+        precision = resolve_precision(device, cfg.precision,
+                                      bf16_pays=not self.networks and ARCHS.get(cfg.model.arch).bf16_pays)
+        autocast_for(device, precision)  # fp16 off CUDA: one line before any file
+        return replace(cfg, precision=precision), dataset
 
     def fit(self, data: DataLike, resume: bool = False, data_cfg: Optional[DataConfig] = None,
             say: Optional[Callable[[str], None]] = None) -> "Model":

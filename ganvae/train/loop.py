@@ -72,10 +72,11 @@ def native_bf16(device: torch.device) -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def resolve_precision(device: torch.device, precision: str) -> str:
-    """The precision a run trains in: `auto` is bf16 where the device does bf16 in hardware, else fp32."""
+def resolve_precision(device: torch.device, precision: str, bf16_pays: bool = True) -> str:
+    """The precision a run trains in: `auto` is bf16 where the device does bf16 in hardware and the networks gain
+    from it (`bf16_pays`: an architecture's `bf16_pays`), else fp32."""
     if precision == "auto":
-        return "bf16" if native_bf16(device) else "fp32"
+        return "bf16" if bf16_pays and native_bf16(device) else "fp32"
     return precision
 
 
