@@ -32,6 +32,7 @@ from .nets import ARCHS, AUTO
 from .nets.given import GivenNetworks, check_networks, check_recorded, class_names, latent_size, take_networks
 from .sizes import check_memory
 from .train.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
+from .train.distributed import RankZeroFailed, World
 from .train.loop import Interrupted, autocast_for, fit as fit_loop, resolve_device, resolve_precision
 from .train.lock import FolderLock
 from .train.run import CONFIG, RunFolder
@@ -377,6 +378,11 @@ class Model:
         fit draws no figures: `plot()` draws them into the run folder (`ganvae train` and `compare` call it).
         say: called with each one-line note (what was resumed or started, what was applied, a lock taken over
         from a dead process); the notes are also kept in `notes_`.
+
+        Launched by torchrun with several processes, every process calls fit alike and trains with
+        DistributedDataParallel (`batch_size` is the global batch; see ganvae.train.distributed): rank 0 prepares
+        and writes the run folder, the other ranks train the same run without writing (their `plot()` draws
+        nothing) and end with the same weights.
         """
         self.notes_: list[str] = []
 
@@ -385,6 +391,35 @@ class Model:
             if say is not None:
                 say(message)
 
+        self._say = note
+        world = World.from_env(resolve_device(self.device or "auto"))
+        self.world_ = world
+        if not world.distributed or self.out is None:
+            return self._fit(data, resume, data_cfg, note, world)
+        if not world.is_main:
+            return self._follow(world, data, data_cfg)
+        self._announced = False
+        try:
+            return self._fit(data, resume, data_cfg, note, world)
+        except BaseException as exc:
+            if not self._announced:  # the other ranks wait to hear how the run starts: tell them it does not
+                world.broadcast({"error": " ".join(str(exc).split()) or type(exc).__name__})
+            raise
+
+    def _follow(self, world: World, data: DataLike, data_cfg: Optional[DataConfig]) -> "Model":
+        """A rank other than 0 under torchrun: train the run rank 0 prepared (its config, data and checkpoint),
+        writing nothing."""
+        start = world.broadcast(None)
+        if "error" in start:
+            raise RankZeroFailed(f"rank 0 could not start the run: {start['error']}")
+        cfg = RunConfig.from_dict(start["config"], source="rank 0")
+        in_memory = data is not None and not isinstance(data, (str, Path, DataConfig))
+        dataset = as_dataset(data, data_cfg) if in_memory else load_dataset(cfg.data)
+        resume_state = load_checkpoint(Path(start["checkpoint"])) if start["checkpoint"] else None
+        return self._train(cfg, dataset, None, resume_state, start["info"], run_dir=Path(self.out))
+
+    def _fit(self, data: DataLike, resume: bool, data_cfg: Optional[DataConfig], note: Callable[[str], None],
+             world: World) -> "Model":
         if self.tensorboard:
             from .report.tensorboard import summary_writer_class
 
@@ -420,6 +455,11 @@ class Model:
                 run = RunFolder.create(out)
                 info = {**dataset.info(), "sha256": dataset.checksum()}
                 run.write_config(cfg.to_dict(), info)
+            if world.distributed:
+                resumed_path = self.resumed_from_[0] if resume_state is not None else None
+                world.broadcast({"config": cfg.to_dict(), "info": info,
+                                 "checkpoint": str(resumed_path) if resumed_path else None})
+                self._announced = True
             written = True
             return self._train(cfg, dataset, run, resume_state, info)
         finally:
@@ -502,12 +542,14 @@ class Model:
         return cfg, changes
 
     def _train(self, cfg: RunConfig, dataset: Dataset, run: Optional[RunFolder], resume_state: Optional[dict],
-               info: Optional[dict] = None) -> "Model":
+               info: Optional[dict] = None, run_dir: Optional[Path] = None) -> "Model":
+        """Train; `run` is the folder this process writes (status, TensorBoard), `run_dir` the folder of a run
+        that rank 0 writes while this rank trains beside it."""
         torch.manual_seed(cfg.seed)
         info = info or dataset.info()
         family = build_family(cfg, info, self.networks)
         self.family_, self.config_, self.data_info_ = family, cfg, info
-        self.run_dir_ = run.path if run is not None else None
+        self.run_dir_ = run.path if run is not None else run_dir
         extra = {"config": cfg.to_dict(), "data_info": info, "ganvae_version": __version__,
                  **({"networks": class_names(self.networks)} if self.networks else {})}
         if run is not None:
@@ -522,7 +564,7 @@ class Model:
             try:
                 self.state_ = fit_loop(family, dataset.x, cfg, run_dir=self.run_dir_, resume=resume_state,
                                        progress=self._shows_progress(), checkpoint_extra=extra, y=dataset.y,
-                                       on_log=board.log_row if board else None)
+                                       on_log=board.log_row if board else None, say=self._say)
             except BaseException:
                 if board is not None:
                     board.close()
@@ -560,10 +602,14 @@ class Model:
 
         data: the real examples shown beside the model's; default the data fit saw in this process, or, for a
         loaded model, the data its config names.
+        Under torchrun, only rank 0 draws (the others return {}).
         """
         from .report.figures import write_run_figures
 
         self._check_fitted()
+        if not getattr(self, "world_", World()).is_main:
+            self.figures_ = {}
+            return self.figures_
         if self.run_dir_ is None:
             raise ConfigError("plot draws into the run folder, and this model has none: fit it with out=DIR "
                               "(or load it from a run folder)")

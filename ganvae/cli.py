@@ -25,6 +25,7 @@ from .latent_prior import GMM_COMPONENTS
 from .families import FAMILIES, compare_defaults, family_label, setting_flags
 from .nets import ARCHS
 from .sizes import available_cpus
+from .train.distributed import RankZeroFailed, World
 from .train.loop import Interrupted
 from .train.run import CONFIG, RunFolder
 
@@ -385,6 +386,8 @@ def cmd_train(args) -> int:
 
 
 def _report_run(model) -> int:
+    if not model.world_.is_main:  # under torchrun rank 0 reports the run
+        return 0
     state = model.state_
     print(f"trained {family_label(model.family_name)} ({model.config_.model.arch}) on {model.config_.data.name}: "
           f"{state.step} steps, {state.images_seen} images, {state.seconds:.1f} s")
@@ -584,6 +587,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         uninstall()
 
 
+def _rank() -> int:
+    """This process's rank under torchrun (0 when not launched by it)."""
+    try:
+        return int(os.environ.get("RANK", "0")) if World.launched() else 0
+    except ValueError:
+        return 0
+
+
 def _run(argv: Optional[Sequence[str]]) -> int:
     try:
         parser = build_parser()
@@ -594,15 +605,23 @@ def _run(argv: Optional[Sequence[str]]) -> int:
             torch.set_num_threads(min(torch.get_num_threads(), available_cpus()))
         return COMMANDS[args.command](args)
     except Interrupted as exc:
-        if args.command == "train":
+        if args.command == "train" and World.launched():
+            hint = "resume with the same torchrun command and --resume"
+        elif args.command == "train":
             hint = f"resume with: ganvae train --resume --out {args.out}"
         else:
             hint = "run the same command again to continue where it stopped"
-        print(f"ganvae: {_one_line(exc)}; {hint}", file=sys.stderr)
+        if _rank() == 0:  # every rank stops together; one says so
+            print(f"ganvae: {_one_line(exc)}; {hint}", file=sys.stderr)
         # The loop's own handler caught the signal (so interrupts' record may not have it): 130 or 143.
         return interrupts.EXIT_CODES.get(exc.signum) or interrupts.exit_code()
     except GanvaeError as exc:
-        print(f"ganvae: error: {_one_line(exc)}", file=sys.stderr)
+        # Under torchrun a bad flag fails alike on every rank and rank 0 says it; a rank's own failure (its data,
+        # a lost peer) is said by that rank.
+        if _rank() == 0:
+            print(f"ganvae: error: {_one_line(exc)}", file=sys.stderr)
+        elif not isinstance(exc, (ConfigError, RankZeroFailed)):
+            print(f"ganvae (rank {_rank()}): error: {_one_line(exc)}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupts.Terminated), outside the training loop
         return interrupts.report(exc)

@@ -20,6 +20,7 @@ from ..errors import ConfigError, RunError
 from ..families import Batch, Family, Phase
 from ..kernel import in_notebook
 from .checkpoint import TRAINING_KEYS, remove_stale_temporaries, save_run_checkpoint
+from .distributed import PhaseWrappers, World, lost_peer, peer_lost_error, rank_seed
 from .run import LOG, LogWriter
 
 BOOKKEEPING = ("step", "epoch", "images_seen", "seconds")
@@ -94,10 +95,11 @@ def autocast_for(device: torch.device, precision: str) -> tuple[Callable[[], Any
     return (lambda: torch.autocast(device.type, dtype=dtype)), scaler
 
 
-def batches_per_epoch(n_examples: int, batch_size: int) -> int:
-    """Full batches, plus the remainder if it has at least 2 examples (batch norm needs 2)."""
+def batches_per_epoch(n_examples: int, batch_size: int, ranks: int = 1) -> int:
+    """Full batches, plus the remainder if it gives each of `ranks` processes at least 2 examples (batch norm
+    needs 2)."""
     full, rest = divmod(n_examples, batch_size)
-    return full + (1 if rest >= 2 else 0)
+    return full + (1 if rest // ranks >= 2 else 0)
 
 
 def epoch_order(n_examples: int, seed: int, epoch: int) -> torch.Tensor:
@@ -142,19 +144,37 @@ class _StopSignal:
         return False
 
 
+def random_state() -> dict[str, Any]:
+    """This process's random state: torch's CPU generator (and CUDA's, where there is one)."""
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    return rng
+
+
+def set_random_state(rng: dict[str, Any]) -> None:
+    torch.set_rng_state(rng["torch"])
+    if "cuda" in rng and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+
+
 def training_state(family: Family, optimizers: dict[str, torch.optim.Optimizer], state: TrainState,
-                   extra: dict[str, Any], scaler: Optional[torch.amp.GradScaler] = None) -> dict[str, Any]:
+                   extra: dict[str, Any], scaler: Optional[torch.amp.GradScaler] = None,
+                   world: World = World()) -> dict[str, Any]:
     """Everything needed to continue exactly: weights, optimisers, counters, random state (and fp16's
-    gradient scale)."""
+    gradient scale). On several processes every rank's random state, gathered (a collective: every rank calls
+    it), and the number of processes."""
+    rng = random_state()
     out = {
         "family_state": family.state_dict(),
         "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
         "train_state": asdict(state),
-        "rng": {"torch": torch.get_rng_state()},
+        "rng": rng,
         **extra,
     }
-    if torch.cuda.is_available():
-        out["rng"]["cuda"] = torch.cuda.get_rng_state_all()
+    if world.distributed:
+        out["world_size"] = world.size
+        out["rng_ranks"] = world.gather(rng)
     if scaler is not None:
         out["grad_scaler"] = scaler.state_dict()
     return out
@@ -211,10 +231,13 @@ class _LossSums:
             self.sums[name] = self.sums[name] + value if name in self.sums else value.clone()
             self.counts[name] = self.counts.get(name, 0) + 1
 
-    def means(self) -> dict[str, float]:
-        """The means so far, as floats (one transfer from the device)."""
+    def means(self, world: World = World()) -> dict[str, float]:
+        """The means so far, as floats (one transfer from the device); on several ranks, averaged over the
+        ranks (a collective: the same value on every rank)."""
         names = list(self.sums)
-        values = torch.stack([self.sums[n].float().reshape(()) for n in names]).tolist() if names else []
+        if not names:
+            return {}
+        values = world.mean(torch.stack([self.sums[n].float().reshape(()) for n in names])).tolist()
         return {n: v / self.counts[n] for n, v in zip(names, values)}
 
     def reset(self) -> None:
@@ -227,8 +250,11 @@ def _non_finite_weights(family: Family) -> list[str]:
             if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
 
 
-def _restore(family: Family, optimizers: dict[str, torch.optim.Optimizer], resume: dict[str, Any]) -> TrainState:
-    """Load a training checkpoint into fresh networks and optimisers; RunError if it does not fit them."""
+def _restore(family: Family, optimizers: dict[str, torch.optim.Optimizer], resume: dict[str, Any],
+             world: World = World(), seed: int = 0) -> tuple[TrainState, Optional[str]]:
+    """Load a training checkpoint into fresh networks and optimisers; RunError if it does not fit them. Returns
+    the state and a note when the run continues on another number of processes than it was saved from (each
+    rank then draws fresh noise, so the run no longer equals an uninterrupted one)."""
     missing = [key for key in TRAINING_KEYS if key not in resume]
     if missing:
         raise RunError(f"the checkpoint to resume from lacks {', '.join(missing)}; it was not written by the "
@@ -238,21 +264,30 @@ def _restore(family: Family, optimizers: dict[str, torch.optim.Optimizer], resum
         for name, opt in optimizers.items():
             opt.load_state_dict(resume["optimizers"][name])
         state = TrainState(**resume["train_state"])
-        torch.set_rng_state(resume["rng"]["torch"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        saved_size = int(resume.get("world_size", 1))
+        note = None
+        if saved_size == world.size:
+            set_random_state(resume["rng_ranks"][world.rank] if world.distributed else resume["rng"])
+        else:
+            torch.manual_seed(rank_seed(seed + state.step, world.rank))
+            note = (f"the checkpoint was written by {saved_size} process{'es' * (saved_size != 1)} and this run has "
+                    f"{world.size}: the batches cover the same examples in the same order, but each process draws "
+                    f"other noise (and batch norm sees other shares of each batch), so the result differs from an "
+                    f"uninterrupted run; resume with {saved_size} process{'es' * (saved_size != 1)} to continue "
+                    f"exactly")
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
         detail = " ".join(str(exc).split())[:300] or type(exc).__name__  # one line: torch's text has several
         raise RunError(f"the checkpoint does not match the networks and optimisers of this run's config.json "
                        f"({detail}); start a new run") from None
-    if "cuda" in resume["rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(resume["rng"]["cuda"])
-    return state
+    return state, note
 
 
 def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path] = None,
         resume: Optional[dict[str, Any]] = None, progress: bool = True,
         checkpoint_extra: Optional[dict[str, Any]] = None,
         on_log: Optional[Callable[[dict[str, float]], None]] = None,
-        y: Optional[torch.Tensor] = None) -> TrainState:
+        y: Optional[torch.Tensor] = None, world: Optional[World] = None,
+        say: Optional[Callable[[str], None]] = None) -> TrainState:
     """Train `family` on `x` (N, *shape), with labels `y` (N,) when there are any, under the budget in `cfg`
     (resolved).
 
@@ -260,8 +295,13 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
     resume: a loaded checkpoint to continue from; the result equals an uninterrupted run on CPU.
     Losses stay on the device between log rows; they are checked for NaN/inf at each log row and before each
     checkpoint, so a checkpoint never holds a diverged run.
+    world: the processes training together (default: the process group this process belongs to, if any; see
+    ganvae.train.distributed). Every rank calls fit with the same arguments; `cfg.optim.batch_size` is the global
+    batch, rank 0 alone writes into run_dir and shows progress, and the ranks stop together.
+    say: called with one-line notes (a resume on another number of processes).
     """
-    device = resolve_device(cfg.device)
+    world = world if world is not None else World.current()
+    device = world.device(resolve_device(cfg.device))
     family.to(device)
     family.train()
     x = x.to(device) if device.type == "cpu" or x.numel() * 4 < 2**31 else x
@@ -271,7 +311,8 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
     if batch_size > n_examples:
         raise ConfigError(f"--batch-size {batch_size} is larger than the dataset ({n_examples} examples); "
                           f"use --batch-size {n_examples} or less")
-    n_batches = batches_per_epoch(n_examples, batch_size)
+    per_rank = world.share(batch_size)  # examples of each global batch on this rank
+    n_batches = batches_per_epoch(n_examples, batch_size, world.size)
     max_steps = step_limit(cfg, n_batches)
     max_seconds = cfg.budget.minutes * 60 if cfg.budget.minutes is not None else None
     phases = family.phases()
@@ -281,7 +322,9 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
     extra = checkpoint_extra or {}
 
     if resume is not None:
-        state = _restore(family, optimizers, resume)
+        state, note = _restore(family, optimizers, resume, world, cfg.seed)
+        if note and say is not None and world.is_main:
+            say(note)
         if scaler is not None and "grad_scaler" in resume:
             scaler.load_state_dict(resume["grad_scaler"])
     else:
@@ -295,10 +338,14 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
                            f"when initialised from the data ({n_examples} example{'s' * (n_examples != 1)}; at "
                            f"least 2 different ones are needed to measure each feature's spread); no checkpoint "
                            f"was written: train on more data")
-    if run_dir is not None:
+        if world.distributed:  # the same weights on every rank, but each rank's own noise from here on
+            torch.manual_seed(rank_seed(cfg.seed, world.rank))
+    writes = run_dir is not None and world.is_main  # the other ranks join rank 0's checkpoints, writing nothing
+    if writes:
         remove_stale_temporaries(Path(run_dir))
+    wrappers = PhaseWrappers(family, phases, world, device)
 
-    log = LogWriter(Path(run_dir) / LOG, resume_step=state.step if resume else None) if run_dir else None
+    log = LogWriter(Path(run_dir) / LOG, resume_step=state.step if resume else None) if writes else None
     last_checkpoint_step = state.step  # named in a divergence message
     saved_step: Optional[int] = state.step if resume is not None else None  # what the newest checkpoint holds
     sums = _LossSums()
@@ -318,7 +365,7 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
         """The means since the last log row; stop the run, naming the steps since the last check, if any of
         them is not finite."""
         nonlocal checked_through
-        means = sums.means()
+        means = sums.means(world)
         for name in sorted(means, key=lambda n: n == "loss"):  # a named loss reads better than "loss"
             if not math.isfinite(means[name]):
                 first, last = max(sums.first_step or 0, checked_through), state.step - 1
@@ -351,18 +398,33 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
         if broken:  # finite losses can still leave NaN weights (an overflowing update): never save those
             raise RunError(f"training diverged: {family.name} weights {', '.join(broken[:3])} became non-finite "
                            f"at step {state.step}; {kept()}")
-        save_run_checkpoint(training_state(family, optimizers, state, extra, scaler), Path(run_dir))
+        checkpoint = training_state(family, optimizers, state, extra, scaler, world)  # every rank: it gathers
+        if writes:
+            save_run_checkpoint(checkpoint, Path(run_dir))
         last_checkpoint_step = saved_step = state.step
+
+    time_up = False  # on several ranks: decided together after each step (their clocks differ slightly)
 
     def budget_left() -> bool:
         if max_steps is not None and state.step >= max_steps:
             return False
+        if world.distributed:
+            return not time_up
         if max_seconds is not None and state.seconds >= max_seconds:
             return False
         return True
 
+    def agree_on_stopping() -> Optional[int]:
+        """On several ranks, after each step: whether any rank's minutes are spent (`time_up`), and the signal
+        any rank received (the largest number), so that every rank leaves the loop at the same step."""
+        nonlocal time_up
+        over = max_seconds is not None and state.seconds >= max_seconds
+        signum, time_up = world.maximum([stop.received or 0, int(over)], device)
+        return signum or None
+
     # In a log file (not a terminal or a notebook) a redraw is a new line: redraw rarely there.
     interactive = sys.stderr.isatty() or in_notebook()
+    progress = progress and world.is_main
     bar = tqdm(total=max_steps, initial=state.step, disable=not progress, unit="step", dynamic_ncols=True,
                desc=f"{family.name}", mininterval=0.2 if interactive else 30)
     start = time.perf_counter() - state.seconds
@@ -373,6 +435,9 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
                 order = epoch_order(n_examples, cfg.seed, state.epoch)
                 while state.batch_index < n_batches and budget_left():
                     index = order[state.batch_index * batch_size:(state.batch_index + 1) * batch_size]
+                    if world.distributed:  # this rank's share: equal on every rank (a short last batch is cut)
+                        share = min(per_rank, len(index) // world.size)
+                        index = index[world.rank * share:(world.rank + 1) * share]
                     batch = Batch(x[index].to(device, non_blocking=True),
                                   None if y is None else y[index].to(device, non_blocking=True))
                     for phase in phases:
@@ -381,21 +446,24 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
                         trainable.enter(phase)
                         optimizer = optimizers[phase.optimizer_name]
                         optimizer.zero_grad(set_to_none=True)
-                        with autocast():
+                        with wrappers.during(phase), autocast():
                             losses = phase.loss(batch)
                         if scaler is None:
                             losses["loss"].backward()
+                            wrappers.average_loose(phase)
                             optimizer.step()
                         else:  # fp16: scaled so small gradients do not underflow; a step with inf/NaN is skipped
                             scaler.scale(losses["loss"]).backward()
+                            wrappers.average_loose(phase)
                             scaler.step(optimizer)
                             scaler.update()
                         family.after_step(phase, state.step)
                         sums.add(losses, state.step)
                     state.step += 1
                     state.batch_index += 1
-                    state.images_seen += len(batch)
+                    state.images_seen += len(batch) * world.size
                     state.seconds = time.perf_counter() - start
+                    signum = agree_on_stopping() if world.distributed else stop.received
                     if state.step % cfg.log_every == 0:
                         flush_log()
                     if state.step % cfg.checkpoint_every == 0:
@@ -406,16 +474,21 @@ def fit(family: Family, x: torch.Tensor, cfg: RunConfig, run_dir: Optional[Path]
                         if state.step % 10 == 0:
                             speed = f"{state.images_seen / max(state.seconds, 1e-9):.0f}"
                             bar.set_postfix(img_s=speed, **shown, refresh=False)  # drawn at tqdm's own pace
-                    if stop.received is not None:
+                    if signum is not None:
                         flush_log()
                         save()
-                        raise Interrupted(f"stopped by {signal.Signals(stop.received).name} at step {state.step}; "
-                                          f"a checkpoint was saved", stop.received)
+                        where = "" if stop.received is not None or not world.distributed else " on another rank"
+                        raise Interrupted(f"stopped by {signal.Signals(signum).name}{where} at step {state.step}; "
+                                          f"a checkpoint was saved", signum)
                 if state.batch_index >= n_batches:
                     state.epoch += 1
                     state.batch_index = 0
         flush_log()
         save()
+    except RuntimeError as exc:
+        if world.distributed and lost_peer(exc):
+            raise peer_lost_error(world, state.step, saved_step, exc) from None
+        raise
     finally:
         trainable.restore()
         bar.close()
