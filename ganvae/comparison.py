@@ -301,7 +301,7 @@ def _train_cell(family: str, seed: int, cfg: CompareConfig, out: Path, arch: str
     if prior != "normal" and takes_fitted_prior(family):
         fitted = score_with_fitted_prior(run, cfg, n_eval, gmm_components, say, rescore)
         fid = fitted["metrics"].get("fid")
-        say(f"  with the fitted prior" + (f": FID {fid:.2f}" if fid is not None else ""))
+        say("  with the fitted prior" + (f": FID {fid:.2f}" if fid is not None else ""))
         entries.append(fitted)
         if prior == "gmm":
             return run, entries
@@ -384,8 +384,10 @@ def _train_grid_in_workers(cells: list[tuple[str, int]], cfg: CompareConfig, out
                         continue
                     entries[(family, seed)] = cell_entries
                     say(_done_line(family, seed, run, cell_entries))
-            except BaseException:  # Ctrl-C: no new runs; those in progress stop at their next step (they got
-                pool.shutdown(wait=False, cancel_futures=True)  # the signal too) or finish, and are kept
+            except BaseException:
+                # Ctrl-C: no new runs. Those in progress got the signal too and stop at their next step with a
+                # checkpoint (or, when only this process got it, finish); either way they are kept.
+                pool.shutdown(wait=False, cancel_futures=True)
                 raise
     if failures:
         names = ", ".join(f"{family} seed {seed}" for family, seed in failures)
@@ -512,13 +514,22 @@ def claim_compare_config(out: Path, cfg: CompareConfig) -> None:
             remove_quietly(tmp)
     saved = read_json(path)
     if saved != wanted:
-        flat = lambda d: {f"{k}.{k2}" if isinstance(v, dict) else k: v2 for k, v in (d or {}).items()
-                          for k2, v2 in (v.items() if isinstance(v, dict) else [(None, v)])}
-        before, now = flat(saved if isinstance(saved, dict) else {}), flat(wanted)
+        before, now = _flatten(saved if isinstance(saved, dict) else {}), _flatten(wanted)
         differences = [f"{key} {before.get(key)!r} (this shard: {now.get(key)!r})"
                        for key in sorted(set(before) | set(now)) if before.get(key) != now.get(key)]
         raise ConfigError(f"--out {out} holds a comparison with other settings ({'; '.join(differences)}); give "
                           f"every shard the same flags as the comparison in --out, or use another --out")
+
+
+def _flatten(settings: dict) -> dict:
+    """{"data": {"name": "ring8"}, "seeds": 2} -> {"data.name": "ring8", "seeds": 2}."""
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{inner}": inner_value for inner, inner_value in value.items()})
+        else:
+            flat[key] = value
+    return flat
 
 
 @dataclass(frozen=True)
