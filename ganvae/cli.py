@@ -200,8 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive_int, default=1, metavar="N",
                    help="train the runs in N processes, each pinned to its share of the CPU cores (or to one GPU "
                         "each when several are visible); default 1, one after another. For --images or --epochs "
-                        "budgets the runs are those of --workers 1 (FID and KID may differ around the 8th digit, "
-                        "from torch's thread count); a --budget in time buys each run what its share allows")
+                        "budgets the runs are those of --workers 1 with OMP_NUM_THREADS set to a worker's threads "
+                        "(torch's sums round by thread count, which can steer a GAN elsewhere); a --budget in time "
+                        "buys each run what its share allows")
     p.add_argument("--shard", metavar="I/N",
                    help="train and score only part I of N of the runs (seed-major order, cut into N contiguous "
                         "parts), for job arrays on machines that share --out; writes no report: `ganvae compare` "

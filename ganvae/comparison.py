@@ -434,8 +434,9 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[
     "VAE (GMM prior)"); "both" reports each such family both ways, side by side.
     workers: train the grid of runs in this many processes, each pinned to its share of the CPU cores (or to
     one GPU each, when several are visible); 1 trains them one after another in this process. For budgets in
-    steps, epochs or images the runs are those trained one after another (FID and KID can differ around the
-    8th digit when a worker has fewer torch threads); a budget in minutes buys what each run's share allows.
+    steps, epochs or images the runs are those trained one after another with as many torch threads as a
+    worker has (OMP_NUM_THREADS=T; torch's sums round by thread count, and a GAN's training can follow
+    that to other weights); a budget in minutes buys what each run's share of the machine allows.
     Like any code that starts processes, a script calling it with workers > 1 needs the
     `if __name__ == "__main__":` guard.
     shard: "I/N" (or a Shard): train and score only part I of N of the grid (see ganvae.config.Shard), for job
