@@ -198,6 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tensorboard", action="store_true",
                    help="also write TensorBoard views: each run's training in its folder, the metric curves in "
                         "OUT/tensorboard (needs pip install 'ganvae[tensorboard]')")
+    p.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                   help="train the runs in N processes, each pinned to its share of the CPU cores (or to one GPU "
+                        "each when several are visible); default 1, one after another. For --images or --epochs "
+                        "budgets the runs are those of --workers 1 with OMP_NUM_THREADS set to a worker's threads "
+                        "(torch's sums round by thread count, which can steer a GAN elsewhere); a --budget in time "
+                        "buys each run what its share allows")
+    p.add_argument("--shard", metavar="I/N",
+                   help="train and score only part I of N of the runs (seed-major order, cut into N contiguous "
+                        "parts), for job arrays on machines that share --out; writes no report: `ganvae compare` "
+                        "with the same flags and no --shard then writes it, reusing every finished run")
 
     p = sub.add_parser("advise", help=COMMAND_HELP["advise"])
     _add_data_flags(p, required=False)
@@ -451,8 +461,14 @@ def cmd_compare(args) -> int:
                         iw_samples=args.iw_samples, nll_examples=args.nll_examples, device=args.device,
                         precision=args.precision)
     out = Path(args.out) if args.out else Path("runs") / f"compare-{name_part(args.data)}"
-    summary, paths = compare(cfg, out, progress=not args.no_progress, rescore=args.rescore,
-                             tensorboard=args.tensorboard, prior=args.prior, gmm_components=args.gmm_components)
+    result = compare(cfg, out, progress=not args.no_progress, rescore=args.rescore, tensorboard=args.tensorboard,
+                     prior=args.prior, gmm_components=args.gmm_components, workers=args.workers, shard=args.shard)
+    if args.shard is not None:
+        done = ", ".join(f"{family} seed {seed}" for family, seed in result.cells) or "no runs"
+        print(f"\nshard {result.shard} of the comparison in {out}: {done}; once every shard is done, `ganvae "
+              f"compare` with the same flags and no --shard writes the report, reusing every finished run")
+        return 0
+    summary, paths = result
     print("\nVerdict:")
     for sentence in summary["verdict"]:
         print(f"- {sentence['text']}")

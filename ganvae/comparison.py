@@ -5,30 +5,41 @@ scored after each, which gives the metric-versus-training-time curves; resuming 
 weights equal those of one uninterrupted run. Runs already complete in OUT are reused, a run that was
 interrupted is resumed: an interrupted comparison continues where it stopped. Before a run is reused or
 resumed, its config.json is checked against what this comparison would train; a folder that holds anything
-else is refused, never adopted or deleted. One process writes a comparison folder at a time (a FolderLock).
+else is refused, never adopted or deleted. One process writes a comparison folder at a time (a FolderLock),
+or several shards of the same comparison (`--shard I/N`, each holding the lock shared, each run folder locked by
+the run that trains it). `--workers N` trains the grid's runs in N processes; the report is the same.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import random
 import re
-from dataclasses import asdict, replace
+from concurrent.futures import as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable, Optional
 
 from .api import Model
-from .config import BudgetConfig, CompareConfig, RunConfig, validate_compare
+from .config import BudgetConfig, CompareConfig, RunConfig, Shard, parse_shard, validate_compare, validate_workers
 from .data import IMAGE, MODE_MEANS, Dataset, load_dataset
-from .errors import ConfigError, RunError
+from .errors import ConfigError, GanvaeError, RunError
 from .families import FAMILIES, capabilities_of, compare_defaults
 from .latent_prior import GMM_COMPONENTS, PRIOR_FILE, check_prior
 from .nets import ARCHS, resolve_arch
+from .sizes import available_cpus
+from .storage import remove_quietly, write_synced
 from .train.checkpoint import LATEST, PREVIOUS
 from .train.lock import LOCK_NAME, FolderLock
 from .train.run import CONFIG, DATA_INFO, LOG, STATUS, RunFolder, read_json, write_json
 from .report.document import MANIFEST_NAME, write_report
 from .report.summary import build_summary
 from .notebook import ComparisonResult
+from .workers import describe_slots, plan_slots, usable_cores, visible_gpus, worker_pool
 
 DONE = "compare.json"  # written into a run folder once it is trained to budget and scored
 CURVE_POINTS = 4  # training segments, each followed by a quick score
@@ -273,6 +284,125 @@ def score_with_fitted_prior(run: dict, cfg: CompareConfig, n_eval: int, gmm_comp
                      f"fitted to its encoded training data instead of N(0, I)"}
 
 
+def _train_cell(family: str, seed: int, cfg: CompareConfig, out: Path, arch: str, batch_size: int,
+                data_name: str, progress: bool, say: Callable[[str], None], rescore: bool, tensorboard: bool,
+                prior: str, gmm_components: int) -> tuple[dict, list[dict]]:
+    """One run of the grid, trained and scored (or reused): the run, and its report entries (the run, its
+    fitted-prior entry, or both, as `prior` asks)."""
+    n_eval = cfg.n_eval
+    say(f"[{family} seed {seed}] training ({arch}) and scoring ...")
+    run = train_and_score(family, seed, arch, cfg, out / RUNS_DIR / f"{family}-seed{seed}", n_eval,
+                          progress, say, rescore=rescore, batch_size=batch_size,
+                          data_name=data_name, tensorboard=tensorboard)
+    fid = run["metrics"].get("fid")
+    say(f"  {run['cost']['seconds']:.0f} s, {run['cost']['images_seen']} images"
+        + (f", FID {fid:.2f}" if fid is not None else ""))
+    entries = []
+    if prior != "normal" and takes_fitted_prior(family):
+        fitted = score_with_fitted_prior(run, cfg, n_eval, gmm_components, say, rescore)
+        fid = fitted["metrics"].get("fid")
+        say("  with the fitted prior" + (f": FID {fid:.2f}" if fid is not None else ""))
+        entries.append(fitted)
+        if prior == "gmm":
+            return run, entries
+    entries.append(run)
+    return run, entries
+
+
+def _train_grid(cells: list[tuple[str, int]], cfg: CompareConfig, out: Path, arch: str, batches: dict[str, int],
+                data_name: str, progress: bool, say: Callable[[str], None], rescore: bool, tensorboard: bool,
+                prior: str, gmm_components: int, workers: int) -> list[dict]:
+    """The report entries of these runs of the grid, in the grid's order; with workers > 1 the runs that need
+    training or scoring go to that many worker processes."""
+    if workers > 1:
+        return _train_grid_in_workers(cells, cfg, out, arch, batches, data_name, say, rescore, tensorboard, prior,
+                                      gmm_components, workers)
+    runs = []
+    for family, seed in cells:
+        runs.extend(_train_cell(family, seed, cfg, out, arch, batches[family], data_name, progress, say, rescore,
+                                tensorboard, prior, gmm_components)[1])
+    return runs
+
+
+def _done_line(family: str, seed: int, run: dict, entries: list[dict]) -> str:
+    fid = run["metrics"].get("fid")
+    line = f"[{family} seed {seed}] done: {run['cost']['seconds']:.0f} s, {run['cost']['images_seen']} images" \
+        + (f", FID {fid:.2f}" if fid is not None else "")
+    fitted = [entry for entry in entries if entry["family"] == prior_entry(family)]
+    if fitted and fitted[0]["metrics"].get("fid") is not None:
+        line += f"; with the fitted prior: FID {fitted[0]['metrics']['fid']:.2f}"
+    return line
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, BrokenProcessPool):
+        return ("its worker process ended abruptly (killed, out of memory, or, from a Python script, a call of "
+                "compare(workers=...) that is not under `if __name__ == \"__main__\":`)")
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, GanvaeError) and text else f"{type(exc).__name__}: {text or 'no message'}"
+
+
+def _train_grid_in_workers(cells: list[tuple[str, int]], cfg: CompareConfig, out: Path, arch: str,
+                           batches: dict[str, int], data_name: str, say: Callable[[str], None], rescore: bool,
+                           tensorboard: bool, prior: str, gmm_components: int, workers: int) -> list[dict]:
+    """_train_grid with worker processes. A run already done is reused here, in this process (it only reads
+    its files); the others are trained by the workers, one line each as they finish. A run that fails is one
+    line naming it; the others still finish and are kept, and an error naming the failed runs ends it."""
+    entries: dict[tuple[str, int], list[dict]] = {}
+    pending = []
+    for family, seed in cells:
+        if (out / RUNS_DIR / f"{family}-seed{seed}" / DONE).exists() and not rescore:
+            entries[(family, seed)] = _train_cell(family, seed, cfg, out, arch, batches[family], data_name, False,
+                                                  say, rescore, tensorboard, prior, gmm_components)[1]
+        else:
+            pending.append((family, seed))
+    failures: dict[tuple[str, int], BaseException] = {}
+    if pending:
+        n_workers = min(workers, len(pending))
+        if n_workers < workers:
+            say(f"--workers {workers}: only {len(pending)} run{'s' if len(pending) > 1 else ''} to train, so "
+                f"{n_workers} worker process{'es' if n_workers > 1 else ''}")
+        cpus = available_cpus()
+        gpus = visible_gpus(cfg.device)
+        if n_workers > cpus and not gpus:
+            say(f"--workers {n_workers} on {cpus} CPU core{'s' if cpus > 1 else ''}: the workers share cores, so "
+                f"each run goes slower than alone")
+        slots = plan_slots(n_workers, usable_cores(), cpus, gpus)
+        say(f"training {len(pending)} runs in {describe_slots(slots)} ...")
+        with worker_pool(slots) as pool:
+            futures = {pool.submit(partial(_train_cell, family, seed, cfg, out, arch, batches[family], data_name,
+                                           False, _quiet, rescore, tensorboard, prior, gmm_components)):
+                       (family, seed) for family, seed in pending}
+            try:
+                for future in as_completed(futures):
+                    family, seed = futures[future]
+                    try:
+                        run, cell_entries = future.result()
+                    except Exception as exc:  # this run's error; the other runs go on
+                        failures[(family, seed)] = exc
+                        say(f"[{family} seed {seed}] failed: {_one_line(exc)}")
+                        continue
+                    entries[(family, seed)] = cell_entries
+                    say(_done_line(family, seed, run, cell_entries))
+            except BaseException:
+                # Ctrl-C: no new runs. Those in progress got the signal too and stop at their next step with a
+                # checkpoint (or, when only this process got it, finish); either way they are kept.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    if failures:
+        names = ", ".join(f"{family} seed {seed}" for family, seed in failures)
+        kept = len(cells) - len(failures)
+        error = ConfigError if all(isinstance(exc, ConfigError) for exc in failures.values()) else RunError
+        raise error(f"{len(failures)} of {len(cells)} runs failed ({names}; each said why above); the {kept} "
+                    f"finished run{'s are' if kept != 1 else ' is'} kept in {out / RUNS_DIR} and reused when the "
+                    f"same command runs again")
+    return [entry for cell in cells for entry in entries[cell]]
+
+
+def _quiet(_: str) -> None:
+    """A worker's `say`: its lines would interleave; the parent says one line per finished run."""
+
+
 def check_out_folder(out: Path) -> None:
     """Refuse an --out that is a file, or a non-empty folder that is not a ganvae comparison (a comparison
     deletes and rewrites files in its folder, so it must never take over someone else's)."""
@@ -292,7 +422,8 @@ def check_out_folder(out: Path) -> None:
 
 def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[[str], None] = print,
             rescore: bool = False, tensorboard: bool = False, prior: str = "normal",
-            gmm_components: int = GMM_COMPONENTS) -> tuple[dict, dict[str, Path]]:
+            gmm_components: int = GMM_COMPONENTS, workers: int = 1,
+            shard: Optional[str | Shard] = None) -> ComparisonResult | ShardResult:
     """Run the whole comparison into `out`; return the summary and the report's paths (a ComparisonResult, which
     a notebook shows as the verdict, the metric table and a link to the report). rescore: score runs
     that are already done again (after an upgrade of ganvae's metrics) instead of reusing their numbers.
@@ -301,10 +432,22 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[
     prior: "normal" samples every family from N(0, I); "gmm" samples each family with an encoder from a
     Gaussian mixture of gmm_components fitted to its encoded training data (its entry "FAMILY+gmm", labelled
     "VAE (GMM prior)"); "both" reports each such family both ways, side by side.
+    workers: train the grid of runs in this many processes, each pinned to its share of the CPU cores (or to
+    one GPU each, when several are visible); 1 trains them one after another in this process. For budgets in
+    steps, epochs or images the runs are those trained one after another with as many torch threads as a
+    worker has (OMP_NUM_THREADS=T; torch's sums round by thread count, and a GAN's training can follow
+    that to other weights); a budget in minutes buys what each run's share of the machine allows.
+    Like any code that starts processes, a script calling it with workers > 1 needs the
+    `if __name__ == "__main__":` guard.
+    shard: "I/N" (or a Shard): train and score only part I of N of the grid (see ganvae.config.Shard), for job
+    arrays on several machines sharing `out`; returns a ShardResult and writes no report: `compare` without a
+    shard over the same `out` then writes it, reusing every finished run.
 
     `out` is locked for the whole comparison: a second comparison into it fails with a RunError naming the
-    first process."""
+    first process (the shards of one comparison share it, and are refused while a whole comparison holds it)."""
     cfg = validate_compare(cfg)
+    workers = validate_workers(workers)
+    shard = parse_shard(shard) if shard is not None else None
     if tensorboard:
         from .report.tensorboard import summary_writer_class
 
@@ -324,43 +467,104 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot write to --out {out} ({exc.strerror or exc}); choose a writable folder") from None
-    lock = FolderLock(out, "ganvae compare")
+    lock = FolderLock(out, f"ganvae compare --shard {shard}" if shard else "ganvae compare", shared=shard is not None)
     note = lock.acquire()
     if note:
         say(note)
     try:
         check_out_folder(out)  # again, now that no other comparison can be writing it
+        if shard is not None:
+            claim_compare_config(out, cfg)
+            return _compare_shard(cfg, out, shard, train_data, arch, progress, say, rescore, tensorboard, prior,
+                                  gmm_components, workers)
         if not (out / COMPARE_CONFIG).exists():  # marks the folder as a comparison from its first run on
             write_json(out / COMPARE_CONFIG, cfg.to_dict())
         return _compare_locked(cfg, out, train_data, arch, progress, say, rescore, tensorboard, prior,
-                               gmm_components)
+                               gmm_components, workers)
     finally:
         lock.release()
 
 
+def grid(cfg: CompareConfig) -> list[tuple[str, int]]:
+    """The comparison's runs as (family, seed), in the order they are trained and reported: seed-major."""
+    return [(family, seed) for seed in range(cfg.seeds) for family in cfg.families]
+
+
+def claim_compare_config(out: Path, cfg: CompareConfig) -> None:
+    """Write OUT/compare-config.json if it is absent, else check that it holds this comparison's settings.
+
+    Shards of one comparison start together: the file is written to a temporary name and hard-linked into
+    place, which fails when another shard was first, so no shard ever replaces another's settings."""
+    path = out / COMPARE_CONFIG
+    wanted = json.loads(json.dumps(cfg.to_dict()))  # as it reads back: tuples become lists
+    if not path.exists():
+        # Digits only (see TEMPORARY), and unique across machines sharing the folder, unlike a process id.
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{random.randrange(10**9):09d}")
+        try:
+            write_synced(tmp, (json.dumps(wanted, indent=2, sort_keys=True) + "\n").encode())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another shard wrote it first: checked below
+            except OSError:  # a file system without hard links
+                if not path.exists():
+                    os.replace(tmp, path)
+        except OSError as exc:
+            raise RunError(f"cannot write {path} ({exc.strerror or exc}); choose a writable --out") from None
+        finally:
+            remove_quietly(tmp)
+    saved = read_json(path)
+    if saved != wanted:
+        before, now = _flatten(saved if isinstance(saved, dict) else {}), _flatten(wanted)
+        differences = [f"{key} {before.get(key)!r} (this shard: {now.get(key)!r})"
+                       for key in sorted(set(before) | set(now)) if before.get(key) != now.get(key)]
+        raise ConfigError(f"--out {out} holds a comparison with other settings ({'; '.join(differences)}); give "
+                          f"every shard the same flags as the comparison in --out, or use another --out")
+
+
+def _flatten(settings: dict) -> dict:
+    """{"data": {"name": "ring8"}, "seeds": 2} -> {"data.name": "ring8", "seeds": 2}."""
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{inner}": inner_value for inner, inner_value in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    """What `compare(..., shard="I/N")` returns: which shard, its runs as (family, seed), their report entries
+    (as the report will show them, in the grid's order) and the comparison folder they are in."""
+
+    shard: Shard
+    cells: tuple[tuple[str, int], ...]
+    runs: tuple[dict, ...]
+    out: Path
+
+
+def _compare_shard(cfg: CompareConfig, out: Path, shard: Shard, train_data: Dataset, arch: str, progress: bool,
+                   say: Callable[[str], None], rescore: bool, tensorboard: bool, prior: str, gmm_components: int,
+                   workers: int) -> ShardResult:
+    cells = shard.part(grid(cfg))
+    if not cells:
+        say(f"shard {shard}: the comparison has {len(grid(cfg))} runs, none of them in this shard")
+        return ShardResult(shard, (), (), out)
+    say(f"shard {shard}: {len(cells)} of the comparison's {len(grid(cfg))} runs "
+        f"({', '.join(f'{family} seed {seed}' for family, seed in cells)})")
+    batches, _ = batch_sizes(cfg.families, arch, len(train_data))
+    runs = _train_grid(cells, cfg, out, arch, batches, train_data.name, progress, say, rescore, tensorboard, prior,
+                       gmm_components, workers)
+    return ShardResult(shard, tuple(cells), tuple(runs), out)
+
+
 def _compare_locked(cfg: CompareConfig, out: Path, train_data: Dataset, arch: str, progress: bool,
                     say: Callable[[str], None], rescore: bool, tensorboard: bool = False, prior: str = "normal",
-                    gmm_components: int = GMM_COMPONENTS) -> tuple[dict, dict[str, Path]]:
-    n_eval = cfg.n_eval
+                    gmm_components: int = GMM_COMPONENTS, workers: int = 1) -> tuple[dict, dict[str, Path]]:
     batches, batch_note = batch_sizes(cfg.families, arch, len(train_data))
-    runs = []
-    for seed in range(cfg.seeds):
-        for family in cfg.families:
-            say(f"[{family} seed {seed}] training ({arch}) and scoring ...")
-            run = train_and_score(family, seed, arch, cfg, out / RUNS_DIR / f"{family}-seed{seed}", n_eval,
-                                  progress, say, rescore=rescore, batch_size=batches[family],
-                                  data_name=train_data.name, tensorboard=tensorboard)
-            fid = run["metrics"].get("fid")
-            say(f"  {run['cost']['seconds']:.0f} s, {run['cost']['images_seen']} images"
-                + (f", FID {fid:.2f}" if fid is not None else ""))
-            if prior != "normal" and takes_fitted_prior(family):
-                fitted = score_with_fitted_prior(run, cfg, n_eval, gmm_components, say, rescore)
-                fid = fitted["metrics"].get("fid")
-                say(f"  with the fitted prior" + (f": FID {fid:.2f}" if fid is not None else ""))
-                runs.append(fitted)
-                if prior == "gmm":
-                    continue
-            runs.append(run)
+    runs = _train_grid(grid(cfg), cfg, out, arch, batches, train_data.name, progress, say, rescore, tensorboard,
+                       prior, gmm_components, workers)
     entries = [entry for family in cfg.families for entry in
                ((family,) if prior == "normal" or not takes_fitted_prior(family) else
                 (prior_entry(family),) if prior == "gmm" else (family, prior_entry(family)))]

@@ -284,6 +284,48 @@ def parse_duration(text: str, flag: str = "--budget") -> float:
     return minutes
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Part `index` of `count` of a comparison's grid of runs, numbered from 1 as a job array numbers its tasks
+    (`--shard 2/4`). The grid is taken in seed-major order (seed 0's families, then seed 1's, ...) and cut into
+    `count` contiguous parts as equal as possible, so a shard trains whole seeds when `count` divides --seeds."""
+
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    def part(self, grid: list) -> list:
+        """This shard's runs of the whole grid, in the grid's order."""
+        return grid[(self.index - 1) * len(grid) // self.count:self.index * len(grid) // self.count]
+
+
+def parse_shard(text: Any) -> Shard:
+    """'2/4' (or a Shard) -> Shard(2, 4); anything else is one sentence naming --shard."""
+    if isinstance(text, Shard):
+        index, count = text.index, text.count
+    else:
+        index_text, slash, count_text = str(text).strip().partition("/")
+        try:
+            index, count = int(index_text), int(count_text)
+        except ValueError:
+            index, count = 0, 0
+        if not slash:
+            index = 0
+    if not 1 <= index <= count:
+        raise ConfigError(f"--shard must be I/N with whole numbers 1 <= I <= N, such as 1/4 for the first of four "
+                          f"shards, not {str(text)!r}")
+    return Shard(index, count)
+
+
+def validate_workers(workers: Any) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"--workers must be a whole number >= 1 (1 trains the runs one after another), "
+                          f"not {workers!r}")
+    return workers
+
+
 def validate_compare(cfg: CompareConfig) -> CompareConfig:
     if len(set(cfg.families)) != len(cfg.families):
         raise ConfigError(f"--families must list distinct families, not {','.join(cfg.families)}")

@@ -65,12 +65,16 @@ class FolderLock:
 
     acquire() raises a RunError naming the running owner when another live process holds the lock, and
     returns a note (or None) when it took over a lock that a dead process left behind.
+
+    shared: several processes may hold the lock shared at once (the shards of one comparison), while none holds
+    it exclusively; a shared holder writes no owner into the file, since the others hold it too.
     """
 
-    def __init__(self, folder: Path, what: str):
+    def __init__(self, folder: Path, what: str, shared: bool = False):
         self.folder = Path(folder)
         self.path = self.folder / LOCK_NAME
         self.what = what
+        self.shared = shared
         self._fd: Optional[int] = None
         self.note: Optional[str] = None
 
@@ -93,6 +97,10 @@ class FolderLock:
                            f"wait for it to finish or stop it, then run this again (only one process may write "
                            f"a folder at a time)")
         self._fd = fd
+        if self.shared:
+            if previous:  # an exclusive owner that died: no one holds the lock exclusively now
+                self._write("")
+            return None
         if previous and previous.get("pid") != os.getpid():
             self.note = (f"took over the lock of {describe_owner(previous)} in {self.folder}: that process is "
                          f"no longer running")
@@ -104,7 +112,7 @@ class FolderLock:
     def _try_lock(self, fd: int, previous: Optional[dict[str, Any]]) -> bool:
         if fcntl is not None:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             except BlockingIOError:
                 return False
             except OSError:  # a file system without flock: fall back to the owner's process id
@@ -127,7 +135,8 @@ class FolderLock:
     def release(self) -> None:
         if self._fd is None:
             return
-        self._write("")  # empty: released cleanly (a file naming an owner means that owner died)
+        if not self.shared:
+            self._write("")  # empty: released cleanly (a file naming an owner means that owner died)
         if fcntl is not None:
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
