@@ -6,7 +6,8 @@ Runs, one after the other and never two at once (these machines are shared; a se
 threads collapse): start-up of the command line against `import torch`; the fast paths (fused/foreach Adam,
 channels-last, bf16) for the GAN and the VAE step; ganvae's loop against a bare loop of the same model and
 against the tutorial loop; PRDC against the `prdc` package; scaling with the data and the batch
-(docs/figures/scaling.png); and quality per minute, ganvae's default GAN and VAE against a plain DCGAN and a
+(docs/figures/scaling.png); training on one process against two with torchrun (images per second and the scaling
+efficiency, `bench_distributed.py`); and quality per minute, ganvae's default GAN and VAE against a plain DCGAN and a
 plain conv VAE for 5 minutes each over 3 seeds (about an hour and a half; `--quick`: 1 minute, 2 seeds). Every
 speed is a ratio against a baseline measured in the same run. The result is
 benchmarks/results/YYYY-MM-DD.md, with the machine it ran on; nothing here is part of the test suite.
@@ -26,7 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PARTS = ("startup", "fast-paths", "overhead", "metrics", "scaling", "quality")
+PARTS = ("startup", "fast-paths", "overhead", "metrics", "scaling", "distributed", "quality")
 
 
 def machine() -> str:
@@ -103,6 +104,8 @@ def main() -> None:
                 "```\n" + script("bench_metrics.py", "--n-samples", "10000", "--dim", "256") + "\n```")
     if "scaling" in parts:
         section("Scaling with the data and the batch (docs/figures/scaling.png)", script("bench_scaling.py"))
+    if "distributed" in parts:
+        section("One process against torchrun", script("bench_distributed.py", "--steps", "300"))
     if "quality" in parts:
         minutes, seeds = ("1", ["0", "1"]) if args.quick else ("5", ["0", "1", "2"])
         out = ROOT / "runs" / f"quality-per-minute-{time.strftime('%Y%m%d-%H%M%S')}"

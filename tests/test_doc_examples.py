@@ -5,7 +5,8 @@
   bundled digits) and the names it
   leaves to the reader defined (PRELUDE). A block that cannot run in a test is marked in the Markdown by an HTML
   comment on the line before it, `<!-- not-run: why -->`; it is still compiled.
-- Each `ganvae ...` line of a ```bash block (and the Makefile's demo command) is parsed by the CLI's own parser.
+- Each `ganvae ...` line of a ```bash block, the `-m ganvae ...` part of a `torchrun` line, and the Makefile's
+  demo command are parsed by the CLI's own parser.
 """
 
 import re
@@ -38,6 +39,8 @@ def shell_commands():
         for match in BLOCK.finditer(path.read_text()):
             if match["lang"] in ("bash", "sh", "shell"):
                 for line in match["body"].splitlines():
+                    # `torchrun ... -m ganvae train ...` is ganvae's command line too
+                    line = "ganvae " + line.split(" -m ganvae ", 1)[1] if " -m ganvae " in line else line
                     if line.strip().startswith("ganvae "):
                         yield pytest.param(line.strip(), id=f"{path.name}: {line.strip()[:60]}")
     demo = re.search(r"bin/(ganvae compare .*)", (ROOT / "Makefile").read_text())
