@@ -2,18 +2,21 @@
 
 Importing torch takes seconds; Ctrl-C or SIGTERM in that time is one line and exit code 130 or 143, so the
 handlers go in before the heavy imports (the package's __init__ imports nothing heavy either). What the
-command line's outline alone answers (`ganvae --help`, `--version`, a misspelt command) never imports torch.
+command line's outline alone answers (`ganvae --help`, `--version`, a misspelt command, a flag the command
+does not have) never imports torch.
 """
 
 import sys
 
-from .commands import answered_by_outline, outline_parser
+from .commands import answer_unknown_flag, answered_by_outline, outline_parser, outline_unknown_flag
 from .interrupts import install, report
 
 
 def run(argv=None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
-    if answered_by_outline(args):  # --help, --version, no command or a misspelt one: no torch needed
+    if answered_by_outline(args):  # --help, --version, no command, a misspelt one, a bad flag: no torch needed
+        if args and args[0] not in ("-h", "--help", "--version") and outline_unknown_flag(args) is not None:
+            return answer_unknown_flag(args)
         try:
             outline_parser().parse_args(args)
         except SystemExit as exc:

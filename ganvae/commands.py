@@ -1,13 +1,18 @@
 """The command line's outline without torch: its commands and their one-line help, and the parser they hang on.
 
-`ganvae --help`, `ganvae --version`, a bare `ganvae` and a misspelt command are answered from this module alone
-(see `ganvae.__main__`), so they take a fraction of a second instead of the seconds that importing torch costs;
-`ganvae.cli` builds the full parser on the same outline, so both say the same.
+`ganvae --help`, `ganvae --version`, a bare `ganvae`, a misspelt command and a flag that its command does not
+have are answered from this module alone (see `ganvae.__main__`), so they take a fraction of a second instead of
+the seconds that importing torch costs; `ganvae.cli` builds the full parser on the same outline, so both say the
+same. The flags of each command are read from `flag_table.py`, which scripts/cli_reference.py writes from the
+full parser (a test fails when it is out of date).
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import sys
+from typing import Iterable, Optional, Sequence
 
 from ._version import __version__
 
@@ -29,10 +34,44 @@ COMMAND_HELP = {
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a bad flag is one line on stderr (no usage block) and exit code 2."""
+    """argparse, but a bad flag is one line on stderr (no usage block) and exit code 2, and a flag its command
+    does not have is named with the closest one it has."""
 
     def error(self, message: str):
         self.exit(2, f"{PROG}: error: {message} (see `{self.prog} --help`)\n")
+
+    def parse_args(self, args: Optional[Sequence[str]] = None, namespace=None):
+        args = sys.argv[1:] if args is None else list(args)
+        subparsers = self._subparsers._group_actions[0].choices if self._subparsers else {}
+        if args and args[0] in subparsers:  # a misspelt flag first: it is often why a required one is missing
+            flags = subparsers[args[0]]._option_string_actions
+            flag = unknown_flag(args[1:], flags)
+            if flag is not None:
+                self.exit(2, no_such_flag(args[0], flag, flags))
+        return super().parse_args(args, namespace)
+
+
+def unknown_flag(words: Iterable[str], flags: Iterable[str]) -> Optional[str]:
+    """The first `--flag` (or `--flag=value`) among `words` that is neither one of `flags` nor the start of one
+    (argparse accepts a unique start); words after a bare `--` are not flags."""
+    flags, words = tuple(flags), list(words)
+    if any(word in ("-h", "--help") for word in words[:words.index("--") if "--" in words else None]):
+        return None  # help is answered first
+    for word in words:
+        if word == "--":
+            return None
+        if word.startswith("--"):
+            name = word.split("=", 1)[0]
+            if not any(flag.startswith(name) for flag in flags):
+                return name
+    return None
+
+
+def no_such_flag(command: str, flag: str, flags: Iterable[str]) -> str:
+    """The one line for a flag that `command` does not have, with the closest one it has."""
+    close = difflib.get_close_matches(flag, [f for f in flags if f.startswith("--")], n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return f"{PROG}: error: {PROG} {command} has no flag {flag}{hint} (see `{PROG} {command} --help`)\n"
 
 
 def outline() -> tuple[Parser, "argparse._SubParsersAction"]:
@@ -54,5 +93,25 @@ def outline_parser() -> Parser:
 
 
 def answered_by_outline(argv: list[str]) -> bool:
-    """Whether the outline alone can answer these arguments (so the command line need not import torch)."""
-    return not argv or argv[0] in ("-h", "--help", "--version") or argv[0] not in COMMAND_HELP
+    """Whether the outline alone can answer these arguments (so the command line need not import torch):
+    help, the version, no command, a misspelt command, or a flag the command does not have."""
+    return not argv or argv[0] in ("-h", "--help", "--version") or argv[0] not in COMMAND_HELP or \
+        outline_unknown_flag(argv) is not None
+
+
+def outline_unknown_flag(argv: list[str]) -> Optional[str]:
+    """The first flag of argv that its command does not have, by the generated table (None: none, or no table
+    entry for the command)."""
+    from .flag_table import FLAGS
+
+    if not argv or argv[0] not in FLAGS:
+        return None
+    return unknown_flag(argv[1:], FLAGS[argv[0]])
+
+
+def answer_unknown_flag(argv: list[str]) -> int:
+    """Say, as the full parser would, that the command has no such flag; exit code 2."""
+    from .flag_table import FLAGS
+
+    sys.stderr.write(no_such_flag(argv[0], outline_unknown_flag(argv), FLAGS[argv[0]]))
+    return 2

@@ -1,7 +1,8 @@
-"""Write docs/cli.md, the command-line reference, from the argparse parser of ganvae/cli.py.
+"""Write docs/cli.md, the command-line reference, and ganvae/flag_table.py, every command's flags for the
+torch-free outline (ganvae/commands.py), from the argparse parser of ganvae/cli.py.
 
-    python scripts/cli_reference.py           # rewrite docs/cli.md
-    python scripts/cli_reference.py --check   # exit 1 if docs/cli.md differs from what the parser says now
+    python scripts/cli_reference.py           # rewrite both
+    python scripts/cli_reference.py --check   # exit 1 if either differs from what the parser says now
 
 Every command, every flag with its other names, its help, its choices and its default, in the parser's order.
 tests/cli/test_cli_reference.py runs the check, so a flag added or changed without rerunning this script fails
@@ -21,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from ganvae.cli import build_parser  # noqa: E402
 
 DOC = ROOT / "docs" / "cli.md"
+FLAG_TABLE = ROOT / "ganvae" / "flag_table.py"
 USAGE_WIDTH = 110  # fixed, so the usage lines do not depend on the terminal that runs the script
 
 HEADER = """# Command-line reference
@@ -97,7 +99,29 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare with docs/cli.md instead of writing it")
     args = parser.parse_args()
-    return write_or_check(DOC, render(), args.check, "ganvae/cli.py", "scripts/cli_reference.py")
+    return max(write_or_check(DOC, render(), args.check, "ganvae/cli.py", "scripts/cli_reference.py"),
+               write_or_check(FLAG_TABLE, render_flag_table(), args.check, "ganvae/cli.py",
+                              "scripts/cli_reference.py"))
+
+
+def render_flag_table() -> str:
+    """ganvae/flag_table.py: each command's option strings, in the parser's order."""
+    lines = ['"""Every command\'s flags, for the torch-free outline of the command line (ganvae/commands.py).',
+             "", "Generated from ganvae/cli.py by `python scripts/cli_reference.py`; do not edit by hand.", '"""', "",
+             "FLAGS: dict[str, tuple[str, ...]] = {"]
+    for name, command in _subcommands(build_parser()).choices.items():
+        flags = [flag for action in command._actions for flag in action.option_strings]
+        lines.append(f"    {name!r}: (")
+        line = "       "
+        for flag in flags:
+            item = f" {flag!r},"
+            if len(line) + len(item) > 110:
+                lines.append(line)
+                line = "       "
+            line += item
+        lines += [line, "    ),"]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def write_or_check(doc: Path, text: str, check: bool, source: str, script: str) -> int:

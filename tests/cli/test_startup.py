@@ -44,3 +44,37 @@ def test_help_version_and_a_misspelt_command_do_not_import_torch(argv):
     assert done.returncode == (2 if argv == ["trian"] else 0)
     if argv == ["trian"]:
         assert done.stderr.splitlines()[0].startswith("ganvae: error: argument COMMAND: invalid choice: 'trian'")
+
+
+BAD_FLAGS = [["train", "gan", "--epochz", "1"], ["compare", "--famlies", "gan,vae"], ["datasets", "--x"],
+             ["sample", "run", "--seed", "1", "--n-sampels=5"]]
+
+
+@pytest.mark.parametrize("argv", BAD_FLAGS)
+def test_a_flag_the_command_lacks_is_answered_by_the_outline_as_the_full_parser_answers_it(argv, capsys):
+    from ganvae.__main__ import run
+
+    assert commands.answered_by_outline(argv)
+    code = run(argv)
+    said = capsys.readouterr().err
+    assert (code, "", said) == _said(cli.build_parser().parse_args, argv)
+    assert said.count("\n") == 1 and f"has no flag {commands.outline_unknown_flag(argv)}" in said
+
+
+def test_the_closest_flag_is_suggested_and_a_known_start_of_a_flag_is_left_to_argparse():
+    assert commands.unknown_flag(["gan", "--epochz", "1"], ("--epochs", "--steps")) == "--epochz"
+    assert commands.unknown_flag(["--epo", "1"], ("--epochs",)) is None  # argparse takes a unique start
+    assert commands.unknown_flag(["--", "--epochz"], ("--epochs",)) is None  # after --, not a flag
+    assert commands.unknown_flag(["--help", "--epochz"], ("--epochs", "--help")) is None  # help comes first
+    assert "did you mean --families?" in commands.no_such_flag("compare", "--famlies", ("--families", "--seeds"))
+    assert "did you mean" not in commands.no_such_flag("compare", "--zzz", ("--families", "--seeds"))
+
+
+def test_a_bad_flag_does_not_import_torch():
+    code = ("import sys; from ganvae.__main__ import run; code = run(['train', 'gan', '--epochz', '1']); "
+            "heavy = sorted(m for m in ('torch', 'sklearn', 'numpy', 'matplotlib') if m in sys.modules); "
+            "print('HEAVY', heavy, file=sys.stderr); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in done.stderr and done.returncode == 2
+    assert done.stderr.splitlines()[0] == ("ganvae: error: ganvae train has no flag --epochz; did you mean "
+                                           "--epochs? (see `ganvae train --help`)")
