@@ -367,6 +367,34 @@ def test_cgan_samples_of_class_k_are_classified_as_k():
     assert class_accuracy(model, "mnist5k") > 0.3
 
 
+def _fashion_available() -> bool:
+    try:
+        ganvae.load_dataset(ganvae.DataConfig(name="fashion-mnist", split="test", download=False))
+    except Exception:
+        return False
+    return True
+
+
+needs_fashion = pytest.mark.skipif(not _fashion_available(), reason="the Fashion-MNIST files are absent")
+
+
+@needs_fashion
+def test_cvae_garments_of_class_k_are_classified_as_k_on_fashion_mnist():
+    """The issue's check on Fashion-MNIST, at a test's budget: a cVAE (mlp, 200 steps, about 6 s) draws garments
+    that the shipped classifier reads as the class asked for (measured 0.77; chance 0.1). Longer runs (docs/guide.md):
+    cVAE conv 1,000 steps 0.80, cGAN conv 2,000 steps 0.94."""
+    model = ganvae.Model.of("cvae", arch="mlp", steps=200, seed=0).fit("fashion-mnist")
+    assert class_accuracy(model, "fashion-mnist") > 0.5
+
+
+@needs_fashion
+@pytest.mark.slow
+def test_cgan_garments_of_class_k_are_classified_as_k_on_fashion_mnist():
+    """A convolutional cGAN, 300 steps (about 17 s): measured 0.78."""
+    model = ganvae.Model.of("cgan", arch="conv", steps=300, seed=0).fit("fashion-mnist")
+    assert class_accuracy(model, "fashion-mnist") > 0.5
+
+
 def test_the_cgan_samples_from_the_moving_average_and_augments_what_its_discriminator_sees():
     from ganvae.families.gan import EMA_NET
 
