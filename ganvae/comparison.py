@@ -34,6 +34,7 @@ from .nets import ARCHS, resolve_arch
 from .sizes import available_cpus
 from .storage import remove_quietly, write_synced
 from .train.checkpoint import LATEST, PREVIOUS
+from .train.distributed import World
 from .train.lock import LOCK_NAME, FolderLock
 from .train.run import CONFIG, DATA_INFO, LOG, STATUS, RunFolder, read_json, write_json
 from .report.document import MANIFEST_NAME, write_report
@@ -445,6 +446,10 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[
 
     `out` is locked for the whole comparison: a second comparison into it fails with a RunError naming the
     first process (the shards of one comparison share it, and are refused while a whole comparison holds it)."""
+    if World.launched():
+        raise ConfigError("ganvae compare is not run under torchrun: its runs are independent, so spread them with "
+                          "--workers N (processes on this machine) or --shard I/N (jobs on several machines) "
+                          "instead; torchrun is for one large `ganvae train`")
     cfg = validate_compare(cfg)
     workers = validate_workers(workers)
     shard = parse_shard(shard) if shard is not None else None

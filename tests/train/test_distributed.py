@@ -165,3 +165,13 @@ def test_the_last_short_batch_is_kept_only_when_every_rank_gets_two_examples():
 def test_each_rank_draws_its_own_noise_seed():
     seeds = {rank_seed(seed, rank) for seed in range(4) for rank in range(8)}
     assert len(seeds) == 32
+
+
+def test_compare_under_torchrun_is_one_line_pointing_to_workers_and_shards(monkeypatch, tmp_path):
+    import ganvae
+    from ganvae.comparison import compare
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match=r"not run under torchrun: .* --workers N .* --shard I/N"):
+        compare(ganvae.CompareConfig(data=ganvae.DataConfig(name="ring8")), tmp_path / "cmp")
+    assert not (tmp_path / "cmp").exists()
