@@ -10,7 +10,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "ganvae"
 # From the bottom up; a name is a top-level module or subpackage of ganvae.
 LAYERS = (
-    ("errors", "registry", "_version", "sizes", "interrupts", "storage", "kernel", "commands", "workers"),
+    ("errors", "registry", "_version", "sizes", "interrupts", "storage", "kernel", "commands", "flag_table", "workers"),
     ("config",),
     ("data",),
     ("nets",),
