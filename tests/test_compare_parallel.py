@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from ganvae.cli import main
 from ganvae.comparison import DONE, claim_compare_config, compare, grid
 from ganvae.config import BudgetConfig, CompareConfig, DataConfig, ModelConfig, RunConfig, Shard, parse_shard
 from ganvae.errors import ConfigError, RunError
@@ -20,15 +19,6 @@ def small(**kw):
     kw.setdefault("seeds", 1)
     return CompareConfig(data=DataConfig(name="ring8", n_examples=400), n_eval=200, iw_samples=20, nll_examples=50,
                          **kw)
-
-
-def cli(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def by_run(summary):
@@ -147,8 +137,8 @@ def test_workers_get_contiguous_cores_or_share_them():
 
 @pytest.mark.parametrize("flag, value", [("--workers", "0"), ("--workers", "two"), ("--shard", "5/4"),
                                          ("--shard", "0/4"), ("--shard", "2"), ("--shard", "a/b")])
-def test_a_bad_workers_or_shard_value_is_one_line_naming_the_flag(flag, value, capsys, tmp_path):
-    code, _, err = cli(capsys, "compare", "--data", "ring8", "--images", "256", "--out", tmp_path / "cmp", flag, value)
+def test_a_bad_workers_or_shard_value_is_one_line_naming_the_flag(flag, value, cli, tmp_path):
+    code, _, err = cli("compare", "--data", "ring8", "--images", "256", "--out", tmp_path / "cmp", flag, value)
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and flag in lines[0] and "Traceback" not in err
     assert not (tmp_path / "cmp" / "runs").exists()
@@ -158,12 +148,12 @@ def test_parse_shard_accepts_i_of_n():
     assert parse_shard(" 3/4 ") == Shard(3, 4) and str(parse_shard("1/1")) == "1/1"
 
 
-def test_a_failed_run_in_a_worker_is_one_line_the_others_are_kept(capsys, tmp_path):
+def test_a_failed_run_in_a_worker_is_one_line_the_others_are_kept(cli, tmp_path):
     out = tmp_path / "cmp"
     planted = out / "runs" / "vae-seed0"
     planted.mkdir(parents=True)
     (planted / "config.json").write_text(json.dumps(RunConfig(model=ModelConfig(family="gan")).to_dict()))
-    code, stdout, err = cli(capsys, "compare", "--data", "ring8", "--n-examples", "400", "--images", "1024",
+    code, stdout, err = cli("compare", "--data", "ring8", "--n-examples", "400", "--images", "1024",
                             "--seeds", "1", "-n", "200", "--iw-samples", "20", "--nll-examples", "50",
                             "--device", "cpu", "--no-progress", "--workers", "3", "--out", out)
     assert code == 2

@@ -12,23 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from ganvae.cli import main
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 RUNNER = HERE / "train_runner.py"
 # A run that trains a few hundred steps a second on one core: small MLP networks on 8 Gaussians.
 TOY = ["--data", "ring8", "--hidden", "16", "--batch-size", "32", "--device", "cpu", "--no-progress"]
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """`ganvae ARGV` in this process: (exit code, stdout, stderr). argparse's SystemExit becomes its code."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(err: str) -> str:
@@ -144,11 +133,6 @@ def fork(fork_server, tmp_path):
         return Forked(fork_server, argv, stall, folder)
 
     return start
-
-
-@pytest.fixture
-def cli(capsys):
-    return lambda *argv: run_cli(capsys, *argv)
 
 
 @pytest.fixture
