@@ -8,15 +8,13 @@ does not have) never imports torch.
 
 import sys
 
-from .commands import answer_unknown_flag, answered_by_outline, outline_parser, outline_unknown_flag
+from .commands import answered_by_outline, outline_parser
 from .interrupts import install, report
 
 
 def run(argv=None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if answered_by_outline(args):  # --help, --version, no command, a misspelt one, a bad flag: no torch needed
-        if args and args[0] not in ("-h", "--help", "--version") and outline_unknown_flag(args) is not None:
-            return answer_unknown_flag(args)
         try:
             outline_parser().parse_args(args)
         except SystemExit as exc:

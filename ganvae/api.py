@@ -23,7 +23,7 @@ from ._version import __version__
 from .config import (CHECKPOINT_EVERY, LOG_EVERY, BudgetConfig, DataConfig, ModelConfig, OptimConfig,
                      RunConfig)
 from .data import Dataset, load_dataset, name_part
-from .errors import ConfigError, RunError
+from .errors import ConfigError, RunError, one_line
 from .families import (FAMILIES, Family, GANFamily, VAEFamily, family_label, flag_of, given_settings,
                        make_settings, settings_dict)
 from .families.resolve import check_model, resolve
@@ -391,19 +391,25 @@ class Model:
             if say is not None:
                 say(message)
 
-        self._say = note
         world = World.from_env(resolve_device(self.device or "auto"))
         self.world_ = world
         if not world.distributed or self.out is None:
-            return self._fit(data, resume, data_cfg, note, world)
+            return self._fit(data, resume, data_cfg, note)
         if not world.is_main:
             return self._follow(world, data, data_cfg)
-        self._announced = False
+        announced = False
+
+        def announce(start: dict) -> None:
+            """Tell the other ranks how the run starts: its config, data.json and checkpoint."""
+            nonlocal announced
+            world.broadcast(start)
+            announced = True
+
         try:
-            return self._fit(data, resume, data_cfg, note, world)
+            return self._fit(data, resume, data_cfg, note, announce)
         except BaseException as exc:
-            if not self._announced:  # the other ranks wait to hear how the run starts: tell them it does not
-                world.broadcast({"error": " ".join(str(exc).split()) or type(exc).__name__})
+            if not announced:  # the other ranks wait to hear how the run starts: tell them it does not
+                world.broadcast({"error": one_line(exc) or type(exc).__name__})
             raise
 
     def _follow(self, world: World, data: DataLike, data_cfg: Optional[DataConfig]) -> "Model":
@@ -419,7 +425,8 @@ class Model:
         return self._train(cfg, dataset, None, resume_state, start["info"], run_dir=Path(self.out))
 
     def _fit(self, data: DataLike, resume: bool, data_cfg: Optional[DataConfig], note: Callable[[str], None],
-             world: World) -> "Model":
+             announce: Optional[Callable[[dict], None]] = None) -> "Model":
+        """fit, in this process (rank 0 under torchrun, which `announce`s the start to the other ranks)."""
         if self.tensorboard:
             from .report.tensorboard import summary_writer_class
 
@@ -430,7 +437,7 @@ class Model:
             if resume:
                 raise ConfigError("resume needs the run folder: set out= (on the command line, --out DIR)")
             cfg, dataset = self.resolved_config(data, data_cfg)
-            return self._train(cfg, dataset, None, None)
+            return self._train(cfg, dataset, None, None, say=note)
         out = Path(self.out)
         if resume and data is None and not out.is_dir():
             RunFolder.open(out)  # nothing to continue and nothing to start one from: its one line
@@ -455,13 +462,12 @@ class Model:
                 run = RunFolder.create(out)
                 info = {**dataset.info(), "sha256": dataset.checksum()}
                 run.write_config(cfg.to_dict(), info)
-            if world.distributed:
+            if announce is not None:
                 resumed_path = self.resumed_from_[0] if resume_state is not None else None
-                world.broadcast({"config": cfg.to_dict(), "info": info,
-                                 "checkpoint": str(resumed_path) if resumed_path else None})
-                self._announced = True
+                announce({"config": cfg.to_dict(), "info": info,
+                          "checkpoint": str(resumed_path) if resumed_path else None})
             written = True
-            return self._train(cfg, dataset, run, resume_state, info)
+            return self._train(cfg, dataset, run, resume_state, info, say=note)
         finally:
             if made and not written:
                 RunFolder.discard_empty(out)
@@ -542,9 +548,10 @@ class Model:
         return cfg, changes
 
     def _train(self, cfg: RunConfig, dataset: Dataset, run: Optional[RunFolder], resume_state: Optional[dict],
-               info: Optional[dict] = None, run_dir: Optional[Path] = None) -> "Model":
+               info: Optional[dict] = None, run_dir: Optional[Path] = None,
+               say: Optional[Callable[[str], None]] = None) -> "Model":
         """Train; `run` is the folder this process writes (status, TensorBoard), `run_dir` the folder of a run
-        that rank 0 writes while this rank trains beside it."""
+        that rank 0 writes while this rank trains beside it; `say` takes the loop's notes."""
         torch.manual_seed(cfg.seed)
         info = info or dataset.info()
         family = build_family(cfg, info, self.networks)
@@ -564,7 +571,7 @@ class Model:
             try:
                 self.state_ = fit_loop(family, dataset.x, cfg, run_dir=self.run_dir_, resume=resume_state,
                                        progress=self._shows_progress(), checkpoint_extra=extra, y=dataset.y,
-                                       on_log=board.log_row if board else None, say=self._say)
+                                       on_log=board.log_row if board else None, say=say)
             except BaseException:
                 if board is not None:
                     board.close()
@@ -994,7 +1001,7 @@ class Model:
         try:
             family.load_state_dict(state["family_state"])
         except (RuntimeError, KeyError, TypeError) as exc:
-            detail = " ".join(str(exc).split())[:300]  # torch's text has several lines
+            detail = one_line(exc)[:300]
             if networks:
                 given = ", ".join(f"{name}: {cls}" for name, cls in state["networks"].items())
                 raise RunError(f"{found} does not fit the networks given ({detail}); give new instances of the "

@@ -20,7 +20,7 @@ from .api import Model, default_run_dir, load
 from .config import (CHECKPOINT_EVERY, IW_SAMPLES, LOG_EVERY, N_EVAL, NLL_EXAMPLES, PRECISIONS, BudgetConfig,
                      DataConfig, ModelConfig, OptimConfig, RunConfig, validate)
 from .data import name_part
-from .errors import ConfigError, GanvaeError
+from .errors import ConfigError, GanvaeError, one_line
 from .latent_prior import GMM_COMPONENTS
 from .families import FAMILIES, compare_defaults, family_label, setting_flags
 from .nets import ARCHS
@@ -536,11 +536,6 @@ COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "sample": cmd_sample, 
             "compare": cmd_compare, "advise": cmd_advise, "export": cmd_export, "explore": cmd_explore}
 
 
-def _one_line(exc: Exception) -> str:
-    """A message that quotes a library's several-line text still prints as one line."""
-    return " ".join(str(exc).split())
-
-
 class _PipeGuard:
     """stdout or stderr that, once its reader has gone (`ganvae datasets | head -1`), drops further output
     instead of raising BrokenPipeError, so the command still finishes its work (metrics.json, a run)."""
@@ -603,14 +598,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         uninstall()
 
 
-def _rank() -> int:
-    """This process's rank under torchrun (0 when not launched by it)."""
-    try:
-        return int(os.environ.get("RANK", "0")) if World.launched() else 0
-    except ValueError:
-        return 0
-
-
 def _run(argv: Optional[Sequence[str]]) -> int:
     try:
         parser = build_parser()
@@ -627,17 +614,17 @@ def _run(argv: Optional[Sequence[str]]) -> int:
             hint = f"resume with: ganvae train --resume --out {args.out}"
         else:
             hint = "run the same command again to continue where it stopped"
-        if _rank() == 0:  # every rank stops together; one says so
-            print(f"ganvae: {_one_line(exc)}; {hint}", file=sys.stderr)
+        if World.launched_rank() == 0:  # every rank stops together; one says so
+            print(f"ganvae: {one_line(exc)}; {hint}", file=sys.stderr)
         # The loop's own handler caught the signal (so interrupts' record may not have it): 130 or 143.
         return interrupts.EXIT_CODES.get(exc.signum) or interrupts.exit_code()
     except GanvaeError as exc:
         # Under torchrun a bad flag fails alike on every rank and rank 0 says it; a rank's own failure (its data,
         # a lost peer) is said by that rank.
-        if _rank() == 0:
-            print(f"ganvae: error: {_one_line(exc)}", file=sys.stderr)
+        if World.launched_rank() == 0:
+            print(f"ganvae: error: {one_line(exc)}", file=sys.stderr)
         elif not isinstance(exc, (ConfigError, RankZeroFailed)):
-            print(f"ganvae (rank {_rank()}): error: {_one_line(exc)}", file=sys.stderr)
+            print(f"ganvae (rank {World.launched_rank()}): error: {one_line(exc)}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupts.Terminated), outside the training loop
         return interrupts.report(exc)

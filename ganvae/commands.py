@@ -35,20 +35,32 @@ COMMAND_HELP = {
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line on stderr (no usage block) and exit code 2, and a flag its command
-    does not have is named with the closest one it has."""
+    does not have is named with the closest one it has.
+
+    flag_table: each command's flags where its subparser does not declare them (the outline's); None: the
+    subparsers' own."""
+
+    flag_table: Optional[dict[str, tuple[str, ...]]] = None
 
     def error(self, message: str):
         self.exit(2, f"{PROG}: error: {message} (see `{self.prog} --help`)\n")
 
     def parse_args(self, args: Optional[Sequence[str]] = None, namespace=None):
         args = sys.argv[1:] if args is None else list(args)
-        subparsers = self._subparsers._group_actions[0].choices if self._subparsers else {}
-        if args and args[0] in subparsers:  # a misspelt flag first: it is often why a required one is missing
-            flags = subparsers[args[0]]._option_string_actions
+        if args and args[0] in self.commands():  # a misspelt flag first: it is often why a required one is missing
+            flags = self.flags_of(args[0])
             flag = unknown_flag(args[1:], flags)
             if flag is not None:
                 self.exit(2, no_such_flag(args[0], flag, flags))
         return super().parse_args(args, namespace)
+
+    def commands(self) -> dict[str, argparse.ArgumentParser]:
+        return self._subparsers._group_actions[0].choices if self._subparsers else {}
+
+    def flags_of(self, command: str) -> tuple[str, ...]:
+        if self.flag_table is not None:
+            return self.flag_table.get(command, ())
+        return tuple(self.commands()[command]._option_string_actions)
 
 
 def unknown_flag(words: Iterable[str], flags: Iterable[str]) -> Optional[str]:
@@ -86,7 +98,10 @@ def outline() -> tuple[Parser, "argparse._SubParsersAction"]:
 def outline_parser() -> Parser:
     """The top-level parser with every command and none of their flags: enough for --help, --version and a
     command name that does not exist."""
+    from .flag_table import FLAGS
+
     parser, sub = outline()
+    parser.flag_table = FLAGS
     for name, text in COMMAND_HELP.items():
         sub.add_parser(name, help=text)
     return parser
@@ -107,11 +122,3 @@ def outline_unknown_flag(argv: list[str]) -> Optional[str]:
     if not argv or argv[0] not in FLAGS:
         return None
     return unknown_flag(argv[1:], FLAGS[argv[0]])
-
-
-def answer_unknown_flag(argv: list[str]) -> int:
-    """Say, as the full parser would, that the command has no such flag; exit code 2."""
-    from .flag_table import FLAGS
-
-    sys.stderr.write(no_such_flag(argv[0], outline_unknown_flag(argv), FLAGS[argv[0]]))
-    return 2

@@ -15,3 +15,8 @@ class DataError(GanvaeError, ValueError):
 
 class RunError(GanvaeError, RuntimeError):
     """A run folder or checkpoint is missing, corrupt, or a run diverged."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An error's text on one line (a library's message, torch's above all, often has several)."""
+    return " ".join(str(exc).split())

@@ -29,7 +29,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ..errors import ConfigError, RunError
+from ..errors import ConfigError, RunError, one_line
 
 # How long a collective waits for a rank that neither answers nor has closed its connection (a rank that died
 # closes it, and the others fail at once).
@@ -60,6 +60,15 @@ class World:
             return int(os.environ.get("WORLD_SIZE", "1")) > 1
         except ValueError:
             return False
+
+    @classmethod
+    def launched_rank(cls) -> int:
+        """This process's rank as torchrun's environment gives it, before the process group is joined (0 when
+        not launched by torchrun)."""
+        try:
+            return int(os.environ.get("RANK", "0")) if cls.launched() else 0
+        except ValueError:
+            return 0
 
     @classmethod
     def current(cls) -> "World":
@@ -171,7 +180,7 @@ def peer_lost_error(world: World, step: int, saved_step: Optional[int], exc: Bas
     """The one line a rank says when another rank is gone."""
     kept = (f"the checkpoint of step {saved_step} is kept" if saved_step is not None else
             "no checkpoint was written")
-    text = " ".join(str(exc).split())
+    text = one_line(exc)
     known = re.search(r"connection (?:reset|closed) by peer|timed out|broken pipe", text, re.IGNORECASE)
     detail = known.group(0).lower() if known else text[:100]
     return RunError(f"rank {world.rank} of {world.size} stopped at step {step}: another training process is gone "

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import RunConfig
-from ..errors import ConfigError, RunError
+from ..errors import ConfigError, RunError, one_line
 from ..families import Batch, Family, Phase
 from ..kernel import in_notebook
 from .checkpoint import TRAINING_KEYS, remove_stale_temporaries, save_run_checkpoint
@@ -276,7 +276,7 @@ def _restore(family: Family, optimizers: dict[str, torch.optim.Optimizer], resum
                     f"uninterrupted run; resume with {saved_size} process{'es' * (saved_size != 1)} to continue "
                     f"exactly")
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
-        detail = " ".join(str(exc).split())[:300] or type(exc).__name__  # one line: torch's text has several
+        detail = one_line(exc)[:300] or type(exc).__name__
         raise RunError(f"the checkpoint does not match the networks and optimisers of this run's config.json "
                        f"({detail}); start a new run") from None
     return state, note
