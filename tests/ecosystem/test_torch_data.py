@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 import ganvae
 from ganvae.data import torch_inputs
 from ganvae.api import as_dataset
-from ganvae.cli import _one_line
+from ganvae.errors import one_line
 from ganvae.errors import ConfigError, DataError
 
 
@@ -122,7 +122,7 @@ def test_a_dataset_too_big_for_memory_is_one_sentence_before_loading(monkeypatch
 
     with pytest.raises(DataError) as error:
         as_dataset(Counting(x, y))
-    message = _one_line(error.value)
+    message = one_line(error.value)
     assert "would take 0.0 GB" in message and "40 examples of shape (1, 8, 8)" in message
     assert "torch.utils.data.Subset" in message and read == [0]  # only the first item was read
     with pytest.raises(DataError, match="would take"):
