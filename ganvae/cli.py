@@ -15,13 +15,14 @@ from typing import Optional, Sequence
 import torch
 
 from . import interrupts
-from .commands import COMMAND_HELP, outline
+from .commands import COMMAND_HELP, guarded, outline
 from .api import Model, default_run_dir, load
 from .config import (CHECKPOINT_EVERY, IW_SAMPLES, LOG_EVERY, N_EVAL, NLL_EXAMPLES, PRECISIONS, BudgetConfig,
                      DataConfig, ModelConfig, OptimConfig, RunConfig, validate)
 from .data import name_part
 from .errors import ConfigError, GanvaeError, one_line
 from .latent_prior import GMM_COMPONENTS
+from .light_commands import add_datasets_command, cmd_datasets
 from .families import FAMILIES, compare_defaults, family_label, setting_flags
 from .nets import ARCHS
 from .sizes import available_cpus
@@ -96,8 +97,7 @@ def _settings_from_flags(args) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     parser, sub = outline()
 
-    p = sub.add_parser("datasets", help=COMMAND_HELP["datasets"])
-    p.add_argument("--data-dir", metavar="DIR", help="also look for IDX files here")
+    add_datasets_command(sub)
 
     p = sub.add_parser("train", help=COMMAND_HELP["train"])
     p.add_argument("family", nargs="?", choices=FAMILIES.names(), help="which family to train")
@@ -304,18 +304,6 @@ def _apply_config_file(args) -> Optional[int]:
 def _data_config(args) -> DataConfig:
     return DataConfig(name=args.data, split=args.split, n_examples=args.n_examples, seed=args.data_seed,
                       data_dir=args.data_dir, image_size=args.image_size, download=not args.no_download)
-
-
-def cmd_datasets(args) -> int:
-    from .data import dataset_table
-
-    rows = dataset_table(args.data_dir)
-    width = max(len(r["name"]) for r in rows)
-    for row in rows:
-        where = "offline" if row["available"] else "needs download"
-        print(f"{row['name']:<{width}}  {row['kind']:<6}  {row['size']:<22}  {where:<14}  {row['description']}")
-    print("\nAlso accepted by --data: a folder of PNG/JPEG images, a .npy/.npz array or a .csv of numbers.")
-    return 0
 
 
 # The train flags' defaults, applied in cmd_train: on --resume a flag left out keeps the saved run's value.
@@ -536,66 +524,9 @@ COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "sample": cmd_sample, 
             "compare": cmd_compare, "advise": cmd_advise, "export": cmd_export, "explore": cmd_explore}
 
 
-class _PipeGuard:
-    """stdout or stderr that, once its reader has gone (`ganvae datasets | head -1`), drops further output
-    instead of raising BrokenPipeError, so the command still finishes its work (metrics.json, a run)."""
-
-    def __init__(self, stream):
-        self._stream = stream
-        self.broken = False
-
-    def _drop_rest(self) -> None:
-        self.broken = True
-        try:  # the interpreter flushes the stream at exit: point its descriptor at /dev/null (Python's advice)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self._stream.fileno())
-            os.close(devnull)
-        except (OSError, ValueError, io.UnsupportedOperation):
-            pass
-
-    def write(self, text):
-        if self.broken:
-            return len(text)
-        try:
-            return self._stream.write(text)
-        except BrokenPipeError:
-            self._drop_rest()
-            return len(text)
-
-    def flush(self):
-        if self.broken:
-            return
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            self._drop_rest()
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run one command. Errors, Ctrl-C (exit 130), SIGTERM (143) and a closed pipe (141) are one line or none."""
-    uninstall = interrupts.install()
-    saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err = _PipeGuard(sys.stdout), _PipeGuard(sys.stderr)
-    try:
-        code = _run(argv)
-        sys.stdout.flush()
-        if code == 0 and interrupts.received() is not None:
-            # The interrupt was raised where Python ignores exceptions (see ganvae.interrupts): still say so.
-            code = interrupts.report()
-        if code == 0 and out.broken:
-            return 141  # 128 + SIGPIPE, as for a command whose reader stopped reading
-        return code
-    finally:
-        for guard in (out, err):
-            try:
-                guard.flush()
-            except Exception:  # pragma: no cover - the stream is already gone
-                pass
-        sys.stdout, sys.stderr = saved
-        uninstall()
+    return guarded(lambda: _run(argv))
 
 
 def _run(argv: Optional[Sequence[str]]) -> int:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import io
+import os
 import sys
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
+from . import interrupts
 from ._version import __version__
 
 PROG = "ganvae"
@@ -122,3 +125,66 @@ def outline_unknown_flag(argv: list[str]) -> Optional[str]:
     if not argv or argv[0] not in FLAGS:
         return None
     return unknown_flag(argv[1:], FLAGS[argv[0]])
+
+
+class PipeGuard:
+    """stdout or stderr that, once its reader has gone (`ganvae datasets | head -1`), drops further output
+    instead of raising BrokenPipeError, so the command still finishes its work (metrics.json, a run)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.broken = False
+
+    def _drop_rest(self) -> None:
+        self.broken = True
+        try:  # the interpreter flushes the stream at exit: point its descriptor at /dev/null (Python's advice)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+
+    def write(self, text):
+        if self.broken:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._drop_rest()
+            return len(text)
+
+    def flush(self):
+        if self.broken:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._drop_rest()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def guarded(work: Callable[[], int]) -> int:
+    """work()'s exit code, its output through PipeGuards: a reader that has gone is 141 (128 + SIGPIPE) or,
+    when work failed, work's own code; an interrupt that Python swallowed is still reported (130 or 143)."""
+    uninstall = interrupts.install()
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err = PipeGuard(sys.stdout), PipeGuard(sys.stderr)
+    try:
+        code = work()
+        sys.stdout.flush()
+        if code == 0 and interrupts.received() is not None:
+            # The interrupt was raised where Python ignores exceptions (see ganvae.interrupts): still say so.
+            code = interrupts.report()
+        if code == 0 and out.broken:
+            return 141  # 128 + SIGPIPE, as for a command whose reader stopped reading
+        return code
+    finally:
+        for guard in (out, err):
+            try:
+                guard.flush()
+            except Exception:  # pragma: no cover - the stream is already gone
+                pass
+        sys.stdout, sys.stderr = saved
+        uninstall()

@@ -21,7 +21,7 @@ LAYERS = (
     ("report", "notebook"),
     ("api", "export", "sample_files", "config_file"),
     ("evaluation", "comparison"),
-    ("cli", "__main__", "__init__"),
+    ("cli", "__main__", "__init__", "light_commands"),
 )
 LAYER = {name: index for index, names in enumerate(LAYERS) for name in names}
 

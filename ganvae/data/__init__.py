@@ -11,13 +11,11 @@ from dataclasses import replace
 from typing import Optional
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from ..config import DataConfig
 from ..errors import ConfigError
 from . import files, idx, images, toy
-from .base import DATASETS, IMAGE, VECTOR, Dataset, DatasetEntry, name_part, safe_chars
+from .base import DATASETS, IMAGE, VECTOR, Dataset, DatasetEntry, name_part, safe_chars, tensor
 from .toy import MODE_MEANS, MODE_SIGMA
 
 __all__ = ["DATASETS", "IMAGE", "VECTOR", "Dataset", "DatasetEntry", "MODE_MEANS", "MODE_SIGMA",
@@ -59,7 +57,7 @@ def take_subset(dataset: Dataset, n_examples: int, seed: int) -> Dataset:
     if n_examples > len(dataset):
         raise ConfigError(f"--n-examples {n_examples} is more than the {len(dataset)} examples in {dataset.name} "
                           f"({dataset.split}); use at most {len(dataset)}")
-    rows = torch.from_numpy(np.random.default_rng(seed).permutation(len(dataset))[:n_examples])
+    rows = tensor(np.random.default_rng(seed).permutation(len(dataset))[:n_examples])
     return replace(dataset, x=dataset.x[rows], y=None if dataset.y is None else dataset.y[rows])
 
 
@@ -67,6 +65,8 @@ def resize_images(dataset: Dataset, image_size: int) -> Dataset:
     """Images resized to image_size x image_size (bilinear, antialiased), still in [0, 1]."""
     if dataset.x.shape[-2:] == (image_size, image_size):
         return dataset
+    import torch.nn.functional as F
+
     x = F.interpolate(dataset.x, size=(image_size, image_size), mode="bilinear", antialias=True,
                       align_corners=False).clamp_(0, 1)  # (N, C, S, S)
     return replace(dataset, x=x)

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-import torch
 from PIL import Image
 
 from ..config import DataConfig
 from ..errors import ConfigError, DataError
 from ..sizes import check_memory
-from .base import IMAGE, VECTOR, Dataset
+from .base import IMAGE, VECTOR, Dataset, tensor
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ARRAY_SUFFIXES = (".npy", ".npz")
@@ -67,8 +66,8 @@ def standardise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 def _vector_dataset(values: np.ndarray, path: Path, labels: Optional[np.ndarray] = None,
                     columns: Optional[list[str]] = None) -> Dataset:
     x, offset, scale = standardise(values)
-    return Dataset(name=path.name, x=torch.from_numpy(x), kind=VECTOR, source=str(path.resolve()), from_path=True,
-                   y=None if labels is None else torch.from_numpy(labels), offset=offset, scale=scale,
+    return Dataset(name=path.name, x=tensor(x), kind=VECTOR, source=str(path.resolve()), from_path=True,
+                   y=None if labels is None else tensor(labels), offset=offset, scale=scale,
                    columns=None if columns is None else tuple(columns))
 
 
@@ -170,8 +169,8 @@ def load_image_folder(folder: Path, image_size: Optional[int] = None) -> Dataset
     if all(len(parts) > 1 for parts in relative_parts):
         class_names = tuple(sorted({parts[0] for parts in relative_parts}))
         index = {name: i for i, name in enumerate(class_names)}
-        y = torch.tensor([index[parts[0]] for parts in relative_parts], dtype=torch.int64)
-    return Dataset(name=folder.name, x=torch.from_numpy(x), kind=IMAGE, source=str(folder.resolve()), from_path=True,
+        y = tensor(np.array([index[parts[0]] for parts in relative_parts], dtype=np.int64))
+    return Dataset(name=folder.name, x=tensor(x), kind=IMAGE, source=str(folder.resolve()), from_path=True,
                    y=y, class_names=class_names)
 
 
@@ -274,8 +273,8 @@ def array_dataset(values: np.ndarray, path: Path, labels: Optional[np.ndarray] =
         raise DataError(f"{path} holds images of shape {list(values.shape)}; 4-D images need 1 or 3 channels, "
                         f"as (N, C, H, W) or (N, H, W, C)")
     x = _image_values(np.ascontiguousarray(values), path)
-    return Dataset(name=path.name, x=torch.from_numpy(x), kind=IMAGE, source=str(path.resolve()), from_path=True,
-                   y=None if labels is None else torch.from_numpy(labels))
+    return Dataset(name=path.name, x=tensor(x), kind=IMAGE, source=str(path.resolve()), from_path=True,
+                   y=None if labels is None else tensor(labels))
 
 
 def _parse_number(cell: str) -> Optional[float]:

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-import torch
 
 from ..config import DataConfig
 from ..errors import DataError
-from .base import DATASETS, IMAGE, Dataset, DatasetEntry
+from .base import DATASETS, IMAGE, Dataset, DatasetEntry, tensor
 from ..storage import cache_dir, cached_file
 from .download import fetch
 
@@ -233,10 +232,10 @@ def load_idx(name: str, cfg: DataConfig) -> Dataset:
     x /= 255.0
     return Dataset(
         name=name,
-        x=torch.from_numpy(x),
+        x=tensor(x),
         kind=IMAGE,
         source=str(images_path.parent),
-        y=torch.from_numpy(labels.astype(np.int64)),
+        y=tensor(labels.astype(np.int64)),
         class_names=source.class_names,
         split=cfg.split,
     )

@@ -12,11 +12,10 @@ import importlib.util
 from typing import Optional
 
 import numpy as np
-import torch
 
 from ..config import DataConfig
 from ..errors import DataError
-from .base import DATASETS, IMAGE, Dataset, DatasetEntry
+from .base import DATASETS, IMAGE, Dataset, DatasetEntry, tensor
 
 DIGIT_NAMES = tuple(str(d) for d in range(10))
 SPLIT_SEED = 0
@@ -53,10 +52,10 @@ def _image_dataset(name: str, images: np.ndarray, labels: np.ndarray, cfg: DataC
     rows = split_indices(len(images), n_test, cfg.split)
     return Dataset(
         name=name,
-        x=torch.from_numpy(images[rows].astype(np.float32)),  # (N, 1, H, W) in [0, 1]
+        x=tensor(images[rows].astype(np.float32)),  # (N, 1, H, W) in [0, 1]
         kind=IMAGE,
         source=source,
-        y=torch.from_numpy(labels[rows].astype(np.int64)),
+        y=tensor(labels[rows].astype(np.int64)),
         class_names=DIGIT_NAMES,
         split=cfg.split,
     )

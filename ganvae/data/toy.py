@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import numpy as np
-import torch
 
 from ..config import DataConfig
-from .base import DATASETS, VECTOR, Dataset, DatasetEntry
+from .base import DATASETS, VECTOR, Dataset, DatasetEntry, tensor
 
 
 def _sklearn_datasets():
@@ -91,10 +90,10 @@ def load_toy(name: str, cfg: DataConfig) -> Dataset:
     points, labels = _DRAWS[name](n_samples, _draw_seed(cfg.seed, cfg.split))
     return Dataset(
         name=name,
-        x=torch.from_numpy(np.asarray(points, dtype=np.float32)),  # (N, 2)
+        x=tensor(np.asarray(points, dtype=np.float32)),  # (N, 2)
         kind=VECTOR,
         source=f"toy:{name} (seed {cfg.seed})",
-        y=None if labels is None else torch.from_numpy(np.asarray(labels, dtype=np.int64)),
+        y=None if labels is None else tensor(np.asarray(labels, dtype=np.int64)),
         split=cfg.split,
     )
 

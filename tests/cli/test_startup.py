@@ -78,3 +78,14 @@ def test_a_bad_flag_does_not_import_torch():
     assert "HEAVY []" in done.stderr and done.returncode == 2
     assert done.stderr.splitlines()[0] == ("ganvae: error: ganvae train has no flag --epochz; did you mean "
                                            "--epochs? (see `ganvae train --help`)")
+
+
+def test_datasets_lists_without_torch_what_the_full_command_line_lists():
+    code = ("import sys; from ganvae.__main__ import run; code = run(['datasets']); "
+            "print('HEAVY', 'torch' in sys.modules, file=sys.stderr); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "HEAVY False" in done.stderr
+    full_code = "import sys; from ganvae.cli import main; sys.exit(main(['datasets']))"
+    full = subprocess.run([sys.executable, "-c", full_code], capture_output=True, text=True, timeout=120)
+    assert full.returncode == 0 and done.stdout == full.stdout
+    assert "fashion-mnist" in done.stdout and "grid25" in done.stdout

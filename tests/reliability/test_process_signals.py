@@ -41,7 +41,7 @@ def _torch_is_loading(pid: int) -> bool:
                                               (AS_SCRIPT, signal.SIGTERM, 143)],
                          ids=["python-m-sigint", "script-sigint", "script-sigterm"])
 def test_a_signal_while_torch_imports_is_one_line(tools, entry, sig, code):
-    proc = _start(entry, "datasets", env=tools.child_env())
+    proc = _start(entry, "evaluate", "no-such-run", env=tools.child_env())  # any command that needs torch
     assert proc.stdout.readline().strip() == "started"
     # libtorch is mapped at the start of `import torch`; its Python modules take a second or more after that.
     assert tools.wait_for(lambda: _torch_is_loading(proc.pid), 120, None, poll=0.001), "torch was never imported"
