@@ -24,6 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Optional
 
+from . import interrupts
 from .api import Model
 from .config import BudgetConfig, CompareConfig, RunConfig, Shard, parse_shard, validate_compare, validate_workers
 from .data import IMAGE, MODE_MEANS, Dataset, load_dataset
@@ -40,7 +41,7 @@ from .train.run import CONFIG, DATA_INFO, LOG, STATUS, RunFolder, read_json, wri
 from .report.document import MANIFEST_NAME, write_report
 from .report.summary import build_summary
 from .notebook import ComparisonResult
-from .workers import describe_slots, plan_slots, usable_cores, visible_gpus, worker_pool
+from .workers import describe_slots, plan_slots, stop_pool, usable_cores, visible_gpus, worker_pool
 
 DONE = "compare.json"  # written into a run folder once it is trained to budget and scored
 CURVE_POINTS = 4  # training segments, each followed by a quick score
@@ -388,10 +389,11 @@ def _train_grid_in_workers(cells: list[tuple[str, int]], cfg: CompareConfig, out
                         continue
                     entries[(family, seed)] = cell_entries
                     say(_done_line(family, seed, run, cell_entries))
-            except BaseException:
+            except BaseException as exc:
                 # Ctrl-C: no new runs. Those in progress got the signal too and stop at their next step with a
-                # checkpoint (or, when only this process got it, finish); either way they are kept.
-                pool.shutdown(wait=False, cancel_futures=True)
+                # checkpoint; either way they are kept. A SIGTERM sent to this process alone (kill, timeout, a
+                # service manager) is passed on to the workers, or their runs would train out their budget first.
+                stop_pool(pool, signal_workers=isinstance(exc, interrupts.Terminated))
                 raise
     if failures:
         names = ", ".join(f"{family} seed {seed}" for family, seed in failures)

@@ -108,3 +108,16 @@ def worker_pool(slots: Sequence[Slot]) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=len(slots), mp_context=context, initializer=_take_slot,
                                initargs=(queue,))
 
+
+def stop_pool(pool: ProcessPoolExecutor, signal_workers: bool) -> None:
+    """Start no further runs in pool; with signal_workers, also SIGTERM each worker: a run it trains stops at its
+    next step with a checkpoint (the loop's handler), and a worker between runs or scoring one ignores it (see
+    _take_slot). The executor keeps its processes in a private mapping, which shutdown empties, so they are
+    taken first; without it there is nothing to signal."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes if signal_workers else ():
+        try:
+            os.kill(process.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass

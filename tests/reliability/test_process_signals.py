@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import weakref
 from pathlib import Path
 
@@ -125,3 +126,23 @@ def test_a_closed_pipe_is_exit_141_without_a_traceback(tmp_path, tools):
     assert code == 141 and "Traceback" not in err and "Error" not in err, err
     # The table could not be shown, but the work was done: the metrics file is there.
     assert json.loads((tmp_path / "samples.metrics.json").read_text())["n_samples"] == 300
+
+
+def test_a_sigterm_to_a_comparison_alone_stops_the_runs_in_its_workers(tmp_path, tools):
+    """kill, timeout and service managers signal the parent only: its workers must stop too (at their next step,
+    with a checkpoint), not train out a 2-minute budget first."""
+    out = tmp_path / "cmp"
+    proc = _start(AS_SCRIPT, "compare", "--data", "ring8", "--n-examples", "400", "--families", "gan,vae",
+                  "--budget", "2m", "--seeds", "1", "-n", "200", "--iw-samples", "20", "--nll-examples", "50",
+                  "--device", "cpu", "--no-progress", "--workers", "2", "--out", out, env=tools.child_env())
+    assert proc.stdout.readline().strip() == "started"
+    checkpoints = [out / "runs" / f"{family}-seed0" / "checkpoint.pt" for family in ("gan", "vae")]
+    assert tools.wait_for(lambda: all(path.exists() for path in checkpoints), 120, proc, poll=0.05), \
+        "the workers never wrote a checkpoint"
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=100)  # well before the 2-minute budget ends
+    assert time.monotonic() - signalled < 60
+    assert proc.returncode == 143 and "stopped by SIGTERM" in err and "Traceback" not in err
+    assert all(path.exists() for path in checkpoints)  # the runs are kept, to be resumed
+    assert not any((out / "runs" / f"{family}-seed0" / "compare.json").exists() for family in ("gan", "vae"))
