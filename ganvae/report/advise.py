@@ -191,7 +191,8 @@ def _collapse_warnings(summary: Mapping, family: str) -> list[str]:
         warnings.append(f"The {family_label(family)} dropped a class entirely in {len(dropped)} of {len(runs)} "
                         f"runs (smallest class share 0): a sign of mode collapse.")
     unreached = [v for v in values("cluster_share") if v < 1]
-    if unreached:
+    if unreached and not (n_modes and values("modes_captured")) and not values("min_class_share"):
+        # label-free: only where neither known modes nor classes are counted (see verdict._mode_collapse)
         warnings.append(f"The {family_label(family)} left some k-means clusters of the real data without samples in "
                         f"{len(unreached)} of {len(runs)} runs (clusters reached "
                         f"{', '.join(format_number(v) for v in unreached)}): it dropped a kind of example.")

@@ -259,6 +259,13 @@ def test_coverage_weighs_the_label_free_cluster_metrics():
                for w in sharp.warnings)
 
 
+def test_an_unreached_cluster_is_no_warning_where_every_known_mode_was_captured():
+    gan = dict(modes_captured=[25, 25, 25], cluster_share=[0.98, 1.0, 0.98], fid=[1.0, 1.1, 1.2])
+    vae = dict(modes_captured=[25, 25, 25], cluster_share=[1.0, 1.0, 1.0], fid=[5.0, 5.1, 5.2])
+    advice = advise({"sharp-samples"}, summary_of(gan, vae, n_modes=25))
+    assert not any("k-means" in w for w in advice.warnings)
+
+
 def test_the_command_for_a_vae_sampled_from_its_fitted_prior_trains_the_vae_then_samples_with_the_prior():
     from ganvae.report.advise import _settings
 

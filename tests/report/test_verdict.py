@@ -128,6 +128,29 @@ def test_mode_collapse_and_missing_class_are_named():
     assert len(classes) == 1 and classes[0].startswith("The GAN dropped a class entirely in 2 of 3 runs")
 
 
+def test_an_unreached_cluster_is_not_called_a_dropped_kind_where_modes_or_classes_are_counted():
+    """grid25, measured: the GAN reached all 25 modes and 49 of 50 k-means clusters; k-means had split a mode in two."""
+    runs = [run("gan", s, modes_captured=25, cluster_share=c) for s, c in enumerate([0.98, 1.0, 0.98])]
+    said = [s["text"] for s in verdict(summary_of(runs, n_modes=25)) if s["kind"] == "collapse"]
+    assert said == ["The GAN captured all 25 modes in each of its 3 runs."]
+    labelled = [run("gan", s, min_class_share=0.09, cluster_share=0.9) for s in range(3)]
+    assert not by_metric(verdict(summary_of(labelled, n_classes=10)), "cluster_share")
+    unlabelled = [run("gan", s, cluster_share=0.9) for s in range(3)]
+    [dropped] = by_metric(verdict(summary_of(unlabelled)), "cluster_share")
+    assert "left some k-means clusters of the real data without samples in 3 of 3 runs" in dropped["text"]
+
+
+def test_three_families_are_no_family_and_all_three_not_neither_and_both():
+    runs = [run(family, s, fid=20.0 + 5 * s, coverage=0.5 + 0.1 * s)
+            for family in ("gan", "wgan-gp", "sngan") for s in range(3)]
+    sentences = verdict(summary_of(runs))
+    [overview] = [s for s in sentences if s["kind"] == "overview"]
+    assert overview["text"].startswith("Of the 2 metrics measured on all 3 families, none shows a clear difference")
+    [fid] = by_metric(sentences, "fid")
+    assert fid["text"].startswith("No family's samples are clearly closer to the data: FID ")
+    assert not any("Neither" in s["text"] or "both families" in s["text"] for s in sentences)
+
+
 def test_under_represented_class_against_fair_share():
     runs = [run("gan", s, min_class_share=0.03) for s in range(2)]
     runs += [run("vae", s, min_class_share=0.09) for s in range(2)]
