@@ -99,8 +99,7 @@ class CGANFamily(GANFamily):
         net = self.sampling_net(ema)
         if not self.training and not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
             self._fix_normalisation(net)
-        raw = net(z, labels)
-        return (torch.tanh(raw) + 1) / 2 if self.kind == "image" else raw
+        return self.from_model_space(net(z, labels))
 
     @torch.no_grad()
     def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None, ema: bool = True) -> torch.Tensor:

@@ -68,7 +68,7 @@ def test_ema_counts_generator_steps_of_the_loop_and_samples_from_the_average():
     from_average = family.sample(4)
     torch.manual_seed(5)
     z = family.noise(4)
-    assert torch.equal(from_average, family.nets["generator_ema"](z))
+    assert torch.equal(from_average, family.from_model_space(family.nets["generator_ema"](z)))
     assert not torch.equal(from_average, family.from_latent(z, ema=False))
 
 
@@ -78,7 +78,7 @@ def test_ema_decay_zero_gives_the_raw_generator():
     assert "generator_ema" not in off.family_.nets and "ema_updates" not in off.family_.state_dict()
     torch.manual_seed(3)
     z = torch.randn(5, 3)
-    assert torch.equal(off.family_.from_latent(z), off.family_.nets["generator"](z))
+    assert torch.equal(off.family_.from_latent(z), off.family_.from_model_space(off.family_.nets["generator"](z)))
     # the average does not change training: the trained weights of both runs are the same
     trained_off, trained_on = state(off), state(on)
     assert all(torch.equal(trained_off[k], trained_on[k]) for k in trained_off)
@@ -126,6 +126,64 @@ def test_a_checkpoint_without_the_average_still_loads():
     for a, b in zip(loaded.nets["generator_ema"].parameters(), loaded.nets["generator"].parameters()):
         assert torch.equal(a, b)
     assert int(loaded.ema_updates) == 0
+
+
+# Vectors standardised for the discriminator
+
+
+def shifted(n=200):
+    g = torch.Generator().manual_seed(3)
+    x = torch.tensor([10.0, -3.0]) + torch.tensor([4.0, 0.5]) * torch.randn(n, 2, generator=g)
+    return Dataset(name="shifted", x=x, kind="vector", source="test")
+
+
+def test_sngan_keeps_vectors_in_the_datas_units():
+    fam = small("sngan", steps=1).fit(shifted()).family_
+    assert torch.equal(fam.vector_offset, torch.zeros(2)) and torch.equal(fam.vector_scale, torch.ones(2))
+    x = shifted().x
+    assert torch.equal(fam.to_model_space(x), x)
+
+
+@pytest.mark.parametrize("family", ["gan", "cgan", "wgan-gp"])
+def test_vectors_reach_the_discriminator_standardised_and_samples_come_back_in_the_datas_units(family):
+    data = shifted()
+    if family == "cgan":
+        data = Dataset(name="shifted", x=data.x, kind="vector", source="test", y=torch.arange(len(data)) % 2)
+    model = small(family, steps=1).fit(data)
+    fam = model.family_
+    assert torch.allclose(fam.vector_offset, data.x.mean(0)) and torch.allclose(fam.vector_scale, data.x.std(0))
+    shown = fam.to_model_space(data.x)
+    assert torch.allclose(shown.mean(0), torch.zeros(2), atol=1e-5) and torch.allclose(shown.std(0), torch.ones(2))
+    raw = torch.randn(5, 2)
+    assert torch.allclose(fam.from_model_space(raw), raw * data.x.std(0) + data.x.mean(0))
+    z = torch.randn(7, 3)
+    labels = {"labels": torch.zeros(7, dtype=torch.long)} if family == "cgan" else {}
+    with torch.no_grad():
+        by_hand = fam.sampling_net()(z, *labels.values()) * fam.vector_scale + fam.vector_offset
+    assert torch.allclose(fam.from_latent(z, **labels), by_hand)
+
+
+def test_a_constant_feature_keeps_scale_one_and_images_have_no_standardisation():
+    x = torch.stack([torch.full((50,), 2.0), torch.linspace(0, 1, 50)], 1)
+    fam = small(steps=1).fit(Dataset(name="c", x=x, kind="vector", source="test")).family_
+    assert fam.vector_scale[0] == 1 and torch.isfinite(fam.to_model_space(x)).all()
+    assert not hasattr(small(steps=1).fit(images(16, side=4)).family_, "vector_scale")
+
+
+def test_a_vector_checkpoint_without_the_standardisation_loads_in_the_datas_own_units():
+    model = small(steps=2).fit(shifted())
+    old = {k: v for k, v in model.family_.state_dict().items() if not k.startswith("vector_")}
+    loaded = GANFamily(ARCHS.get("mlp"), "vector", (2,), latent_dim=3, hidden=16)
+    loaded.load_state_dict(old)
+    assert torch.equal(loaded.vector_offset, torch.zeros(2)) and torch.equal(loaded.vector_scale, torch.ones(2))
+
+
+def test_the_mlp_generator_is_plain_relu_for_vectors_and_layer_normed_for_images():
+    mlp = ARCHS.get("mlp")
+    vector_layers = {type(m) for m in mlp.generator(3, (2,), 16).modules()}
+    image_layers = {type(m) for m in mlp.generator(3, (1, 4, 4), 16).modules()}
+    assert torch.nn.ReLU in vector_layers and not vector_layers & {torch.nn.LayerNorm, torch.nn.LeakyReLU}
+    assert {torch.nn.LayerNorm, torch.nn.LeakyReLU} <= image_layers
 
 
 def test_ema_decay_is_checked_where_it_enters():
