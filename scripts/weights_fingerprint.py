@@ -6,7 +6,7 @@ Recorded on main before the redesign (torch 2.13.0, CPU):
 The hash covers the keys the networks had then: state added since (the GAN's moving average of its generator and
 its counters, the vectors' standardisation) is left out, so these values still say that the trained weights are
 unchanged. Changed on purpose since: ring8 gan mlp (2026-12-03: vectors standardised for the discriminator and
-a plain ReLU generator for vectors, docs/guide.md "25 Gaussians"), now RING8_GAN_NEW.
+a plain ReLU generator for vectors, docs/guide.md "25 Gaussians"), now 70a31a5bf35abcb3 (ring8 vae mlp unchanged).
 """
 import hashlib, torch
 torch.set_num_threads(1)
