@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 import torch
 
 from . import interrupts
-from .commands import COMMAND_HELP, guarded, outline
+from .commands import COMMAND_HELP, guarded, outline, say_error
 from .api import Model, default_run_dir, load
 from .config import (CHECKPOINT_EVERY, IW_SAMPLES, LOG_EVERY, N_EVAL, NLL_EXAMPLES, PRECISIONS, BudgetConfig,
                      DataConfig, ModelConfig, OptimConfig, RunConfig, validate)
@@ -553,8 +553,8 @@ def _run(argv: Optional[Sequence[str]]) -> int:
         # Under torchrun a bad flag fails alike on every rank and rank 0 says it; a rank's own failure (its data,
         # a lost peer) is said by that rank.
         if World.launched_rank() == 0:
-            print(f"ganvae: error: {one_line(exc)}", file=sys.stderr)
-        elif not isinstance(exc, (ConfigError, RankZeroFailed)):
+            return say_error(exc)
+        if not isinstance(exc, (ConfigError, RankZeroFailed)):
             print(f"ganvae (rank {World.launched_rank()}): error: {one_line(exc)}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupts.Terminated), outside the training loop

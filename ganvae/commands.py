@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from . import interrupts
 from ._version import __version__
+from .errors import ConfigError, GanvaeError, one_line
 
 PROG = "ganvae"
 DESCRIPTION = "Train GANs and VAEs on the same data and compare them."
@@ -188,3 +189,9 @@ def guarded(work: Callable[[], int]) -> int:
                 pass
         sys.stdout, sys.stderr = saved
         uninstall()
+
+
+def say_error(exc: GanvaeError) -> int:
+    """The one line of a ganvae error on stderr; its exit code: 2 for a bad setting, 1 otherwise."""
+    print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
+    return 2 if isinstance(exc, ConfigError) else 1

@@ -8,12 +8,11 @@ same (a test checks it).
 from __future__ import annotations
 
 import argparse
-import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import interrupts
-from .commands import COMMAND_HELP, PROG, guarded, outline
-from .errors import ConfigError, GanvaeError, one_line
+from .commands import COMMAND_HELP, guarded, outline, say_error
+from .errors import GanvaeError
 
 
 def add_datasets_command(sub: "argparse._SubParsersAction") -> None:
@@ -34,21 +33,21 @@ def cmd_datasets(args) -> int:
     return 0
 
 
-LIGHT_COMMANDS = ("datasets",)  # commands that run in full without torch
+# The commands that run in full without torch: name -> (add its subparser, run it).
+LIGHT_COMMANDS: dict[str, tuple[Callable, Callable]] = {"datasets": (add_datasets_command, cmd_datasets)}
 
 
 def run_light(argv: Sequence[str]) -> int:
-    """A command of LIGHT_COMMANDS, parsed and run without importing torch: its exit code."""
+    """A command of LIGHT_COMMANDS (argv[0]), parsed and run without importing torch: its exit code."""
+    add_command, command = LIGHT_COMMANDS[argv[0]]
     parser, sub = outline()
-    add_datasets_command(sub)
+    add_command(sub)
 
     def work() -> int:
         try:
-            args = parser.parse_args(argv)
-            return cmd_datasets(args)
+            return command(parser.parse_args(argv))
         except GanvaeError as exc:
-            print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
-            return 2 if isinstance(exc, ConfigError) else 1
+            return say_error(exc)
         except KeyboardInterrupt as exc:
             return interrupts.report(exc)
 
