@@ -19,10 +19,11 @@ from typing import Iterable, Mapping, Optional, Sequence
 from ..errors import ConfigError
 from ..families import FAMILIES, compare_defaults, flag_of
 from ..metrics.spec import capable_families, metric_unit, need_metrics, spread_metrics
-from .aggregate import CLEAR, OVERLAP, SINGLE_SEED, compare_metric, direction_phrase
+from .aggregate import CLEAR, OVERLAP, RANKED, SINGLE_SEED, compare_metric, direction_phrase, pairwise_scores
 from .summary import summary_capabilities
 from .verdict import (
     FAILED_STATES,
+    collapse_findings,
     join_words,
     SPREAD_RATIO,
     family_label,
@@ -52,6 +53,7 @@ HARD_PROPERTIES = {
     "likelihood": "only a VAE gives a likelihood bound (the ELBO, tightened by importance sampling); a GAN "
                   "defines no likelihood",
 }
+HARD_TITLES = {"encoder": "an encoder", "likelihood": "a likelihood bound"}
 MEASURED, HINT, PRIOR = 2, 1, 1  # vote weights
 SETTING_KEYS = (("model", "latent_dim"), ("model", "hidden"), ("model", "settings"), ("optim", "lr"),
                 ("optim", "batch_size"))
@@ -96,38 +98,74 @@ def _quote(aggregate: Mapping, metric: str, families: Sequence[str], first: Opti
     return " vs ".join(f"{format_interval(aggregate[f][metric])} for the {family_label(f)}" for f in ordered)
 
 
+def _evidence(aggregate: Mapping, comparison: Mapping, family: str) -> str:
+    """One metric's numbers for a family the metric favours: both families' intervals for two; with more, the
+    family's, those leading with it and how many it is clearly better than."""
+    metric, families = comparison["metric"], comparison["families"]
+    if len(families) <= 2:
+        return f"{metric_label(metric)} {_quote(aggregate, metric, families, family)} ({direction_phrase(metric)})"
+    unit = metric_unit(metric)
+    text = f"{metric_label(metric)} {format_interval(aggregate[family][metric], unit)} for the {family_label(family)}"
+    along = [f for f in comparison["leaders"] if f != family]
+    if family in comparison["leaders"] and along:
+        text += ", leading with " + join_words(
+            [f"the {family_label(f)} {format_interval(aggregate[f][metric], unit)}" for f in along])
+    return (text + f", clearly better than {len(comparison['beats'].get(family, []))} of the other "
+            f"{len(families) - 1} ({direction_phrase(metric)})")
+
+
+def _favoured(comparison: Mapping) -> str:
+    return join_words([f"the {family_label(f)}" for f in comparison["leaders"] or [comparison["winner"]]])
+
+
 def _measured_vote(need: str, aggregate: Mapping) -> Optional[tuple[str, int, str]]:
     """(family, weight, evidence) from the need's metrics, or None when none of them was measured.
 
-    A family wins a need by more clear wins (disjoint 95% intervals) on its metrics; with no clear win at all,
-    by more one-seed leads (weight HINT). Family "" means measured but not separated: the evidence then says
-    whether the intervals overlap or the metrics split between the families.
+    Where the need's metrics separate families (disjoint 95% intervals), the family with the best pairwise score
+    wins (the families it is clearly better than minus those clearly better than it, summed over the metrics;
+    with two families, more clear wins); with no clear difference at all, the family with more one-seed leads
+    (weight HINT). Family "" means measured but not separated: the evidence then says whether the intervals
+    overlap or the metrics split between the families.
     """
     comparisons = [compare_metric(aggregate, metric) for metric in need_metrics(need)]
-    measured = [c for c in comparisons if c["status"] in (CLEAR, SINGLE_SEED, OVERLAP)]
+    measured = [c for c in comparisons if c["status"] in (CLEAR, RANKED, SINGLE_SEED, OVERLAP)]
     if not measured:
         return None
-    for status, weight, key in ((CLEAR, MEASURED, "winner"), (SINGLE_SEED, HINT, "leader")):
-        tally = Counter(c[key] for c in measured if c["status"] == status and c[key])
-        if not tally:
-            continue
+    separated = [c for c in measured if c["status"] in (CLEAR, RANKED)]
+    if separated:
+        scores = pairwise_scores(aggregate, [c["metric"] for c in separated])
+        best = [family for family, score in scores.items() if score == max(scores.values())]
+        if len(best) > 1:
+            split = "; ".join(f"{metric_label(c['metric'])} favours {_favoured(c)}: "
+                              + (_quote(aggregate, c["metric"], c["families"], c["leaders"][0])
+                                 if len(c["families"]) <= 2 else _evidence(aggregate, c, c["leaders"][0]))
+                              for c in separated)
+            return "", 0, f"the metrics split evenly between the families ({split})"
+        family = best[0]
+        backing = [c for c in separated if family in c["leaders"]] or separated
+        against = [c for c in separated if family not in c["leaders"]]
+        text = "; ".join(_evidence(aggregate, c, family) for c in backing)
+        if against and backing is not separated:
+            text += "; although " + "; ".join(f"{metric_label(c['metric'])} favours {_favoured(c)}"
+                                              for c in against)
+        return family, MEASURED, text
+    tally = Counter(c["leader"] for c in measured if c["status"] == SINGLE_SEED and c["leader"])
+    if tally:
         ranked = tally.most_common()
         if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-            split = "; ".join(f"{metric_label(c['metric'])} favours the {family_label(c[key])}: "
-                              f"{_quote(aggregate, c['metric'], c['families'], c[key])}"
-                              for c in measured if c["status"] == status and c[key])
+            split = "; ".join(f"{metric_label(c['metric'])} favours the {family_label(c['leader'])}: "
+                              f"{_quote(aggregate, c['metric'], c['families'], c['leader'])}"
+                              for c in measured if c["status"] == SINGLE_SEED and c["leader"])
             return "", 0, f"the metrics split evenly between the families ({split})"
         family = ranked[0][0]
-        backing = [c for c in measured if c["status"] == status and c[key] == family]
-        against = [c for c in measured if c["status"] == status and c[key] not in (family, None)]
+        backing = [c for c in measured if c["status"] == SINGLE_SEED and c["leader"] == family]
+        against = [c for c in measured if c["status"] == SINGLE_SEED and c["leader"] not in (family, None)]
         text = "; ".join(f"{metric_label(c['metric'])} {_quote(aggregate, c['metric'], c['families'], family)} "
                          f"({direction_phrase(c['metric'])})" for c in backing)
         if against:
             text += "; although " + "; ".join(
-                f"{metric_label(c['metric'])} favours the {family_label(c[key])}" for c in against)
-        if status == SINGLE_SEED:
-            text += " (one seed per family, so no interval: a hint, not a finding)"
-        return family, weight, text
+                f"{metric_label(c['metric'])} favours the {family_label(c['leader'])}" for c in against)
+        return family, HINT, text + " (one seed per family, so no interval: a hint, not a finding)"
     quoted = "; ".join(f"{metric_label(c['metric'])} {_quote(aggregate, c['metric'], c['families'])}"
                        for c in measured)
     return "", 0, f"no clear difference: {quoted}; the 95% intervals overlap"
@@ -174,28 +212,23 @@ def _stability_vote(summary: Mapping, families: Sequence[str]) -> Optional[tuple
 
 
 def _collapse_warnings(summary: Mapping, family: str) -> list[str]:
-    """Runs of the family that missed modes of a known mixture or dropped a class entirely."""
+    """Runs of the family that missed modes of a known mixture, dropped a class entirely or, where neither is
+    counted, left k-means clusters of the real data unreached (verdict.collapse_findings, the verdict's rule)."""
     n_modes = (summary.get("data") or {}).get("n_modes")
-    runs = [run for run in summary.get("runs") or [] if run.get("family") == family]
-
-    def values(metric: str) -> list[float]:
-        return [v for v in ((run.get("metrics") or {}).get(metric) for run in runs) if v is not None]
-
+    aggregate = {family: (summary.get("aggregate") or {}).get(family) or {}}
     warnings = []
-    missed = [v for v in values("modes_captured") if n_modes and v < n_modes]
-    if missed:
-        warnings.append(f"The {family_label(family)} showed mode collapse in {len(missed)} of {len(runs)} runs: "
-                        f"modes captured {', '.join(format_number(v) for v in missed)} of {n_modes}.")
-    dropped = [v for v in values("min_class_share") if v <= 0]
-    if dropped:
-        warnings.append(f"The {family_label(family)} dropped a class entirely in {len(dropped)} of {len(runs)} "
-                        f"runs (smallest class share 0): a sign of mode collapse.")
-    unreached = [v for v in values("cluster_share") if v < 1]
-    if unreached and not (n_modes and values("modes_captured")) and not values("min_class_share"):
-        # label-free: only where neither known modes nor classes are counted (see verdict._mode_collapse)
-        warnings.append(f"The {family_label(family)} left some k-means clusters of the real data without samples in "
-                        f"{len(unreached)} of {len(runs)} runs (clusters reached "
-                        f"{', '.join(format_number(v) for v in unreached)}): it dropped a kind of example.")
+    for found in collapse_findings(summary.get("runs") or [], aggregate, summary.get("data") or {}):
+        hit, n, label = found["hit"], found["n"], family_label(family)
+        if found["kind"] == "missed-modes":
+            warnings.append(f"The {label} showed mode collapse in {len(hit)} of {n} runs: "
+                            f"modes captured {', '.join(format_number(v) for v in hit)} of {n_modes}.")
+        elif found["kind"] == "dropped-class":
+            warnings.append(f"The {label} dropped a class entirely in {len(hit)} of {n} runs (smallest class "
+                            f"share 0): a sign of mode collapse.")
+        elif found["kind"] == "unreached-clusters":
+            warnings.append(f"The {label} left some k-means clusters of the real data without samples in "
+                            f"{len(hit)} of {n} runs (clusters reached {', '.join(format_number(v) for v in hit)}): "
+                            f"it dropped a kind of example.")
     return warnings
 
 
@@ -288,7 +321,7 @@ def advise(
         votes[family] += weight
         measured_votes[family] += weight
         prior = PRIORS.get(need)
-        if prior and _capable_family(prior[0], families, summary) != family:
+        if prior and not _has(summary, family, prior[0]):
             reasons.append(f"{title}: {prior[1]}, but on this data the {family_label(family)} measured "
                            f"better ({evidence}); the measurement overrides the general expectation.")
         else:
@@ -311,7 +344,7 @@ def advise(
             measured_votes[vote[0]] += vote[1]
             override = (f"; {prop}, so the VAE is usually the steadier one, but the measurement overrides "
                         f"that expectation"
-                        if vote[0] != prior_family else "")
+                        if not _has(summary, vote[0], needed) else "")
             reasons.append(f"Stable training: measured, the {family_label(vote[0])} trained more reliably "
                            f"({vote[2]}){override}.")
 
@@ -326,6 +359,15 @@ def advise(
     hard = [need for need in HARD_PROPERTIES if need in needs]
     if hard:
         family = _capable_family(hard, families, summary)
+        held = summary_capabilities(summary, families) if summary else {}
+        capable = [f for f in families if set(hard) <= held.get(f, set())]
+        if len(capable) > 1 and aggregate:
+            voted = [f for f in capable if votes.get(f, 0) == max(votes.get(c, 0) for c in capable)]
+            what = join_words([HARD_TITLES[need] for need in hard])
+            family = voted[0] if len(voted) == 1 else _break_tie(
+                voted, Counter({f: measured_votes[f] for f in voted if measured_votes.get(f)}), aggregate, reasons,
+                voted[0], opening=f"Of the families with {what} ({join_words([family_label(f) for f in capable])})"
+                                  f", your other needs favour none")
         for need in hard:
             reason = f"{need.capitalize()}: {HARD_PROPERTIES[need]} (a property of the model, not a measurement)"
             quoted = need_metrics(need)[:1]  # the need's headline measurement (the likelihood: NLL), if any
@@ -348,7 +390,11 @@ def advise(
             family = _break_tie([f for f, w in ranked if w == ranked[0][1]], measured_votes, aggregate, reasons,
                                 _capable_family(PRIORS["stable-training"][0], families, summary))
         else:
-            others = ", ".join(f"{votes.get(f, 0)} for the {family_label(f)}" for f in families if f != family)
+            others = [f"{votes.get(f, 0)} for the {family_label(f)}" for f in families
+                      if f != family and votes.get(f, 0)]
+            if len(others) < len(families) - 1:
+                others.append("0 for " + ("the others" if others else "each of the others"))
+            others = ", ".join(others)
             reasons.append(f"Weighing these, the {family_label(family)} fits your needs best (score "
                            f"{ranked[0][1]} vs {others or '0 for the others'}; a measured clear difference counts "
                            f"{MEASURED}, a one-seed hint or a general property {PRIOR}).")
@@ -359,6 +405,9 @@ def advise(
     if summary is not None and family not in families:
         warnings.append(f"This report has no {family_label(family)} runs, so nothing about it was measured here and "
                         f"the settings are the defaults; run `ganvae compare` with --families including {family}.")
+    if summary is not None and family in FAMILIES and FAMILIES.get(family).has("conditional") \
+            and "conditional" not in needs:
+        warnings.append(_conditional_warning(family, needs, summary, budget, data))
     if summary is not None:
         warnings += _collapse_warnings(summary, family)
         n_failed, n_runs = _failed_runs(summary, [family])[family]
@@ -372,6 +421,30 @@ def advise(
                          else ((summary or {}).get("data") or {}).get("name"))
     return Advice(family=family, settings=_settings(summary, family, budget, data_name), reasons=reasons,
                   warnings=warnings, needs=needs)
+
+
+def _has(summary: Optional[Mapping], family: str, capabilities: Sequence[str]) -> bool:
+    """Whether the family has the capabilities (as the summary records them, else as registered)."""
+    return set(capabilities) <= summary_capabilities(summary, [family])[family]
+
+
+def _conditional_warning(family: str, needs: Sequence[str], summary: Mapping, budget: Optional[Mapping],
+                         data: Optional[str]) -> str:
+    """A conditional family was measured with the labels of the real examples it was compared with: what that
+    means, and what the advice would be among the comparison's unconditional families (for data without labels)."""
+    text = (f"The {family_label(family)} is conditional: it needs a class label for every training example, and "
+            f"its samples here were drawn for the labels of the real examples they were scored against, help "
+            f"that an unconditional family does not get.")
+    held = summary_capabilities(summary, list(summary.get("families") or []))
+    plain = [f for f, capabilities in held.items() if "conditional" not in capabilities]
+    if plain:
+        aggregate = summary.get("aggregate") or {}
+        unconditional = {**summary, "families": plain, "aggregate": {f: aggregate.get(f) for f in plain},
+                         "runs": [run for run in summary.get("runs") or [] if run.get("family") in plain]}
+        alternative = advise(needs, unconditional, budget=budget, data=data)
+        text += (f" Without labels, the advice among the unconditional families here is the "
+                 f"{family_label(alternative.family)}: {alternative.settings.get('command') or ''}".rstrip(": ") + ".")
+    return text
 
 
 def _registered(capabilities: Sequence[str]) -> list[str]:
@@ -408,16 +481,42 @@ def _won(aggregate: Mapping, metrics: Sequence[str], family: str) -> str:
                      for m in metrics)
 
 
+def _best_by_score(candidates: Sequence[str], aggregate: Mapping, reasons: list[str], opening: str) -> Optional[str]:
+    """Three or more candidates: the one with the best pairwise score over every metric (the candidates it is
+    clearly better than minus those clearly better than it), with the reason; None when the best score is shared
+    or nothing separates them."""
+    metrics = sorted({m for metrics in aggregate.values() for m in (metrics or {})}, key=metric_sort_key)
+    scores = pairwise_scores(aggregate, metrics)
+    ranked = sorted(candidates, key=lambda f: -scores[f])
+    if scores[ranked[0]] == scores[ranked[1]]:
+        return None
+    best = ranked[0]
+    led = [metric for metric in metrics if best in compare_metric(aggregate, metric)["leaders"]
+           and compare_metric(aggregate, metric)["status"] in (CLEAR, RANKED)]
+    reasons.append(f"{opening}, so the overall measurements decide: over the {len(metrics)} metrics, counting for "
+                   f"each family the families it is clearly better than (95% intervals apart) minus those clearly "
+                   f"better than it, the {family_label(best)} scores {scores[best]:+d}, ahead of "
+                   + ", ".join(f"the {family_label(f)} {scores[f]:+d}" for f in ranked[1:])
+                   + (f"; it leads on {join_words([metric_label(m) for m in led])}" if led else "") + ".")
+    return best
+
+
 def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Mapping, reasons: list[str],
-               steady: str) -> str:
-    """Measured evidence first, then the overall count of clear wins, then `steady` (the family the
-    stable-training prior favours, a VAE) as the safer default."""
+               steady: str, opening: str = "Nothing in your needs separates the families") -> str:
+    """Measured evidence first, then the overall measurements among the candidates (two: the count of clear
+    wins; more: the pairwise score), then `steady` (the family the stable-training prior favours, a VAE) as the
+    safer default."""
     candidates = list(candidates)
+    aggregate = {family: aggregate.get(family) or {} for family in candidates}  # compared among themselves
     if measured_votes:
         best = max(candidates, key=lambda f: measured_votes.get(f, 0))
         if sum(measured_votes.get(f, 0) == measured_votes.get(best, 0) for f in candidates) == 1:
             reasons.append(f"Your needs weigh evenly, so the measured evidence decides: the {family_label(best)} "
                            f"has more of it (score {measured_votes.get(best, 0)} from measurements).")
+            return best
+    if len(candidates) > 2:
+        best = _best_by_score(candidates, aggregate, reasons, opening)
+        if best is not None:
             return best
     wins: Counter = Counter()
     won_metrics: dict[str, list[str]] = {}
@@ -441,7 +540,7 @@ def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Ma
                                     for f, names in leads.items())
                 unclear = (f" {n_unclear} other metric{'s show' if n_unclear != 1 else ' shows'} no clear difference "
                            f"({leaning}); more seeds narrow the intervals and may separate them.")
-            reasons.append(f"Nothing in your needs separates the families, so the overall measurements decide: the "
+            reasons.append(f"{opening}, so the overall measurements decide: the "
                            f"{family_label(best)} is clearly better on {ranked[0][1]} "
                            f"metric{'s' if ranked[0][1] != 1 else ''} ({_won(aggregate, won_metrics[best], best)}) vs "
                            f"{others}.{unclear}")

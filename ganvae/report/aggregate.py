@@ -24,6 +24,8 @@ COST_KEYS = ("seconds", "images_seen", "parameters")
 COST_RANGES = {key: NON_NEGATIVE for key in COST_KEYS}
 # compare_metric statuses: what the comparison of families on one metric found.
 CLEAR, OVERLAP, SINGLE_SEED = "clear", "overlap", "single-seed"
+# Three or more families: some are clearly apart, but no one family is clearly better than every other.
+RANKED = "ranked"
 NO_DIRECTION, NOT_ENOUGH = "no-direction", "not-enough-families"
 DIRECTIONAL = (LOWER, HIGHER, TARGET)  # directions under which one value is better than another
 
@@ -246,19 +248,32 @@ def better(metric: str, a: Optional[float], b: Optional[float]) -> Optional[bool
     return a < b if way == LOWER else a > b
 
 
+def clearly_better(way: str, a: Mapping, b: Mapping) -> bool:
+    """Whether interval a is better than and disjoint from interval b under direction `way` (HIGHER, or LOWER:
+    for a 'target' metric pass the intervals of the distance from the target, which is lower-better)."""
+    if not (interval_defined(a) and interval_defined(b)):
+        return False
+    return a["low"] > b["high"] if way == HIGHER else a["high"] < b["low"]
+
+
 def compare_metric(aggregate: Mapping[str, Mapping], metric: str) -> dict:
     """How the families compare on one metric.
 
-    Returns {"metric", "direction", "families": [with a value], "winner": family or None, "status"}:
-    status "clear" (the winner's interval is better than and disjoint from every other; for a 'target' metric,
-    the intervals of each run's distance from the target, lower being better), "overlap" (no clear
-    difference), "single-seed" (a family has one value, so no interval; "leader" names the better mean),
-    "no-direction" ('neither' or unknown metric) or "not-enough-families" (fewer than two have a value).
+    Returns {"metric", "direction", "families": [with a value], "winner": family or None, "leader", "order",
+    "beats", "leaders", "status"}. "order" lists the families best mean first; "beats" maps each family to those
+    it is clearly better than (its interval better than and disjoint from theirs; for a 'target' metric, the
+    intervals of each run's distance from the target, lower being better); "leaders" are the families no other
+    is clearly better than, in order. status: "clear" (one family is clearly better than every other: the
+    winner), "ranked" (3+ families: some are clearly apart, and the leaders, 2 or more, are not clearly apart
+    from each other), "overlap" (no family is clearly better than any other), "single-seed" (a family has one
+    value, so no interval; "leader" names the better mean), "no-direction" ('neither' or unknown metric) or
+    "not-enough-families" (fewer than two have a value).
     """
     way = direction(metric)
     present = {family: metrics.get(metric) for family, metrics in aggregate.items()
                if metrics is not None and metrics.get(metric) is not None}
-    result = {"metric": metric, "direction": way, "families": list(present), "winner": None, "leader": None}
+    result = {"metric": metric, "direction": way, "families": list(present), "winner": None, "leader": None,
+              "order": [], "beats": {}, "leaders": []}
     if len(present) < 2:
         return {**result, "status": NOT_ENOUGH}
     if way not in DIRECTIONAL:
@@ -268,23 +283,35 @@ def compare_metric(aggregate: Mapping[str, Mapping], metric: str) -> dict:
         # Each run's distance from the target, aggregated over seeds: a family whose seeds land on both sides
         # of the target (0.6 and 1.4) is 0.4 away, not perfect on average. Then lower is better.
         present = {family: deviation_interval(interval, goal) for family, interval in present.items()}
+        way = LOWER
     sign = -1.0 if way == HIGHER else 1.0
-    ranked = sorted(present, key=lambda family: sign * present[family]["mean"])
+    ranked = sorted(present, key=lambda family: sign * present[family]["mean"])  # stable: ties keep their order
     leader = ranked[0]
     if present[leader]["mean"] == present[ranked[1]]["mean"]:
         leader = None
-    result["leader"] = leader
+    result.update(leader=leader, order=ranked)
     if not all(interval_defined(interval) for interval in present.values()):
         return {**result, "status": SINGLE_SEED}
-    if leader is not None:
-        lead = present[leader]
-        disjoint = all(
-            (lead["low"] > other["high"]) if way == HIGHER else (lead["high"] < other["low"])
-            for family, other in present.items() if family != leader
-        )
-        if disjoint:
-            return {**result, "winner": leader, "status": CLEAR}
-    return {**result, "status": OVERLAP}
+    beats = {family: [other for other in ranked if clearly_better(way, present[family], present[other])]
+             for family in ranked}
+    leaders = [family for family in ranked if not any(family in beaten for beaten in beats.values())]
+    result.update(beats=beats, leaders=leaders)
+    if len(leaders) == 1:
+        return {**result, "winner": leaders[0], "status": CLEAR}
+    return {**result, "status": OVERLAP if len(leaders) == len(ranked) else RANKED}
+
+
+def pairwise_scores(aggregate: Mapping[str, Mapping], metrics: Iterable[str]) -> dict[str, int]:
+    """Per family, over the metrics: the families it is clearly better than minus those clearly better than it
+    (compare_metric's "beats"), summed. With two families this is the difference of their clear wins; with more,
+    a family that leads a group counts each family it is ahead of. Every family of the aggregate is scored."""
+    scores = {family: 0 for family in aggregate}
+    for metric in metrics:
+        for family, beaten in compare_metric(aggregate, metric)["beats"].items():
+            scores[family] += len(beaten)
+            for other in beaten:
+                scores[other] -= 1
+    return scores
 
 
 def best_family(aggregate: Mapping[str, Mapping], metric: str) -> Optional[str]:

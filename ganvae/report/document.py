@@ -24,8 +24,8 @@ from PIL import Image
 
 from ..errors import RunError
 from ..metrics.spec import metric_description
-from .aggregate import (CLEAR, NO_DIRECTION, NOT_ENOUGH, OVERLAP, SINGLE_SEED, applies_to, compare_metric, direction,
-                        target)
+from .aggregate import (CLEAR, NO_DIRECTION, NOT_ENOUGH, OVERLAP, RANKED, SINGLE_SEED, DIRECTIONAL, applies_to,
+                        compare_metric, direction, target)
 from .comparison_plots import save_density_coverage_plane, save_metric_curves, save_precision_recall_plane
 from .plots import write_atomically
 from .summary import FIGURE_KINDS, SUMMARY_NAME, check_summary, summary_capabilities, write_summary
@@ -38,6 +38,12 @@ MANIFEST_NAME = "report-files.json"  # the figures this report folder's last rep
 MANIFEST_ENTRY = re.compile(rf"^{FIGURES_DIR}/[A-Za-z0-9_.-]+\.png$")
 NO_VERDICT = "Nothing was measured, so there is no verdict."
 DIRECTION_LABELS = {"lower": "lower \u2193", "higher": "higher \u2191"}
+BEST_NOTE = ("\u25b2 marks the better family where its interval does not overlap the others'; with three or more "
+             "families, the leading ones where they are clearly ahead of the rest.")
+RANKING_TITLE = "Who is clearly better than whom on {metric}"
+RANKING_HEADER = ["family", "mean [95% interval]", "clearly better than", "clearly behind"]
+RANKING_NOTE = ("Best mean first. Clearly better: the two 95% intervals do not overlap, a conservative test "
+                "that suits few seeds; families in neither column of each other are not clearly apart.")
 FIGURE_TITLES = {"samples": "Samples", "losses": "Loss curves", "reconstructions": "Reconstructions",
                  "interpolations": "Latent interpolations", "traversals": "Latent traversals",
                  "slerp": "Spherical interpolations", "latent-map": "The latent plane"}
@@ -295,13 +301,19 @@ class _Content:
                     text = format_interval(interval)
                     if interval.get("n_missing"):
                         text += f" (n={interval['n']} of {interval['n'] + interval['n_missing']})"
-                    best = comparison["winner"] == family
+                    best = comparison["winner"] == family or (comparison["status"] == RANKED
+                                                              and family in comparison["leaders"])
                     cells.append({"text": ("\u25b2 " if best else "") + text, "kind": "best" if best else "num",
                                   "title": ""})
             finding = {CLEAR: f"{family_label(comparison['winner'] or '')} clearly better",
                        OVERLAP: "no clear difference (intervals overlap)",
                        SINGLE_SEED: "one seed: no interval",
                        NO_DIRECTION: "a diagnostic: no better direction"}.get(comparison["status"], "")
+            if comparison["status"] == RANKED:
+                leaders = comparison["leaders"]
+                behind = len(comparison["families"]) - len(leaders)
+                finding = (f"{', '.join(family_label(f) for f in leaders)} lead, not clearly apart; "
+                           f"{behind} clearly behind")
             if comparison["status"] == OVERLAP and comparison["leader"] is None:  # equal means, as the verdict says
                 finding = "the same for every family"
             if comparison["status"] == NOT_ENOUGH and len(comparison["families"]) == 1 and len(self.families) > 1:
@@ -311,6 +323,30 @@ class _Content:
                          "direction": (f"closer to {target(metric):g} \u2195" if direction(metric) == "target"
                                        else DIRECTION_LABELS.get(direction(metric), "\u2014")),
                          "cells": cells, "finding": finding})
+        return rows
+
+    def ranking(self) -> Optional[dict]:
+        """3+ families: the comparison on the headline metric (the first directional one every family has),
+        for the table of who is clearly better than whom; None with two families or no such metric."""
+        if len(self.families) < 3:
+            return None
+        for metric in self.metrics:
+            comparison = compare_metric(self.aggregate, metric)
+            if (direction(metric) in DIRECTIONAL and len(comparison["families"]) == len(self.families)
+                    and comparison["status"] in (CLEAR, RANKED, OVERLAP)):
+                return comparison
+        return None
+
+    def ranking_rows(self, comparison: Mapping) -> list[list[str]]:
+        """One row per family, best mean first: its interval, the families it is clearly better than and
+        those clearly better than it (95% intervals apart)."""
+        beats, metric = comparison["beats"], comparison["metric"]
+        rows = []
+        for family in comparison["order"]:
+            above = [f for f in comparison["order"] if family in beats[f]]
+            rows.append([family_label(family), format_interval(self.aggregate[family][metric]),
+                         ", ".join(family_label(f) for f in beats[family]) or "\u2014",
+                         ", ".join(family_label(f) for f in above) or "\u2014"])
         return rows
 
     def cost_rows(self) -> list[list[str]]:
@@ -464,9 +500,13 @@ def render_html(content: _Content) -> str:
             body.append(f'<tr><td title="{_e(row["description"])}">{_e(row["label"])}</td>'
                         f"<td>{_e(row['direction'])}</td>{cells}<td>{_e(row['finding'])}</td></tr>")
         parts.append(f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>")
-        parts.append('<p class="note">Mean over seeds [95% interval]. \u25b2 marks the better family where its '
-                     "interval does not overlap the other's; n/a: the metric does not apply to that family. "
-                     "Hover a metric for its definition.</p>")
+        parts.append(f'<p class="note">Mean over seeds [95% interval]. {_e(BEST_NOTE)} n/a: the metric does not '
+                     "apply to that family. Hover a metric for its definition.</p>")
+        ranking = content.ranking()
+        if ranking is not None:
+            parts.append(f"<h3>{_e(RANKING_TITLE.format(metric=metric_label(ranking['metric'])))}</h3>")
+            parts.append(_html_table(RANKING_HEADER, content.ranking_rows(ranking)))
+            parts.append(f'<p class="note">{_e(RANKING_NOTE)}</p>')
     else:
         parts.append('<p class="note">No metrics were recorded.</p>')
 
@@ -545,9 +585,13 @@ def render_markdown(content: _Content) -> str:
                  for row in rows]
         rendered = _md_table(["metric", "better"] + [family_label(f) for f in content.families] + ["finding"], table)
         # Bold the better cells after escaping, so the ** stays Markdown.
-        rendered = re.sub(r"\| (\u25b2 [^|]*?) \|", r"| **\1** |", rendered)
-        lines += [rendered, "", "Mean over seeds [95% interval]. \u25b2 marks the better family where its interval "
-                  "does not overlap the other's; n/a: the metric does not apply to that family."]
+        rendered = re.sub(r"\| (\u25b2 [^|]*?) (?=\|)", r"| **\1** ", rendered)
+        lines += [rendered, "", f"Mean over seeds [95% interval]. {BEST_NOTE} n/a: the metric does not apply to "
+                  "that family."]
+        ranking = content.ranking()
+        if ranking is not None:
+            lines += ["", f"### {RANKING_TITLE.format(metric=metric_label(ranking['metric']))}", "",
+                      _md_table(RANKING_HEADER, content.ranking_rows(ranking)), "", RANKING_NOTE]
     else:
         lines.append("No metrics were recorded.")
     for kind in ("samples", "reconstructions", "interpolations", *EXPLORE_KINDS):

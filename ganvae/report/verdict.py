@@ -13,6 +13,7 @@ from typing import Mapping, Optional, Sequence
 from .aggregate import (
     CLEAR,
     OVERLAP,
+    RANKED,
     SINGLE_SEED,
     aggregate_costs,
     DIRECTIONAL,
@@ -103,9 +104,43 @@ def join_words(parts: Sequence[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+def _ranking_sentence(comparison: Mapping, intervals: Mapping[str, Mapping]) -> str:
+    """3+ families, some clearly apart but no single winner: who leads, and whom the leaders are clearly better
+    than. 'On FID (lower is better) the cGAN 20.5 [17.3, 23.8] and the cVAE 22.5 [14.9, 30.1] lead, not
+    clearly apart; both are clearly better than the VAE 50.5 [48.0, 52.9], ...; the cGAN alone is clearly
+    better than ...'."""
+    metric = comparison["metric"]
+    label, unit, way = metric_label(metric), metric_unit(metric), direction_phrase(metric)
+    leaders, beats = comparison["leaders"], comparison["beats"]
+
+    def quoted(family: str) -> str:
+        return f"the {family_label(family)} {format_interval(intervals[family], unit)}"
+
+    text = (f"On {label} ({way}) {join_words([quoted(f) for f in leaders])} lead, their 95% intervals "
+            f"overlapping")
+    # Every other family is clearly behind at least one leader (clearly better is transitive); group them by
+    # which leaders are clearly better than them, keeping the order of their means.
+    groups: dict[tuple, list[str]] = {}
+    for family in comparison["order"]:
+        if family not in leaders:
+            ahead = tuple(leader for leader in leaders if family in beats[leader])
+            groups.setdefault(ahead, []).append(family)
+    parts = []
+    for ahead, behind in groups.items():
+        who = ("both are" if len(leaders) == 2 else f"all {len(leaders)} are") if len(ahead) == len(leaders) else \
+            f"the {family_label(ahead[0])} alone is" if len(ahead) == 1 else \
+            f"{join_words([f'the {family_label(f)}' for f in ahead])} are"
+        parts.append(f"{who} clearly better than {join_words([quoted(f) for f in behind])}")
+    return f"{text}; {'; '.join(parts)}{_target_sides(metric, intervals)}."
+
+
 def _comparison_sentence(aggregate: Mapping, metric: str) -> Optional[dict]:
     comparison = compare_metric(aggregate, metric)
     status, families = comparison["status"], comparison["families"]
+    if status == RANKED:
+        intervals = {family: aggregate[family][metric] for family in families}
+        return _sentence(_ranking_sentence(comparison, intervals), metric,
+                         {family: _quoted(interval) for family, interval in intervals.items()}, "ranking")
     if status not in (CLEAR, OVERLAP, SINGLE_SEED):
         return None
     label, unit, way = metric_label(metric), metric_unit(metric), direction_phrase(metric)
@@ -162,25 +197,40 @@ def _target_sides(metric: str, intervals: Mapping[str, Mapping]) -> str:
 
 def _overview(aggregate: Mapping, metrics: Sequence[str]) -> Optional[dict]:
     wins: dict[str, list[str]] = {family: [] for family in aggregate}
+    leads: dict[str, list[str]] = {family: [] for family in aggregate}  # 3+ families: leader in a group
+    shared: list[str] = []  # metrics some families lead together, clearly ahead of others
     unclear: list[str] = []
     for metric in metrics:
         comparison = compare_metric(aggregate, metric)
         if comparison["status"] == CLEAR:
             wins[comparison["winner"]].append(metric)
+        elif comparison["status"] == RANKED:
+            shared.append(metric)
+            for family in comparison["leaders"]:
+                leads[family].append(metric)
         elif comparison["status"] in (OVERLAP, SINGLE_SEED):
             unclear.append(metric)
-    compared = sum(len(won) for won in wins.values()) + len(unclear)
+    compared = sum(len(won) for won in wins.values()) + len(shared) + len(unclear)
     if compared == 0:
         return None
-    parts = [f"the {family_label(family)} is clearly better on {len(won)} ({', '.join(map(metric_label, won))})"
-             for family, won in wins.items() if won]
+    every_other = " than every other" if len(aggregate) > 2 else ""
+    parts = [f"the {family_label(family)} is clearly better{every_other} on {len(won)} "
+             f"({', '.join(map(metric_label, won))})" for family, won in wins.items() if won]
+    if shared:
+        by_count: dict[int, list[str]] = {}
+        for family in sorted((f for f in leads if leads[f]), key=lambda f: -len(leads[f])):
+            by_count.setdefault(len(leads[family]), []).append(f"the {family_label(family)}")
+        counted = [f"{join_words(names)} on {count}{' each' if len(names) > 1 else ''}"
+                   for count, names in by_count.items()]
+        parts.append(f"on {len(shared)} two or more families lead together, clearly ahead of the rest "
+                     f"({', '.join(map(metric_label, shared))}), with these among the leaders: {', '.join(counted)}")
     if unclear:
         parts.append(f"{len(unclear)} show{'s' if len(unclear) == 1 else ''} no clear difference "
                      f"({', '.join(map(metric_label, unclear))})")
-    if not any(wins.values()):
+    if not any(wins.values()) and not shared:
         parts = [f"none shows a clear difference ({', '.join(map(metric_label, unclear))})"]
-    on = f"all {len(aggregate)} families" if len(aggregate) > 2 else "both families"
-    text = f"Of the {compared} metric{'s' if compared != 1 else ''} measured on {on}, {join_words(parts)}."
+    on = f"compared across the {len(aggregate)} families" if len(aggregate) > 2 else "measured on both families"
+    text = f"Of the {compared} metric{'s' if compared != 1 else ''} {on}, {'; '.join(parts) if shared else join_words(parts)}."
     intervals = [interval for family in aggregate.values() for interval in (family or {}).values()
                  if interval is not None and interval.get("n")]
     if intervals and min(interval["n"] for interval in intervals) in (2, 3):
@@ -192,6 +242,8 @@ def _overview(aggregate: Mapping, metrics: Sequence[str]) -> Optional[dict]:
                  f"seeds narrow it (\u00b1 {t_quantile(quantile, 4):.3g} with 5).")
     values = {family: list(won) for family, won in wins.items()}
     values["no_clear_difference"] = unclear
+    if shared:
+        values["shared_lead"] = {family: list(led) for family, led in leads.items() if led}
     return _sentence(text, None, values, "overview")
 
 
@@ -224,51 +276,86 @@ def _runs_of(runs: Sequence[Mapping], family: str) -> list[Mapping]:
     return [run for run in runs if run.get("family") == family]
 
 
-def _mode_collapse(runs: Sequence[Mapping], aggregate: Mapping, data: Mapping) -> list[dict]:
-    """Runs that missed modes (modes_captured below the data's n_modes) or dropped a class (share 0)."""
-    sentences = []
+def collapse_findings(runs: Sequence[Mapping], aggregate: Mapping, data: Mapping) -> list[dict]:
+    """Per family, the signs of mode collapse its runs show, the one rule the verdict and `advise` both read.
+
+    Each finding is {"family", "kind", "metric", "interval" (over the family's runs), "hit" (the values of the
+    runs that show it), "n" (runs)}; kinds: "missed-modes" / "all-modes" (a mixture of known modes),
+    "dropped-class" (a class share of 0) / "under-class" (a mean smallest class share under half the fair one),
+    and "unreached-clusters" (k-means clusters of the real data without samples: the label-free sign, said only
+    where neither known modes nor classes are counted, since those say it better; k-means splits a known mode
+    in two, and a GAN that reaches all 25 of grid25 may leave the outer half of one unsampled)."""
+    findings = []
     n_modes, n_classes = data.get("n_modes"), data.get("n_classes")
     for family, metrics in aggregate.items():
         family_runs = _runs_of(runs, family)
+
+        def values(metric: str) -> list[float]:
+            found = ((run.get("metrics") or {}).get(metric) for run in family_runs)
+            return [value for value in found if value is not None]
+
+        def finding(kind: str, metric: str, hit: Sequence[float]) -> dict:
+            return {"family": family, "kind": kind, "metric": metric, "interval": metrics[metric], "hit": list(hit),
+                    "n": len(family_runs)}
+
         modes = (metrics or {}).get("modes_captured")
         if modes is not None and n_modes:
-            short = [run for run in family_runs
-                     if (run.get("metrics") or {}).get("modes_captured") is not None
-                     and run["metrics"]["modes_captured"] < n_modes]
-            if short:
-                text = (f"The {family_label(family)} missed modes in {len(short)} of {modes['n']} runs: it captured "
-                        f"{format_interval(modes)} of the {n_modes} modes on average.")
-            else:
-                text = (f"The {family_label(family)} captured all {n_modes} modes in each of its "
-                        f"{modes['n']} runs.")
-            sentences.append(_sentence(text, "modes_captured", {family: _quoted(modes)}, "collapse"))
+            missed = [value for value in values("modes_captured") if value < n_modes]
+            findings.append(finding("missed-modes" if missed else "all-modes", "modes_captured", missed))
         share = (metrics or {}).get("min_class_share")
         if share is not None:
-            dropped = [run for run in family_runs
-                       if (run.get("metrics") or {}).get("min_class_share") is not None
-                       and run["metrics"]["min_class_share"] <= 0]
+            dropped = [value for value in values("min_class_share") if value <= 0]
             fair = 1.0 / n_classes if n_classes else None
             if dropped:
-                text = (f"The {family_label(family)} dropped a class entirely in {len(dropped)} of {share['n']} runs "
-                        f"(smallest class share {format_interval(share)}): a sign of mode collapse.")
+                findings.append(finding("dropped-class", "min_class_share", dropped))
             elif fair is not None and share["mean"] < fair / 2:
-                text = (f"The {family_label(family)} under-produces a class: smallest class share "
-                        f"{format_interval(share)} against a fair share of {format_number(fair)} "
-                        f"for {n_classes} classes.")
-            else:
-                continue
-            sentences.append(_sentence(text, "min_class_share", {family: _quoted(share)}, "collapse"))
+                findings.append(finding("under-class", "min_class_share", []))
         clusters = (metrics or {}).get("cluster_share")
-        unreached = [run for run in family_runs if ((run.get("metrics") or {}).get("cluster_share") or 1) < 1]
-        # The label-free sign of the same, for data without known modes or classes: where those are counted they
-        # say it better (k-means splits a known mode in two, and a GAN that reaches all 25 of grid25 may leave
-        # the outer half of one unsampled).
-        measured = (modes is not None and n_modes) or share is not None
-        if clusters is not None and unreached and not measured:
-            text = (f"The {family_label(family)} left some k-means clusters of the real data without samples in "
-                    f"{len(unreached)} of {clusters['n']} runs (clusters reached {format_interval(clusters)}): "
+        unreached = [value for value in values("cluster_share") if value < 1]
+        counted = (modes is not None and n_modes) or share is not None
+        if clusters is not None and unreached and not counted:
+            findings.append(finding("unreached-clusters", "cluster_share", unreached))
+    return findings
+
+
+def _mode_collapse(runs: Sequence[Mapping], aggregate: Mapping, data: Mapping) -> list[dict]:
+    """Runs that missed modes (modes_captured below the data's n_modes) or dropped a class (share 0); families
+    alike (all modes captured, a class under-produced) in one sentence."""
+    n_modes, n_classes = data.get("n_modes"), data.get("n_classes")
+    sentences = []
+    findings = collapse_findings(runs, aggregate, data)
+    for kind in ("all-modes", "under-class"):  # said once for every family alike
+        alike = [f for f in findings if f["kind"] == kind]
+        if len(alike) < 2:
+            continue
+        names = join_words([f"the {family_label(f['family'])} {format_interval(f['interval'])}" for f in alike])
+        if kind == "all-modes":
+            text = f"All {n_modes} modes were captured in every run by {names} (modes captured)."
+        else:
+            text = (f"A class is under-produced, its share below half the fair {format_number(1.0 / n_classes)} "
+                    f"for {n_classes} classes, by {names} (smallest class share).")
+        sentences.append(_sentence(text, alike[0]["metric"],
+                                   {f["family"]: _quoted(f["interval"]) for f in alike}, "collapse"))
+        findings = [f for f in findings if f["kind"] != kind]
+    for found in findings:
+        family, kind, interval, n = found["family"], found["kind"], found["interval"], found["n"]
+        label = family_label(family)
+        if kind == "missed-modes":
+            text = (f"The {label} missed modes in {len(found['hit'])} of {interval['n']} runs: it captured "
+                    f"{format_interval(interval)} of the {n_modes} modes on average.")
+        elif kind == "all-modes":
+            text = f"The {label} captured all {n_modes} modes in each of its {interval['n']} runs."
+        elif kind == "dropped-class":
+            text = (f"The {label} dropped a class entirely in {len(found['hit'])} of {interval['n']} runs "
+                    f"(smallest class share {format_interval(interval)}): a sign of mode collapse.")
+        elif kind == "under-class":
+            text = (f"The {label} under-produces a class: smallest class share {format_interval(interval)} against "
+                    f"a fair share of {format_number(1.0 / n_classes)} for {n_classes} classes.")
+        else:
+            text = (f"The {label} left some k-means clusters of the real data without samples in "
+                    f"{len(found['hit'])} of {interval['n']} runs (clusters reached {format_interval(interval)}): "
                     f"it dropped a kind of example.")
-            sentences.append(_sentence(text, "cluster_share", {family: _quoted(clusters)}, "collapse"))
+        sentences.append(_sentence(text, found["metric"], {family: _quoted(interval)}, "collapse"))
     return sentences
 
 
@@ -379,5 +466,5 @@ def verdict(summary_or_aggregate: Mapping) -> list[dict]:
     return sentences
 
 
-__all__ = ["verdict", "format_interval", "format_number", "family_label", "metric_label", "metric_sort_key",
+__all__ = ["verdict", "collapse_findings", "format_interval", "format_number", "family_label", "metric_label", "metric_sort_key",
            "seed_spread"]

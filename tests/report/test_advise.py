@@ -275,3 +275,53 @@ def test_the_command_for_a_vae_sampled_from_its_fitted_prior_trains_the_vae_then
     settings = _settings(summary, "vae+gmm", None, "toy")
     assert settings["command"] == ("ganvae train vae --data toy --arch mlp --minutes 5; "
                                    "then sample it with: ganvae sample RUN --prior gmm")
+
+
+def summary_of_many(values: dict, seeds: int = 3) -> dict:
+    """values: family -> {metric: per-seed values}."""
+    runs = [run(family, seed, **{name: v[seed] for name, v in metrics.items()})
+            for family, metrics in values.items() for seed in range(seeds)]
+    return build_summary(data={"name": "toy"}, budget={"minutes": 5}, seeds=list(range(seeds)), runs=runs,
+                         families=list(values))
+
+
+MANY = {
+    "gan": dict(fid=[80.0, 81.0, 82.0], sharpness=[0.95, 0.96, 0.97], recall=[0.50, 0.51, 0.52]),
+    "cgan": dict(fid=[20.0, 21.0, 22.0], sharpness=[0.90, 0.91, 0.92], recall=[0.60, 0.61, 0.62]),
+    "vae": dict(fid=[50.0, 51.0, 52.0], sharpness=[0.30, 0.31, 0.32], recall=[0.80, 0.81, 0.82],
+                nll=[250.0, 251.0, 252.0]),
+    "iwae": dict(fid=[60.0, 61.0, 62.0], sharpness=[0.20, 0.21, 0.22], recall=[0.78, 0.79, 0.80],
+                 nll=[249.0, 250.0, 251.0]),
+}
+
+
+def test_many_families_a_need_goes_to_the_best_pairwise_score_and_a_gan_variant_agrees_with_the_prior():
+    advice = advise({"sharp-samples"}, summary_of_many(MANY))
+    assert advice.family == "cgan"
+    reason = advice.reasons[0]
+    assert reason.startswith("Sharp samples: measured on this data, the cGAN is better (")
+    assert "FID 21.0 [18.5, 23.5] for the cGAN, clearly better than 3 of the other 3 (lower is better)" in reason
+    assert "overrides" not in reason  # a cGAN is adversarial: the measurement agrees with the prior
+
+
+def test_a_recommended_conditional_family_warns_and_names_the_unconditional_advice():
+    advice = advise({"sharp-samples"}, summary_of_many(MANY))
+    [warning] = [w for w in advice.warnings if "conditional" in w]
+    assert "needs a class label for every training example" in warning
+    assert "Without labels, the advice among the unconditional families here is the " in warning
+    assert advise({"conditional", "sharp-samples"}, summary_of_many(MANY)).warnings[0].startswith("Conditional:")
+
+
+def test_a_hard_need_picks_the_best_measured_family_that_has_it():
+    # Both the VAE and the IWAE have an encoder; the VAE is clearly better on FID and sharpness.
+    advice = advise({"encoder"}, summary_of_many(MANY))
+    assert advice.family == "vae"
+    assert advice.reasons[0].startswith("Of the families with an encoder (VAE and IWAE), your other needs favour "
+                                        "none, so the overall measurements decide: the VAE is clearly better on 2 "
+                                        "metrics (FID 51.0 [48.5, 53.5] for the VAE vs 61.0 [58.5, 63.5] for the IWAE")
+
+
+def test_no_need_with_many_families_decides_by_the_pairwise_score():
+    advice = advise(None, summary_of_many(MANY))
+    assert advice.family == "cgan"
+    assert "the cGAN scores " in advice.reasons[0] and "ahead of the " in advice.reasons[0]

@@ -235,3 +235,39 @@ def test_applicability_follows_the_familys_capabilities_not_its_name():
     assert applies_to("nll", "flow", ["likelihood"]) and not applies_to("active_units", "flow", ["likelihood"])
     assert not applies_to("nll", "vae", [])
     assert applies_to("a_metric_nobody_described", "gan")
+
+
+def many_families(**values):
+    """family -> FID values per seed -> the aggregate."""
+    return aggregate_runs([run(family, seed, fid=value) for family, seeds in values.items()
+                           for seed, value in enumerate(seeds)])
+
+
+def test_three_families_two_leading_together_are_ranked_not_overlap():
+    # cgan and cvae overlap each other; both are clearly ahead of vae, which is clearly ahead of gan.
+    aggregate = many_families(gan=[80.0, 82.0, 84.0], cgan=[20.0, 21.0, 22.0], vae=[50.0, 51.0, 52.0],
+                              cvae=[19.0, 22.0, 25.0])
+    comparison = compare_metric(aggregate, "fid")
+    assert comparison["status"] == "ranked" and comparison["winner"] is None
+    assert comparison["leaders"] == ["cgan", "cvae"]
+    assert comparison["order"] == ["cgan", "cvae", "vae", "gan"]
+    assert comparison["beats"] == {"cgan": ["vae", "gan"], "cvae": ["vae", "gan"], "vae": ["gan"], "gan": []}
+    assert best_family(aggregate, "fid") is None
+
+
+def test_one_family_ahead_of_all_is_clear_and_none_apart_is_overlap():
+    clear = compare_metric(many_families(a=[1.0, 2.0, 3.0], b=[10.0, 11.0, 12.0], c=[10.5, 11.5, 12.5]), "fid")
+    assert clear["status"] == "clear" and clear["winner"] == "a" and clear["leaders"] == ["a"]
+    assert clear["beats"]["a"] == ["b", "c"] and clear["beats"]["b"] == []
+    overlap = compare_metric(many_families(a=[1.0, 5.0, 9.0], b=[2.0, 6.0, 10.0], c=[3.0, 7.0, 11.0]), "fid")
+    assert overlap["status"] == "overlap" and overlap["leaders"] == ["a", "b", "c"]
+
+
+def test_pairwise_scores_count_families_clearly_behind_minus_ahead():
+    from ganvae.report.aggregate import pairwise_scores
+
+    aggregate = many_families(gan=[80.0, 82.0, 84.0], cgan=[20.0, 21.0, 22.0], vae=[50.0, 51.0, 52.0],
+                              cvae=[19.0, 22.0, 25.0])
+    assert pairwise_scores(aggregate, ["fid"]) == {"gan": -3, "cgan": 2, "vae": -1, "cvae": 2}
+    two = many_families(gan=[20.0, 21.0, 22.0], vae=[40.0, 41.0, 42.0])
+    assert pairwise_scores(two, ["fid", "fid"]) == {"gan": 2, "vae": -2}

@@ -265,3 +265,21 @@ def test_cluster_coverage_reaches_the_table_and_verdict_from_the_spec(tmp_path):
         assert "VAE clearly better" in row and '<td class="best"' in row
     assert "The GAN left some k-means clusters of the real data without samples in 3 of 3 runs" in text
     assert "The VAE left" not in text
+
+
+def test_three_or_more_families_get_a_table_of_who_is_clearly_better_than_whom(tmp_path):
+    runs = [{"family": family, "seed": seed, "status": "finished", "arch": "mlp",
+             "metrics": {"fid": base + seed, "recall": 0.5 + 0.01 * seed},
+             "cost": {"seconds": 10.0, "images_seen": 100, "parameters": 10}}
+            for family, base in (("gan", 80.0), ("cgan", 20.0), ("vae", 50.0)) for seed in range(3)]
+    summary = build_summary(data={"name": "toy"}, budget={"minutes": 1}, seeds=[0, 1, 2], runs=runs)
+    paths = write_report(summary, tmp_path)
+    markdown = paths["markdown"].read_text()
+    table = markdown.split("### Who is clearly better than whom on FID")[1].split("\n\n")[1]
+    assert table.splitlines()[2:] == ["| cGAN | 21.0 [18.5, 23.5] | VAE, GAN | — |",
+                                      "| VAE | 51.0 [48.5, 53.5] | GAN | cGAN |",
+                                      "| GAN | 81.0 [78.5, 83.5] | — | cGAN, VAE |"]
+    assert "Who is clearly better than whom on FID" in paths["html"].read_text()
+    two = build_summary(data={"name": "toy"}, budget={"minutes": 1}, seeds=[0, 1, 2],
+                        runs=[r for r in runs if r["family"] != "cgan"])
+    assert "Who is clearly better" not in write_report(two, tmp_path / "two")["markdown"].read_text()

@@ -145,7 +145,7 @@ def test_three_families_are_no_family_and_all_three_not_neither_and_both():
             for family in ("gan", "wgan-gp", "sngan") for s in range(3)]
     sentences = verdict(summary_of(runs))
     [overview] = [s for s in sentences if s["kind"] == "overview"]
-    assert overview["text"].startswith("Of the 2 metrics measured on all 3 families, none shows a clear difference")
+    assert overview["text"].startswith("Of the 2 metrics compared across the 3 families, none shows a clear difference")
     [fid] = by_metric(sentences, "fid")
     assert fid["text"].startswith("No family's samples are clearly closer to the data: FID ")
     assert not any("Neither" in s["text"] or "both families" in s["text"] for s in sentences)
@@ -213,3 +213,33 @@ def test_the_verdict_reads_its_phrases_and_order_from_the_metric_spec(monkeypatc
     assert [s["metric"] for s in comparisons] == ["density", "fid"]
     assert comparisons[0]["text"].startswith("The VAE crowds the data least: crowding 0.960 [")
     assert "above 1 for the GAN: too thick" in comparisons[0]["text"]
+
+
+def test_with_many_families_the_leaders_are_named_with_whom_they_are_clearly_ahead_of():
+    runs = [run(family, s, fid=base + s) for family, base in
+            (("gan", 80.0), ("cgan", 20.0), ("vae", 50.0), ("cvae", 21.0), ("wgan-gp", 49.0)) for s in range(3)]
+    sentences = verdict(summary_of(runs))
+    [fid] = [s for s in by_metric(sentences, "fid") if s["kind"] == "ranking"]
+    assert fid["text"].startswith("On FID (lower is better) the cGAN 21.0 [18.5, 23.5] and the cVAE 22.0 [19.5, 24.5] "
+                                  "lead, their 95% intervals overlapping; both are clearly better than the WGAN-GP "
+                                  "50.0 [47.5, 52.5], the VAE 51.0 [48.5, 53.5] and the GAN 81.0 [78.5, 83.5]")
+    [overview] = [s for s in sentences if s["kind"] == "overview"]
+    assert "on 1 two or more families lead together" in overview["text"]
+    assert overview["values"]["shared_lead"] == {"cgan": ["fid"], "cvae": ["fid"]}
+
+
+def test_a_leader_ahead_of_only_some_families_is_said_alone():
+    # a and b lead together; a is clearly ahead of c, b is not (b's interval is wide).
+    runs = [run(family, s, fid=value) for family, values in
+            (("a", [10.0, 11.0, 12.0]), ("b", [5.0, 15.0, 25.0]), ("c", [30.0, 31.0, 32.0])) for s, value in
+            enumerate(values)]
+    [fid] = [s for s in by_metric(verdict(summary_of(runs)), "fid") if s["kind"] == "ranking"]
+    assert "the A alone is clearly better than the C 31.0" in fid["text"]
+
+
+def test_families_under_producing_a_class_are_said_in_one_sentence():
+    runs = [run(family, s, min_class_share=share) for family, share in (("gan", 0.02), ("vae", 0.03),
+                                                                         ("cgan", 0.09)) for s in range(3)]
+    said = [s["text"] for s in verdict(summary_of(runs, n_classes=10)) if s["kind"] == "collapse"]
+    assert said == ["A class is under-produced, its share below half the fair 0.100 for 10 classes, by the GAN "
+                    "0.0200 (every seed) and the VAE 0.0300 (every seed) (smallest class share)."]
