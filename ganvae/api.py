@@ -26,6 +26,7 @@ from .data import Dataset, load_dataset, name_part
 from .errors import ConfigError, RunError, one_line
 from .families import (FAMILIES, Family, GANFamily, VAEFamily, family_label, flag_of, given_settings,
                        make_settings, settings_dict)
+from .families.base import with_settings_before
 from .families.resolve import check_model, resolve
 from .latent_prior import GMM_COMPONENTS
 from .nets import ARCHS, AUTO
@@ -194,9 +195,15 @@ def check_network_memory(cfg: RunConfig, data_info: dict[str, Any]) -> None:
 logger = logging.getLogger("ganvae")
 
 
+def _from_saved(d: dict, source: str) -> RunConfig:
+    """A saved run's config (RunConfig.from_saved) with the settings it predates at the values it was trained
+    with (families.base.with_settings_before)."""
+    return with_settings_before(RunConfig.from_saved(d, source=source))
+
+
 def _check_belongs(run: RunFolder, found: Path, cfg: RunConfig, info: dict) -> None:
     """RunError when the checkpoint found in a run folder is not that run's (family, networks, data shape)."""
-    folder = RunConfig.from_saved(run.read_config(), source=str(run.file(CONFIG)))
+    folder = _from_saved(run.read_config(), source=str(run.file(CONFIG)))
     shape = run.read_data_info().get("shape")
 
     def describe(c: RunConfig, data_shape) -> str:
@@ -481,7 +488,7 @@ class Model:
         if resume_state is None and skipped:
             raise RunError(f"{run.path} has no valid checkpoint to resume from ({'; '.join(skipped)}); "
                            f"start a new run")
-        saved = RunConfig.from_saved(run.read_config(), source=str(run.file(CONFIG)))
+        saved = _from_saved(run.read_config(), source=str(run.file(CONFIG)))
         cfg, changes = self._resume_config(saved, run.path)
         dataset, data_cfg, info, data_changes = _resume_data(saved.data, run, data, data_cfg)
         check_recorded((resume_state or {}).get("networks"), self.networks, run.path, family_label(self.family_name))
@@ -981,7 +988,7 @@ class Model:
         for key in ("family_state", "config", "data_info"):
             if key not in state:
                 raise RunError(f"{path} lacks {key!r}; it was not written by this version of ganvae")
-        cfg = RunConfig.from_saved(state["config"], source=f"the config inside {found}")
+        cfg = _from_saved(state["config"], source=f"the config inside {found}")
         info = state["data_info"]
         if not (isinstance(info, dict) and info.get("kind") in ("image", "vector")
                 and isinstance(info.get("shape"), list)):

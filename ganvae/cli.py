@@ -73,8 +73,7 @@ def _add_setting_flags(p: argparse.ArgumentParser) -> None:
     group = p.add_argument_group("family settings", "settings that belong to one family (see its name)")
     for flag in setting_flags():
         kind = {bool: _bool, int: int, float: float}.get(type(flag.default), str)
-        help_text = f"{'/'.join(flag.families)}: {flag.help} (default {flag.default:g})" \
-            if isinstance(flag.default, float) else f"{'/'.join(flag.families)}: {flag.help} (default {flag.default})"
+        help_text = f"{'/'.join(flag.families)}: {flag.help} ({flag.default_text})"
         group.add_argument(flag.flag, *flag.aliases, dest=SETTING_DEST + flag.name, type=kind, default=None,
                            metavar=flag.metavar, help=help_text)
 

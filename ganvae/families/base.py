@@ -155,6 +155,17 @@ def given_settings(family: "type[Family]", values: Optional[Mapping[str, Any]]) 
             if f.name in values or any(alias in values for alias in f.metadata.get("aliases", ()))}
 
 
+def with_settings_before(cfg: Any) -> Any:
+    """A saved run's RunConfig with the settings it predates (its family's `settings_before`) at the values it
+    was trained with, so that it rebuilds the networks it saved; unchanged for a run that has them all."""
+    family = FAMILIES.get(cfg.model.family) if cfg.model.family in FAMILIES else None
+    missing = {name: value for name, value in (family.settings_before if family else {}).items()
+               if name not in cfg.model.settings}
+    if not missing:
+        return cfg
+    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, settings={**cfg.model.settings, **missing}))
+
+
 def settings_dict(settings: Any) -> dict[str, Any]:
     """Settings as the plain dict stored in `ModelConfig.settings` (every field, defaults included)."""
     return dataclasses.asdict(settings)
@@ -173,6 +184,9 @@ class Family(nn.Module):
     Settings: ClassVar[type] = NoSettings
     defaults: ClassVar[Defaults]
     presets: ClassVar[dict[str, dict[str, Any]]] = {}  # architecture name -> settings that differ from defaults
+    # Settings added after runs were saved without them, with the value those runs were trained with (a saved
+    # config lists every setting, so one that lacks a key predates it; see `with_settings_before`).
+    settings_before: ClassVar[dict[str, Any]] = {}
     capabilities: ClassVar[frozenset[str]] = frozenset()
     # The names in `nets` a user may fill with modules of their own (GAN(generator=..., discriminator=...));
     # each follows the contract of ganvae.nets.base for that name. Empty: the family takes none.
@@ -282,6 +296,22 @@ class SettingFlag:
     help: str
     families: tuple[str, ...]
     choices: tuple[str, ...] = ()
+    # Families whose default differs from `default` (the first family's): ((family, its default), ...).
+    other_defaults: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def default_text(self) -> str:
+        """'default 0.999', or 'default batch; none for sngan and wgan-gp' where families differ."""
+        def shown(value: Any) -> str:
+            return f"{value:g}" if isinstance(value, float) else str(value)
+
+        text = f"default {shown(self.default)}"
+        by_value: dict[str, list[str]] = {}
+        for family, value in self.other_defaults:
+            by_value.setdefault(shown(value), []).append(family)
+        for value, families in by_value.items():
+            text += f"; {value} for {' and '.join(families)}"
+        return text
 
     @property
     def metavar(self) -> str:
@@ -301,5 +331,7 @@ def setting_flags() -> list[SettingFlag]:
                                             f.default, f.metadata["help"], (family_name,),
                                             f.metadata.get("choices", ()))
             else:
-                flags[f.name] = dataclasses.replace(known, families=(*known.families, family_name))
+                others = known.other_defaults + (((family_name, f.default),) if f.default != known.default else ())
+                flags[f.name] = dataclasses.replace(known, families=(*known.families, family_name),
+                                                    other_defaults=others)
     return list(flags.values())

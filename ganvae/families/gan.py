@@ -31,6 +31,9 @@ class GANSettings:
                                       "drawn from (0: sample the trained generator itself)", minimum=0.0,
                                maximum=1.0)
     augment: str = setting("auto", AUGMENT_HELP, choices=("auto", "on", "off"))
+    d_norm: str = setting("batch", "normalisation in the discriminator of the conv networks: batch (BatchNorm "
+                                   "over each batch of real or generated images, as in DCGAN) or none; the MLPs "
+                                   "have none", choices=("batch", "none"))
 
 
 @FAMILIES.register("gan")
@@ -48,6 +51,8 @@ class GANFamily(Family):
     summary = "generative adversarial network, non-saturating loss (Goodfellow et al. 2014)"
     Settings = GANSettings
     capabilities = frozenset({"adversarial"})
+    # Runs saved before the conv discriminator's BatchNorm (ganvae 0.1 to this change) had none.
+    settings_before = {"d_norm": "none"}
     networks = ("generator", "discriminator")
     compare_by_default = True
     style = ("tab:red", "o")
@@ -72,7 +77,8 @@ class GANFamily(Family):
                  n_classes: int = 0):
         super().__init__(arch, kind, data_shape, latent_dim, hidden, settings, n_classes)
         self.nets["generator"] = arch.generator(latent_dim, self.data_shape, hidden)
-        self.nets["discriminator"] = arch.discriminator(self.data_shape, hidden)
+        norm = str(getattr(self.settings, "d_norm", "none"))
+        self.nets["discriminator"] = arch.build_discriminator(self.data_shape, hidden, norm)
         # A subclass whose Settings do not inherit GANSettings still gets the default EMA.
         self.ema_decay = float(getattr(self.settings, "ema_decay", GANSettings.ema_decay))
         if self.ema_decay > 0:

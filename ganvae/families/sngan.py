@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ..nets import Architecture
-from .base import FAMILIES, Batch, Defaults, LossDict
-from .gan import GANFamily
+from .base import FAMILIES, Batch, Defaults, LossDict, setting
+from .gan import GANFamily, GANSettings
+
+
+@dataclass(frozen=True)
+class SNGANSettings(GANSettings):
+    # Spectral normalisation is the discriminator's normalisation (the paper's has no BatchNorm).
+    d_norm: str = setting("none", "normalisation in the discriminator besides the spectral one: none (as in the "
+                                  "paper) or batch", choices=("none", "batch"))
 
 
 def spectrally_normalised(net: nn.Module) -> nn.Module:
@@ -28,6 +37,7 @@ class SNGANFamily(GANFamily):
 
     name = "sngan"
     label = "SNGAN"
+    Settings = SNGANSettings
     summary = "hinge loss with a spectrally normalised discriminator (Miyato et al. 2018)"
     compare_by_default = False
     style = ("tab:orange", "D")

@@ -16,6 +16,10 @@ from .gan import GANFamily, GANSettings
 class WGANGPSettings(GANSettings):
     gp_weight: float = setting(10.0, "weight of the critic's gradient penalty (lambda)", minimum=0.0)
     n_critic: int = setting(5, "critic steps per generator step", minimum=1)
+    # The penalty is on each example's own gradient, which BatchNorm would tie to the rest of its batch: the
+    # paper's critic has no BatchNorm (Gulrajani et al. 2017, section 4).
+    d_norm: str = setting("none", "normalisation in the critic: none (the gradient penalty is per example, which "
+                                  "BatchNorm would break)", choices=("none",))
 
 
 def mixing_weights(real: torch.Tensor) -> torch.Tensor:

@@ -50,7 +50,20 @@ class Architecture:
         raise NotImplementedError
 
     def discriminator(self, data_shape: tuple[int, ...], hidden: int) -> nn.Module:
+        """x -> logits (B,). An architecture that offers normalisations of it lists them in
+        `discriminator_norms` and takes `norm=` here; see `build_discriminator`."""
         raise NotImplementedError
+
+    # The normalisations of the discriminator's hidden layers this architecture offers, besides "none".
+    discriminator_norms: tuple[str, ...] = ()
+
+    def build_discriminator(self, data_shape: tuple[int, ...], hidden: int, norm: str = "none") -> nn.Module:
+        """The discriminator with the normalisation `norm` where this architecture offers it (else without: the
+        MLPs have none); `norm=` is passed only when it is not "none", so an architecture of a user's own that
+        offers none keeps the plain signature."""
+        if norm != "none" and norm in self.discriminator_norms:
+            return self.discriminator(data_shape, hidden, norm=norm)
+        return self.discriminator(data_shape, hidden)
 
     def encoder(self, data_shape: tuple[int, ...], latent_dim: int, hidden: int) -> nn.Module:
         raise NotImplementedError
@@ -58,12 +71,13 @@ class Architecture:
     def decoder(self, latent_dim: int, data_shape: tuple[int, ...], hidden: int) -> nn.Module:
         raise NotImplementedError
 
-    def discriminator_parts(self, data_shape: tuple[int, ...], hidden: int) -> tuple[nn.Module, nn.Linear]:
+    def discriminator_parts(self, data_shape: tuple[int, ...], hidden: int, norm: str = "none"
+                            ) -> tuple[nn.Module, nn.Linear]:
         """The discriminator split into a feature body x -> (B, F) and its last layer Linear(F, 1), as a
-        projection discriminator needs them. Built by `discriminator` (the same layers and initialisation), then
-        split; an architecture whose discriminator is not nn.Sequential(..., Linear(F, 1), to_logits())
+        projection discriminator needs them. Built by `build_discriminator` (the same layers and initialisation),
+        then split; an architecture whose discriminator is not nn.Sequential(..., Linear(F, 1), to_logits())
         overrides this."""
-        net = self.discriminator(data_shape, hidden)
+        net = self.build_discriminator(data_shape, hidden, norm)
         if not (isinstance(net, nn.Sequential) and len(net) >= 3 and isinstance(net[-1], nn.Flatten)
                 and isinstance(net[-2], nn.Linear) and net[-2].out_features == 1):
             raise ConfigError(f"the {self.name} architecture's discriminator does not end in Linear(F, 1) and "

@@ -89,6 +89,7 @@ class ConditionalArch(Architecture):
         self.name = arch.name
         self.summary = f"{arch.summary}, conditioned on the class label"
         self.default_hidden = arch.default_hidden
+        self.discriminator_norms = arch.discriminator_norms
 
     def check(self, kind, data_shape):
         self.arch.check(kind, data_shape)
@@ -99,8 +100,8 @@ class ConditionalArch(Architecture):
     def decoder(self, latent_dim, data_shape, hidden):
         return ConditionalGenerator(self.arch.decoder(latent_dim + LABEL_DIM, data_shape, hidden), self.n_classes)
 
-    def discriminator(self, data_shape, hidden):
-        body, head = self.arch.discriminator_parts(data_shape, hidden)
+    def discriminator(self, data_shape, hidden, norm: str = "none"):
+        body, head = self.arch.discriminator_parts(data_shape, hidden, norm)
         return ProjectionDiscriminator(body, head, self.n_classes)
 
     def encoder(self, data_shape, latent_dim, hidden):

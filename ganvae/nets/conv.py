@@ -104,10 +104,12 @@ class ConvArch(Architecture):
     def generator(self, latent_dim, data_shape, hidden):
         return self._z_to_x(latent_dim, data_shape, hidden, normalise=True)
 
-    def discriminator(self, data_shape, hidden):
+    discriminator_norms = ("batch",)
+
+    def discriminator(self, data_shape, hidden, norm: str = "none"):
         side = self._side(data_shape)
         net = nn.Sequential(
-            *self._x_to_features(data_shape, hidden),  # (B, b*s*s)
+            *self._x_to_features(data_shape, hidden, batch_norm=norm == "batch"),  # (B, b*s*s)
             nn.Linear(hidden * side * side, 1),  # (B, 1)
             to_logits(),  # (B,)
         )
@@ -150,14 +152,18 @@ class ConvArch(Architecture):
         return net
 
     @staticmethod
-    def _x_to_features(data_shape, hidden) -> list[nn.Module]:
+    def _x_to_features(data_shape, hidden, batch_norm: bool = False) -> list[nn.Module]:
+        """Two strided convolutions. batch_norm (a GAN's discriminator, as in DCGAN): BatchNorm after the second,
+        over the batch it is shown (real or generated, each on its own), never over running averages; the
+        encoder has none, since an encoding must not depend on the other examples in its batch."""
         channels = data_shape[0]
         narrow = max(1, hidden // 2)
-        # No normalisation in the discriminator: plain strided convolutions are simple and stable here.
+        norm = [nn.BatchNorm2d(hidden, track_running_stats=False)] if batch_norm else []
         return [
             nn.Conv2d(channels, narrow, 4, stride=2, padding=1),  # (B, b/2, 2s, 2s)
             nn.LeakyReLU(SLOPE),
-            nn.Conv2d(narrow, hidden, 4, stride=2, padding=1),  # (B, b, s, s)
+            nn.Conv2d(narrow, hidden, 4, stride=2, padding=1, bias=not batch_norm),  # (B, b, s, s)
+            *norm,
             nn.LeakyReLU(SLOPE),
             nn.Flatten(),  # (B, b*s*s)
         ]

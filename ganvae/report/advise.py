@@ -405,8 +405,7 @@ def advise(
     if summary is not None and family not in families:
         warnings.append(f"This report has no {family_label(family)} runs, so nothing about it was measured here and "
                         f"the settings are the defaults; run `ganvae compare` with --families including {family}.")
-    if summary is not None and family in FAMILIES and FAMILIES.get(family).has("conditional") \
-            and "conditional" not in needs:
+    if summary is not None and "conditional" not in needs and _has(summary, family, ("conditional",)):
         warnings.append(_conditional_warning(family, needs, summary, budget, data))
     if summary is not None:
         warnings += _collapse_warnings(summary, family)

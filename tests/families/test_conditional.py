@@ -114,7 +114,7 @@ def test_plain_families_build_the_same_weights_as_before():
     gan = ganvae.families.GANFamily(ARCHS.get("conv"), "image", (1, 8, 8), latent_dim=4, hidden=16)
     torch.manual_seed(0)
     generator = ARCHS.get("conv").generator(4, (1, 8, 8), 16)
-    discriminator = ARCHS.get("conv").discriminator((1, 8, 8), 16)
+    discriminator = ARCHS.get("conv").discriminator((1, 8, 8), 16, norm="batch")  # the GAN's default
     expected = [*generator.parameters(), *discriminator.parameters()]
     assert all(torch.equal(a, b) for a, b in zip(gan.parameters(), expected))
 

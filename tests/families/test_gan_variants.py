@@ -11,6 +11,7 @@ from ganvae.export import export
 from ganvae.families import Batch, GANFamily, GANSettings
 from ganvae.nets import ARCHS
 from ganvae.nets.conv import ReferenceBatchNorm2d
+from ganvae.train.checkpoint import load_checkpoint, save_checkpoint
 
 
 def ring(n=96):
@@ -184,6 +185,63 @@ def test_the_mlp_generator_is_plain_relu_for_vectors_and_layer_normed_for_images
     image_layers = {type(m) for m in mlp.generator(3, (1, 4, 4), 16).modules()}
     assert torch.nn.ReLU in vector_layers and not vector_layers & {torch.nn.LayerNorm, torch.nn.LeakyReLU}
     assert {torch.nn.LayerNorm, torch.nn.LeakyReLU} <= image_layers
+
+
+# BatchNorm in the conv discriminator
+
+
+def batch_norms(net):
+    return [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+
+
+@pytest.mark.parametrize("family, expected", [("gan", 1), ("cgan", 1), ("wgan-gp", 0), ("sngan", 0)])
+def test_the_conv_discriminator_has_batch_norm_where_the_family_allows_it(family, expected):
+    data = images(32, side=8)
+    if family == "cgan":
+        data = Dataset(name="img-test", x=data.x, kind="image", source="test", y=torch.arange(32) % 2)
+    fam = small(family, steps=1, arch="conv").fit(data).family_
+    norms = batch_norms(fam.nets["discriminator"])
+    assert len(norms) == expected
+    assert all(not m.track_running_stats for m in norms)  # each batch by itself, in training as in evaluation
+    assert fam.settings.d_norm == ("batch" if expected else "none")
+
+
+def test_the_encoder_and_the_mlp_discriminator_have_no_batch_norm():
+    conv, mlp = ARCHS.get("conv"), ARCHS.get("mlp")
+    assert not batch_norms(conv.encoder((1, 8, 8), 3, 16))
+    assert not batch_norms(mlp.build_discriminator((1, 8, 8), 16, "batch"))
+    assert len(batch_norms(conv.build_discriminator((1, 8, 8), 16, "batch"))) == 1
+    assert not batch_norms(conv.build_discriminator((1, 8, 8), 16, "none"))
+
+
+def test_the_critic_of_wgan_gp_refuses_batch_norm():
+    with pytest.raises(ConfigError, match="--d-norm must be one of none, not 'batch'"):
+        ganvae.Model("wgan-gp", d_norm="batch")
+
+
+def test_a_conv_run_saved_before_the_setting_loads_without_batch_norm(tmp_path):
+    """A run folder written before d_norm existed: its config lists every other setting, its discriminator has
+    no BatchNorm, and it loads, samples and resumes as it was trained."""
+    out = tmp_path / "old"
+    model = small(steps=2, arch="conv", d_norm="none", out=out, progress=False).fit(images(32, side=8))
+    expected = model.sample(4, seed=0)
+    config_path = out / "config.json"
+    import json
+
+    config = json.loads(config_path.read_text())
+    del config["model"]["settings"]["d_norm"]
+    config_path.write_text(json.dumps(config))
+    for name in ("checkpoint.pt", "checkpoint.prev.pt"):
+        path = out / name
+        if path.exists():
+            saved = load_checkpoint(path)
+            del saved["config"]["model"]["settings"]["d_norm"]
+            save_checkpoint(saved, path)
+    loaded = ganvae.load(out)
+    assert not batch_norms(loaded.family_.nets["discriminator"])
+    assert np.array_equal(loaded.sample(4, seed=0), expected)
+    resumed = small(steps=4, arch="conv", out=out, progress=False).fit(images(32, side=8), resume=True)
+    assert not batch_norms(resumed.family_.nets["discriminator"])
 
 
 def test_ema_decay_is_checked_where_it_enters():

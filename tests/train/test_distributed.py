@@ -140,7 +140,9 @@ def test_a_killed_rank_leaves_one_line_and_the_run_resumes(tmp_path):
     assert launcher.returncode != 0
     said = [line for line in stderr.splitlines() if line.startswith("ganvae:")]  # not torchrun's "ganvae FAILED"
     assert len(said) == 1, stderr[-3000:]
-    assert "another training process is gone" in said[0] and "--resume" in said[0], said
+    # The survivor either finds its peer gone in a collective, or torchrun, seeing rank 1 die, stops it first with
+    # SIGTERM (seen once in a full suite run): either way one line that says how to resume.
+    assert ("another training process is gone" in said[0] or "interrupted" in said[0]) and "--resume" in said[0], said
     _, state, skipped = latest_valid_checkpoint(out)
     assert not skipped
     kept = int(state["train_state"]["step"])
