@@ -125,8 +125,13 @@ def main() -> None:
         lines.append(f"| {pair} ({variant}) vs {PAIRS[pair][2]} | {', '.join(f'{v:.1f}' for v in ours)} | "
                      f"{', '.join(f'{v:.1f}' for v in theirs)} | {m1:.1f} ± {h1:.1f} | {m2:.1f} ± {h2:.1f} | "
                      f"{m1 / m2:.2f} | {seen:.2f} |")
+    write_table(args.out, lines)
+
+
+def write_table(out: Path, lines: list[str]) -> None:
+    """The Markdown table as OUT/results.md, and on the screen."""
     table = "\n".join(lines) + "\n"
-    (args.out / "results.md").write_text(table)
+    (out / "results.md").write_text(table)
     print(table)
 
 

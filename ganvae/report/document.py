@@ -436,9 +436,12 @@ def _html_run_figures(content: _Content, kind: str, intro: str) -> str:
     return "\n".join(parts)
 
 
-def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int = 1) -> str:
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int = 1,
+                numeric_to: Optional[int] = None) -> str:
+    """Columns numeric_from up to (not including) numeric_to, or to the end, are set as numbers."""
     head = "".join(f"<th>{_e(cell)}</th>" for cell in header)
-    body = "".join("<tr>" + "".join(f'<td class="{"num" if i >= numeric_from else ""}">{_e(cell)}</td>'
+    numeric = range(numeric_from, numeric_to if numeric_to is not None else max(map(len, rows), default=0))
+    body = "".join("<tr>" + "".join(f'<td class="{"num" if i in numeric else ""}">{_e(cell)}</td>'
                                     for i, cell in enumerate(row)) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -505,7 +508,7 @@ def render_html(content: _Content) -> str:
         ranking = content.ranking()
         if ranking is not None:
             parts.append(f"<h3>{_e(RANKING_TITLE.format(metric=metric_label(ranking['metric'])))}</h3>")
-            parts.append(_html_table(RANKING_HEADER, content.ranking_rows(ranking)))
+            parts.append(_html_table(RANKING_HEADER, content.ranking_rows(ranking), numeric_to=2))
             parts.append(f'<p class="note">{_e(RANKING_NOTE)}</p>')
     else:
         parts.append('<p class="note">No metrics were recorded.</p>')
