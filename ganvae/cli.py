@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 import torch
 
 from . import interrupts
-from .commands import COMMAND_HELP, guarded, outline, say_error
+from .commands import COMMAND_HELP, exit_code, guarded, outline, say_error
 from .api import Model, default_run_dir, load
 from .config import (CHECKPOINT_EVERY, IW_SAMPLES, LOG_EVERY, N_EVAL, NLL_EXAMPLES, PRECISIONS, BudgetConfig,
                      DataConfig, ModelConfig, OptimConfig, RunConfig, validate)
@@ -555,7 +555,7 @@ def _run(argv: Optional[Sequence[str]]) -> int:
             return say_error(exc)
         if not isinstance(exc, (ConfigError, RankZeroFailed)):
             print(f"ganvae (rank {World.launched_rank()}): error: {one_line(exc)}", file=sys.stderr)
-        return 2 if isinstance(exc, ConfigError) else 1
+        return exit_code(exc)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupts.Terminated), outside the training loop
         return interrupts.report(exc)
 

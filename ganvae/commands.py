@@ -191,7 +191,12 @@ def guarded(work: Callable[[], int]) -> int:
         uninstall()
 
 
-def say_error(exc: GanvaeError) -> int:
-    """The one line of a ganvae error on stderr; its exit code: 2 for a bad setting, 1 otherwise."""
-    print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
+def exit_code(exc: GanvaeError) -> int:
+    """A ganvae error's exit code: 2 for a bad setting, 1 otherwise."""
     return 2 if isinstance(exc, ConfigError) else 1
+
+
+def say_error(exc: GanvaeError) -> int:
+    """The one line of a ganvae error on stderr; its exit code (exit_code)."""
+    print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
+    return exit_code(exc)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from .base import ARCHS, Architecture, GaussianEncoder, n_features, to_logits
+from ..data.base import IMAGE
+from .base import ARCHS, Architecture, GaussianEncoder, kind_of, n_features, to_logits
 
 DEPTH = 3  # hidden layers in every network
 SLOPE = 0.2  # LeakyReLU slope
@@ -34,7 +35,7 @@ class MLPArch(Architecture):
                f"for vectors and images of any size")
 
     def generator(self, latent_dim, data_shape, hidden):
-        image = len(data_shape) > 1
+        image = kind_of(data_shape) == IMAGE
         return self._z_to_x(latent_dim, data_shape, hidden, layer_norm=image, relu=not image)
 
     def discriminator(self, data_shape, hidden):

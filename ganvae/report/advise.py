@@ -19,7 +19,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 from ..errors import ConfigError
 from ..families import FAMILIES, compare_defaults, flag_of
 from ..metrics.spec import capable_families, metric_unit, need_metrics, spread_metrics
-from .aggregate import CLEAR, OVERLAP, RANKED, SINGLE_SEED, compare_metric, direction_phrase, pairwise_scores
+from .aggregate import CLEAR, OVERLAP, RANKED, SINGLE_SEED, compare_metric, direction_phrase, scores_of
 from .summary import summary_capabilities
 from .verdict import (
     FAILED_STATES,
@@ -133,7 +133,7 @@ def _measured_vote(need: str, aggregate: Mapping) -> Optional[tuple[str, int, st
         return None
     separated = [c for c in measured if c["status"] in (CLEAR, RANKED)]
     if separated:
-        scores = pairwise_scores(aggregate, [c["metric"] for c in separated])
+        scores = scores_of(separated, aggregate)
         best = [family for family, score in scores.items() if score == max(scores.values())]
         if len(best) > 1:
             split = "; ".join(f"{metric_label(c['metric'])} favours {_favoured(c)}: "
@@ -485,13 +485,13 @@ def _best_by_score(candidates: Sequence[str], aggregate: Mapping, reasons: list[
     clearly better than minus those clearly better than it), with the reason; None when the best score is shared
     or nothing separates them."""
     metrics = sorted({m for metrics in aggregate.values() for m in (metrics or {})}, key=metric_sort_key)
-    scores = pairwise_scores(aggregate, metrics)
+    comparisons = [compare_metric(aggregate, metric) for metric in metrics]
+    scores = scores_of(comparisons, aggregate)
     ranked = sorted(candidates, key=lambda f: -scores[f])
     if scores[ranked[0]] == scores[ranked[1]]:
         return None
     best = ranked[0]
-    led = [metric for metric in metrics if best in compare_metric(aggregate, metric)["leaders"]
-           and compare_metric(aggregate, metric)["status"] in (CLEAR, RANKED)]
+    led = [c["metric"] for c in comparisons if best in c["leaders"] and c["status"] in (CLEAR, RANKED)]
     reasons.append(f"{opening}, so the overall measurements decide: over the {len(metrics)} metrics, counting for "
                    f"each family the families it is clearly better than (95% intervals apart) minus those clearly "
                    f"better than it, the {family_label(best)} scores {scores[best]:+d}, ahead of "

@@ -305,9 +305,14 @@ def pairwise_scores(aggregate: Mapping[str, Mapping], metrics: Iterable[str]) ->
     """Per family, over the metrics: the families it is clearly better than minus those clearly better than it
     (compare_metric's "beats"), summed. With two families this is the difference of their clear wins; with more,
     a family that leads a group counts each family it is ahead of. Every family of the aggregate is scored."""
-    scores = {family: 0 for family in aggregate}
-    for metric in metrics:
-        for family, beaten in compare_metric(aggregate, metric)["beats"].items():
+    return scores_of([compare_metric(aggregate, metric) for metric in metrics], aggregate)
+
+
+def scores_of(comparisons: Iterable[Mapping], families: Iterable[str]) -> dict[str, int]:
+    """pairwise_scores from comparisons already made (compare_metric results), for the given families."""
+    scores = {family: 0 for family in families}
+    for comparison in comparisons:
+        for family, beaten in comparison["beats"].items():
             scores[family] += len(beaten)
             for other in beaten:
                 scores[other] -= 1
