@@ -186,6 +186,7 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
         trained = (run_dir / LATEST).exists() or (run_dir / PREVIOUS).exists()
         check_run_config(run_dir, run_settings, budgets[max(0, points - 1):points + 1] if trained else budgets)
     if done_path.exists():
+        record["run"] = _moved_to(record["run"], run_dir)
         if not rescore:
             say(f"  reusing {run_dir}")
             return record["run"]
@@ -241,6 +242,17 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
     }
     write_json(done_path, {"settings": expected, "run": run})
     return run
+
+
+def _moved_to(run: dict, run_dir: Path) -> dict:
+    """A finished run's record with its paths in run_dir, where it is now: a comparison folder copied or moved
+    elsewhere is reused from there, not from (or into) the folder it was trained in."""
+    old = Path(run["run_dir"])
+    if old == run_dir:
+        return run
+    figures = {name: str(run_dir / Path(path).relative_to(old)) if Path(path).is_relative_to(old) else path
+               for name, path in run.get("figures", {}).items()}
+    return {**run, "run_dir": str(run_dir), "figures": figures}
 
 
 def prior_entry(family: str) -> str:
@@ -427,7 +439,7 @@ def check_out_folder(out: Path) -> None:
 
 
 def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[[str], None] = print,
-            rescore: bool = False, tensorboard: bool = False, prior: str = "normal",
+            rescore: bool = False, tensorboard: bool = False, prior: str = "both",
             gmm_components: int = GMM_COMPONENTS, workers: int = 1,
             shard: Optional[str | Shard] = None) -> ComparisonResult | ShardResult:
     """Run the whole comparison into `out`; return the summary and the report's paths (a ComparisonResult, which
@@ -435,9 +447,10 @@ def compare(cfg: CompareConfig, out: Path, progress: bool = True, say: Callable[
     that are already done again (after an upgrade of ganvae's metrics) instead of reusing their numbers.
     tensorboard: also write TensorBoard views, each run's training in its folder and the metric curves in
     OUT/tensorboard (the report's paths then include "tensorboard").
-    prior: "normal" samples every family from N(0, I); "gmm" samples each family with an encoder from a
-    Gaussian mixture of gmm_components fitted to its encoded training data (its entry "FAMILY+gmm", labelled
-    "VAE (GMM prior)"); "both" reports each such family both ways, side by side.
+    prior: "both" (the default) reports each unconditional family with an encoder twice, side by side: sampled
+    from N(0, I), and from a Gaussian mixture of gmm_components fitted to its encoded training data (its entry
+    "FAMILY+gmm", labelled "VAE (GMM prior)"), the way such a model's samples are best drawn (Ghosh et al. 2020);
+    "normal" samples every family from N(0, I) only; "gmm" each family with an encoder from the mixture only.
     workers: train the grid of runs in this many processes, each pinned to its share of the CPU cores (or to
     one GPU each, when several are visible); 1 trains them one after another in this process. For budgets in
     steps, epochs or images the runs are those trained one after another with as many torch threads as a

@@ -245,3 +245,22 @@ def test_a_run_of_this_comparison_is_still_resumed(tmp_path, monkeypatch):
     monkeypatch.setattr(compare_module, "_score", real_score)
     summary, _ = compare_module.compare(cfg, tmp_path, progress=False, say=lambda _: None)
     assert [p["step"] for p in summary["runs"][0]["curve"]] == [1, 2, 3, 4]
+
+
+def test_a_moved_comparison_is_continued_from_where_it_is_now(tmp_path, cli):
+    # Trained with --prior normal, moved, then continued with the default prior: the VAE's fitted-prior entry is
+    # scored from the moved run (the first folder is gone) and the summary names the moved folders.
+    first, moved = tmp_path / "first", tmp_path / "elsewhere" / "cmp"
+    args = [arg if arg != "gan" else "vae" for arg in SMALL]
+    code, _, err = cli("compare", *args, "--prior", "normal", "--out", first)
+    assert code == 0, err
+    shutil.move(first, moved)
+    code, out, err = cli("compare", *args, "--out", moved)
+    assert code == 0, err
+    assert "reusing" in out and str(first) not in out
+    summary = json.loads((moved / "summary.json").read_text())
+    assert summary["families"] == ["vae", "vae+gmm"]
+    (run,) = [run for run in summary["runs"] if run["family"] == "vae"]
+    assert run["run_dir"] == str(moved / "runs" / "vae-seed0")
+    assert all(Path(path).is_file() and Path(path).is_relative_to(moved) for path in run["figures"].values())
+    assert (moved / "runs" / "vae-seed0" / "metrics-gmm.json").is_file() and not first.exists()
