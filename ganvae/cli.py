@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "or an earlier comparison's to continue it")
     p.add_argument("--rescore", action="store_true",
                    help="score finished runs in --out again with this version's metrics (no retraining)")
-    _add_prior_flags(p, ("normal", "gmm", "both"))
+    _add_prior_flags(p, ("normal", "gmm", "both"), default="both")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--tensorboard", action="store_true",
                    help="also write TensorBoard views: each run's training in its folder, the metric curves in "
@@ -396,12 +396,13 @@ def _report_run(model) -> int:
     return 0
 
 
-def _add_prior_flags(p, choices: tuple[str, ...]) -> None:
-    both = ("; both: each family with an encoder twice, as its own entry and as 'FAMILY (GMM prior)'"
-            if "both" in choices else "")
-    p.add_argument("--prior", choices=choices, default="normal",
-                   help="where codes are drawn from: normal, N(0, I) (default); gmm, a Gaussian mixture fitted to the "
-                        f"encoded training data (families with an encoder; cached as RUN/latent_prior.npz){both}")
+def _add_prior_flags(p, choices: tuple[str, ...], default: str = "normal") -> None:
+    said = {"normal": "normal, N(0, I)", "gmm": "gmm, a Gaussian mixture fitted to the encoded training data "
+                                               "(families with an encoder; cached as RUN/latent_prior.npz)",
+            "both": "both, each family with an encoder twice, as its own entry and as 'FAMILY (GMM prior)'"}
+    p.add_argument("--prior", choices=choices, default=default,
+                   help="where codes are drawn from: " + "; ".join(
+                       said[choice] + (" (default)" if choice == default else "") for choice in choices))
     p.add_argument("--gmm-components", type=_positive_int, default=GMM_COMPONENTS, metavar="K",
                    help=f"components of the fitted mixture (default {GMM_COMPONENTS})")
 
@@ -487,7 +488,7 @@ def cmd_advise(args) -> int:
         summary, _ = compare(cfg, out, progress=not args.no_progress)
         source = f"a pilot comparison in {out}"
     advice = advise(needs, summary)
-    print(f"\nRecommendation: {advice.family.upper()} (from {source})")
+    print(f"\nRecommendation: {family_label(advice.family)} (from {source})")
     for reason in advice.reasons:
         print(f"- {reason}")
     for warning in advice.warnings:

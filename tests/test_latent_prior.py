@@ -134,7 +134,7 @@ def test_compare_reports_both_priors_side_by_side(tmp_path):
     cfg = CompareConfig(data=DataConfig(name="ring8", n_examples=400), seeds=2, n_eval=200, iw_samples=10,
                         nll_examples=20, budget=BudgetConfig(steps=8))
     said = []
-    summary, paths = compare(cfg, tmp_path, progress=False, say=said.append, prior="both", gmm_components=3)
+    summary, paths = compare(cfg, tmp_path, progress=False, say=said.append, gmm_components=3)  # prior="both"
     assert summary["families"] == ["gan", "vae", "vae+gmm"]
     fitted = [run for run in summary["runs"] if run["family"] == "vae+gmm"]
     assert [run["seed"] for run in fitted] == [0, 1]
@@ -157,5 +157,8 @@ def test_compare_reports_both_priors_side_by_side(tmp_path):
 def test_cli_compare_prior_flag():
     from ganvae.cli import build_parser
 
-    args = build_parser().parse_args(["compare", "--data", "ring8", "--prior", "both", "--gmm-components", "4"])
-    assert (args.prior, args.gmm_components) == ("both", 4)
+    args = build_parser().parse_args(["compare", "--data", "ring8", "--prior", "normal", "--gmm-components", "4"])
+    assert (args.prior, args.gmm_components) == ("normal", 4)
+    # compare and advise show a VAE both ways unless told otherwise; sample and evaluate draw from N(0, I)
+    assert build_parser().parse_args(["compare", "--data", "ring8"]).prior == "both"
+    assert build_parser().parse_args(["sample", "RUN", "-o", "s.npy"]).prior == "normal"
