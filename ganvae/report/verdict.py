@@ -247,6 +247,11 @@ def _overview(aggregate: Mapping, metrics: Sequence[str]) -> Optional[dict]:
     return _sentence(text, None, values, "overview")
 
 
+def _the(families: Sequence[str]) -> str:
+    """'the GAN', 'the GAN and the SNGAN', ..."""
+    return join_words([f"the {family_label(f)}" for f in families])
+
+
 def _only_one_family(aggregate: Mapping, metric: str) -> Optional[dict]:
     """'Only the VAE gives a likelihood bound: NLL 250.3 [...] nats.'"""
     present = [family for family, metrics in aggregate.items() if (metrics or {}).get(metric) is not None]
@@ -255,9 +260,15 @@ def _only_one_family(aggregate: Mapping, metric: str) -> Optional[dict]:
     family = present[0]
     interval = aggregate[family][metric]
     unit = metric_unit(metric)
+    others = [f for f in aggregate if f != family]
+    # An entry "FAMILY+gmm" is a family with a likelihood, sampled from a fitted prior the likelihood is not of.
+    without = [f for f in others if "+" not in f]
+    fitted = [f for f in others if "+" in f]
+    said = ([f"{_the(without)} {'has' if len(without) == 1 else 'have'} no likelihood"] if without else []) + (
+        [f"{_the(fitted)} {'is' if len(fitted) == 1 else 'are'} scored on samples only, the likelihood being of "
+         f"the N(0, I) prior"] if fitted else [])
     text = (f"Only the {family_label(family)} gives a likelihood bound: {metric_label(metric)} "
-            f"{format_interval(interval, unit)} per example (lower is better); "
-            f"{join_words([f'the {family_label(f)}' for f in aggregate if f != family])} has no likelihood.")
+            f"{format_interval(interval, unit)} per example (lower is better); {'; '.join(said)}.")
     return _sentence(text, metric, {family: _quoted(interval)}, "property", family)
 
 

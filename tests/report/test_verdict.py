@@ -108,6 +108,16 @@ def test_only_the_vae_gives_a_likelihood_bound():
     assert "nats" in nll["text"] and nll["winner"] == "vae"
 
 
+def test_the_likelihood_sentence_says_why_each_other_entry_has_none():
+    runs = gan_sharp_vae_covering() + [run("sngan", seed, fid=30.0 + seed, nll=None) for seed in range(3)] + \
+        [run("vae+gmm", seed, fid=15.0 + seed, nll=None) for seed in range(3)]
+    [nll] = by_metric(verdict(summary_of(runs)), "nll")
+    assert nll["text"].endswith("(lower is better); the GAN and the SNGAN have no likelihood; the VAE (GMM prior) is "
+                                "scored on samples only, the likelihood being of the N(0, I) prior.")
+    [two] = by_metric(verdict(summary_of(gan_sharp_vae_covering())), "nll")
+    assert two["text"].endswith("; the GAN has no likelihood.")
+
+
 def test_single_seed_is_a_hint_not_a_finding():
     runs = [run("gan", 0, fid=20.0), run("vae", 0, fid=40.0)]
     [fid] = by_metric(verdict(summary_of(runs)), "fid")
