@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
-from ..families import FAMILIES, compare_defaults, flag_of
+from ..families import FAMILIES, capabilities_of, compare_defaults, flag_of
 from ..metrics.spec import capable_families, metric_unit, need_metrics, spread_metrics
 from .aggregate import CLEAR, OVERLAP, RANKED, SINGLE_SEED, compare_metric, direction_phrase, scores_of
 from .summary import summary_capabilities
@@ -488,16 +488,28 @@ def _best_by_score(candidates: Sequence[str], aggregate: Mapping, reasons: list[
     comparisons = [compare_metric(aggregate, metric) for metric in metrics]
     scores = scores_of(comparisons, aggregate)
     ranked = sorted(candidates, key=lambda f: -scores[f])
-    if scores[ranked[0]] == scores[ranked[1]]:
+    tied = [f for f in ranked if scores[f] == scores[ranked[0]]]
+    unlabelled = [f for f in tied if not _needs_labels(f)]
+    if len(tied) > 1 and len(unlabelled) != 1:
         return None
-    best = ranked[0]
+    best = tied[0] if len(tied) == 1 else unlabelled[0]
     led = [c["metric"] for c in comparisons if best in c["leaders"] and c["status"] in (CLEAR, RANKED)]
+    behind = [f for f in ranked if f not in tied]
+    shared = (f"the {family_label(best)} shares the best score, {scores[best]:+d}, with "
+              f"{join_words([f'the {family_label(f)}' for f in tied if f != best])}, which "
+              f"{'needs' if len(tied) == 2 else 'need'} the examples' labels while it does not; they are ahead of "
+              if len(tied) > 1 else f"the {family_label(best)} scores {scores[best]:+d}, ahead of ")
     reasons.append(f"{opening}, so the overall measurements decide: over the {len(metrics)} metrics, counting for "
                    f"each family the families it is clearly better than (95% intervals apart) minus those clearly "
-                   f"better than it, the {family_label(best)} scores {scores[best]:+d}, ahead of "
-                   + ", ".join(f"the {family_label(f)} {scores[f]:+d}" for f in ranked[1:])
+                   f"better than it, " + shared
+                   + ", ".join(f"the {family_label(f)} {scores[f]:+d}" for f in behind)
                    + (f"; it leads on {join_words([metric_label(m) for m in led])}" if led else "") + ".")
     return best
+
+
+def _needs_labels(family: str) -> bool:
+    """Whether a family (or a comparison's entry of one, "cvae+gmm") is conditional, sampled given labels."""
+    return "conditional" in capabilities_of(family.partition("+")[0])
 
 
 def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Mapping, reasons: list[str],

@@ -325,3 +325,17 @@ def test_no_need_with_many_families_decides_by_the_pairwise_score():
     advice = advise(None, summary_of_many(MANY))
     assert advice.family == "cgan"
     assert "the cGAN scores " in advice.reasons[0] and "ahead of the " in advice.reasons[0]
+
+
+def test_a_best_score_shared_with_a_conditional_family_goes_to_the_one_that_needs_no_labels():
+    # The VAE sampled from its fitted mixture and the cVAE: every metric alike, each clearly ahead of the GAN.
+    alike = dict(fid=[20.0, 21.0, 22.0], recall=[0.70, 0.71, 0.72])
+    values = {"gan": dict(fid=[80.0, 81.0, 82.0], recall=[0.50, 0.51, 0.52]), "cvae": alike, "vae+gmm": alike}
+    advice = advise(None, summary_of_many(values))
+    assert advice.family == "vae+gmm"
+    assert ("the VAE (GMM prior) shares the best score, +2, with the cVAE, which needs the examples' labels while it "
+            "does not; they are ahead of the GAN -4") in advice.reasons[0]
+    assert "ganvae sample RUN --prior gmm" in advice.settings["command"]
+    # Two unconditional families sharing the best score: the measurements do not decide between them.
+    tied = advise(None, summary_of_many({**values, "cvae": dict(values["cvae"]), "vae": alike}))
+    assert "shares the best score" not in " ".join(tied.reasons)
