@@ -611,7 +611,8 @@ class Model:
     def plot(self, data: DataLike = None) -> dict[str, Path]:
         """Draw the run figures into the run folder: samples.png (a 10x10 grid, or for 2-D data generated
         points over real ones), losses.png (from log.csv), interpolations.png (images) and, for a family with an
-        encoder, reconstructions.png. `fit` draws none; `ganvae train` and `ganvae compare` call this after
+        encoder, reconstructions.png (and, unconditional, samples-gmm.png: codes from the mixture fitted to the
+        encoded training data). `fit` draws none; `ganvae train` and `ganvae compare` call this after
         training. Returns {figure name: path}, also kept in `figures_`.
 
         data: the real examples shown beside the model's; default the data fit saw in this process, or, for a

@@ -59,7 +59,8 @@ def latent_interpolations(model, real: np.ndarray, n_pairs: int = N_PAIRS, n_ste
 
 def write_run_figures(model, dataset, run_dir: Path) -> dict[str, Path]:
     """Write samples.png, losses.png, interpolations.png (images) and, for a family with an encoder,
-    reconstructions.png. A conditional family's samples.png of images has one row per class.
+    reconstructions.png and (unconditional) samples-gmm.png, its samples with codes from the mixture fitted to
+    the encoded training data. A conditional family's samples.png of images has one row per class.
 
     model: a fitted ganvae.Model; dataset: the Dataset it was fitted on.
     """
@@ -84,6 +85,12 @@ def write_run_figures(model, dataset, run_dir: Path) -> dict[str, Path]:
     if kind == "image":
         written["interpolations"] = save_image_grid(
             latent_interpolations(model, real, labels=real_labels), run_dir / "interpolations.png", nrow=N_STEPS)
+    if "encoder" in model.capabilities and not conditional:
+        # The same weights sampled from the Gaussian mixture fitted to the encoded training data (Ghosh et al.
+        # 2020), as `compare` reports them beside the N(0, I) samples; the mixture is cached for sample/evaluate.
+        model.latent_prior(data=dataset)
+        written["samples-gmm"] = save_samples(model.sample(n, seed=0, prior="gmm"), run_dir / "samples-gmm.png",
+                                              real=real, kind=kind)
     if "encoder" in model.capabilities:
         originals = real[:8] if kind == "image" else real
         given = real_labels[:len(originals)] if conditional else None

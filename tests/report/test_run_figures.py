@@ -9,7 +9,7 @@ import ganvae
 from ganvae.cli import main
 from ganvae.errors import ConfigError
 
-FIGURES = ("samples.png", "losses.png", "reconstructions.png")
+FIGURES = ("samples.png", "losses.png", "reconstructions.png", "samples-gmm.png")
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +26,15 @@ def test_fit_writes_no_figure_and_plot_draws_them_into_the_run_folder(vae_run):
     for name in FIGURES:
         assert Image.open(out / name).size[0] > 100
     assert json.loads((out / "status.json").read_text())["state"] == "finished"
+
+
+def test_the_vaes_samples_from_its_fitted_mixture_are_drawn_beside_those_from_n01(vae_run):
+    model, out = vae_run
+    model.plot()
+    assert (out / "latent_prior.npz").is_file()  # the mixture the figure's codes came from, cached for sample
+    picture = Image.open(out / "samples-gmm.png")
+    assert picture.size == Image.open(out / "samples.png").size
+    assert (out / "samples-gmm.png").read_bytes() != (out / "samples.png").read_bytes()
 
 
 def test_fit_alone_leaves_the_run_folder_without_figures(tmp_path):

@@ -101,7 +101,7 @@ def test_run_folder_has_every_file(tmp_path):
     assert {"config.json", "data.json", "log.csv", "status.json", "checkpoint.pt"} <= names
     assert not {"samples.png", "losses.png"} & names  # fit draws no figures; plot() does
     figures = model.plot()
-    assert set(figures) == {"samples", "losses", "reconstructions"} and figures == model.figures_
+    assert set(figures) == {"samples", "losses", "reconstructions", "samples-gmm"} and figures == model.figures_
     assert all(path.parent == tmp_path / "run" and path.is_file() for path in figures.values())
     log = model.run_dir_ / "log.csv"
     header = log.read_text().splitlines()[0].split(",")
