@@ -55,7 +55,7 @@ class CGANFamily(GANFamily):
     compare_by_default = False
     style = None
     # The plain GAN's conv preset moved to batch 32 at width 32 by a measurement of the GAN alone; the cGAN keeps
-    # the settings its measured numbers are of (batch 64 at width 64: docs/guide.md, "Conditional models").
+    # the settings its measured numbers are of (batch 64 at width 64: the README's eight-family table).
     presets = {**GANFamily.presets, "conv": dict(batch_size=64)}
 
     def __init__(self, arch: Architecture, kind: str, data_shape, latent_dim: int, hidden: int, settings=None,
