@@ -271,10 +271,17 @@ def capabilities_of(name: str) -> frozenset[str]:
     return FAMILIES.get(name).capabilities if name in FAMILIES else frozenset()
 
 
+def split_entry(name: str) -> tuple[str, str]:
+    """A comparison's entry -> (the family trained, the fitted prior its samples are drawn from, or ""): an entry
+    "FAMILY+PRIOR" is the family's runs sampled from that prior; a plain family name has none."""
+    family, _, prior = name.partition("+")
+    return family, prior
+
+
 def family_label(name: str) -> str:
     """How reports name a family ("VAE"), or a comparison's entry of a family sampled from a fitted latent
-    prior, "vae+gmm" ("VAE (GMM prior)"); an unknown name in capitals."""
-    family, _, prior = name.partition("+")
+    prior ("VAE (GMM prior)"); an unknown name in capitals."""
+    family, prior = split_entry(name)
     if prior:
         return f"{family_label(family)} ({prior.upper()} prior)"
     return FAMILIES.get(name).label if name in FAMILIES and FAMILIES.get(name).label else name.upper()

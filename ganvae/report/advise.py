@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
-from ..families import FAMILIES, capabilities_of, compare_defaults, flag_of
+from ..families import FAMILIES, capabilities_of, compare_defaults, flag_of, split_entry
 from ..metrics.spec import capable_families, metric_unit, need_metrics, spread_metrics
 from .aggregate import CLEAR, OVERLAP, RANKED, SINGLE_SEED, compare_metric, direction_phrase, scores_of
 from .summary import summary_capabilities
@@ -248,7 +248,7 @@ def _settings(summary: Optional[Mapping], family: str, budget: Optional[Mapping]
     if data_name:
         # A comparison entry "FAMILY+gmm" is that family sampled from its fitted mixture prior: train the family,
         # then sample with the prior.
-        trained, _, prior = family.partition("+")
+        trained, prior = split_entry(family)
         flags = ["ganvae", "train", trained, "--data", shlex.quote(str(data_name))]
         if settings["arch"]:
             flags += ["--arch", shlex.quote(str(settings["arch"]))]
@@ -508,8 +508,9 @@ def _best_by_score(candidates: Sequence[str], aggregate: Mapping, reasons: list[
 
 
 def _needs_labels(family: str) -> bool:
-    """Whether a family (or a comparison's entry of one, "cvae+gmm") is conditional, sampled given labels."""
-    return "conditional" in capabilities_of(family.partition("+")[0])
+    """Whether a family (or a comparison's entry of one sampled from a fitted prior) is conditional, sampled given
+    labels."""
+    return "conditional" in capabilities_of(split_entry(family)[0])
 
 
 def _break_tie(candidates: Sequence[str], measured_votes: Counter, aggregate: Mapping, reasons: list[str],

@@ -24,7 +24,7 @@ from .aggregate import (
     t_quantile,
     target,
 )
-from ..families import family_label  # how the family calls itself ("GAN"; an unknown name in capitals)
+from ..families import family_label, split_entry  # how the family calls itself ("GAN"; an unknown name in capitals)
 from ..metrics.spec import metric_label, metric_sort_key, metric_unit, need_metrics, spec_of, spread_metrics
 
 POSTERIOR_COLLAPSE_KL = 0.01  # nats per latent dimension: below this the code carries almost nothing
@@ -261,9 +261,9 @@ def _only_one_family(aggregate: Mapping, metric: str) -> Optional[dict]:
     interval = aggregate[family][metric]
     unit = metric_unit(metric)
     others = [f for f in aggregate if f != family]
-    # An entry "FAMILY+gmm" is a family with a likelihood, sampled from a fitted prior the likelihood is not of.
-    without = [f for f in others if "+" not in f]
-    fitted = [f for f in others if "+" in f]
+    # An entry sampled from a fitted prior is of a family with a likelihood, but not of that prior.
+    without = [f for f in others if not split_entry(f)[1]]
+    fitted = [f for f in others if split_entry(f)[1]]
     said = ([f"{_the(without)} {'has' if len(without) == 1 else 'have'} no likelihood"] if without else []) + (
         [f"{_the(fitted)} {'is' if len(fitted) == 1 else 'are'} scored on samples only, the likelihood being of "
          f"the N(0, I) prior"] if fitted else [])
