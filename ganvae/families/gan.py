@@ -183,14 +183,33 @@ class GANFamily(Family):
         Computed on the device (no host transfer per step); persistent buffers are copied, not averaged."""
         t = self.ema_updates.float()
         decay = torch.clamp((1 + t) / (10 + t), max=self.ema_decay)  # () on the device
-        generator, average = self.nets["generator"], self.nets[EMA_NET]
-        for trained, averaged in zip(generator.parameters(), average.parameters()):
-            averaged.lerp_(trained, 1 - decay)
-        trained_state = generator.state_dict()
-        for name, buffer in average.named_buffers():
-            if name in trained_state:  # not the reference statistics: those are recorded on the copy itself
-                buffer.copy_(trained_state[name])
+        trained, averaged, buffers = self._ema_pairs()
+        torch._foreach_lerp_(averaged, trained, 1 - decay)  # one call for all weights (1 kernel each on CPU)
+        if buffers:
+            torch._foreach_copy_([a for a, _ in buffers], [b for _, b in buffers])
         self.ema_updates += 1
+
+    def _ema_pairs(self) -> tuple[list[torch.Tensor], list[torch.Tensor], list[tuple[torch.Tensor, torch.Tensor]]]:
+        """The generator's parameters, the average's, and (average's buffer, generator's buffer) pairs for the
+        persistent buffers both have (not the reference statistics: those are recorded on the copy itself).
+        Which module and name each is, is found once per pair of networks; the tensors are read from the modules
+        at every call, since `to()` replaces buffers (and may replace parameters)."""
+        generator, average = self.nets["generator"], self.nets[EMA_NET]
+        key = (id(generator), id(average))
+        if getattr(self, "_ema_key", None) != key:
+            modules = dict(generator.named_modules())
+            pairs = [(modules[name], module) for name, module in average.named_modules() if name in modules]
+            self._ema_slots = (
+                [(mine, copy, name) for mine, copy in pairs for name in copy._parameters
+                 if copy._parameters[name] is not None and mine._parameters.get(name) is not None],
+                [(mine, copy, name) for mine, copy in pairs for name in copy._buffers
+                 if copy._buffers[name] is not None and mine._buffers.get(name) is not None
+                 and name not in mine._non_persistent_buffers_set])
+            self._ema_key = key
+        params, buffers = self._ema_slots
+        return ([mine._parameters[name] for mine, _, name in params],
+                [copy._parameters[name] for _, copy, name in params],
+                [(copy._buffers[name], mine._buffers[name]) for mine, copy, name in buffers])
 
     def sampling_net(self, ema: bool = True) -> nn.Module:
         """The generator samples come from: the moving average when there is one (and `ema`), else the trained
