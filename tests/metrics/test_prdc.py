@@ -93,3 +93,21 @@ def test_memory_stays_at_chunk_scale():
     tracemalloc.stop()
     full_matrix = 3000 * 3000 * 8
     assert peak < full_matrix / 4, f"peak {peak / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("offset", [0.0, 300.0])
+def test_matches_package_where_float32_distances_alone_would_not(offset):
+    """Distances are multiplied in float32 and only the pairs near a threshold are measured again in float64. A
+    large common offset makes |x|^2 dwarf the distances, so float32's rounding is larger than many of the gaps
+    between a distance and a radius: every one of those pairs must be caught by the error bound."""
+    rng = np.random.default_rng(12)
+    real = rng.normal(size=(600, 64)) + offset
+    fake = rng.normal(size=(500, 64)) * 1.1 + offset + 0.05
+    assert prdc(real, fake, k=5, chunk_size=128) == pytest.approx(oracle(real, fake, 5), abs=1e-12)
+    np.testing.assert_allclose(nearest_neighbour_distances(real, 5, chunk_size=50),
+                               compute_nearest_neighbour_distances(real, 5), rtol=1e-9)
+    if offset:  # the float32 expansion alone would be off by more than the gaps it has to resolve
+        x = real.astype(np.float32)
+        squared32 = (x**2).sum(1)[:, None] - 2 * x @ x.T + (x**2).sum(1)[None, :]
+        squared64 = ((real[:, None] - real[None]) ** 2).sum(-1)
+        assert np.abs(squared32 - squared64).max() > 1.0
