@@ -5,7 +5,8 @@
 Runs, one after the other and never two at once (these machines are shared; a second busy process makes torch's
 threads collapse): start-up of the command line against `import torch`; the fast paths (fused/foreach Adam,
 channels-last, bf16) for the GAN and the VAE step; ganvae's loop against a bare loop of the same model and
-against the tutorial loop; PRDC against the `prdc` package; scaling with the data and the batch
+against the tutorial loop; PRDC against the `prdc` package; the VAE NLL's bias and error against K (a VAE
+trained for 2 minutes, `nll_k.py`); scaling with the data and the batch
 (docs/figures/scaling.png); training on one process against two with torchrun (images per second and the scaling
 efficiency, `bench_distributed.py`); and quality per minute, ganvae's default GAN and VAE against a plain DCGAN and a
 plain conv VAE for 5 minutes each over 3 seeds (about an hour and a half; `--quick`: 1 minute, 2 seeds). Every
@@ -27,7 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PARTS = ("startup", "fast-paths", "overhead", "metrics", "scaling", "distributed", "quality")
+PARTS = ("startup", "fast-paths", "overhead", "metrics", "nll", "scaling", "distributed", "quality")
 
 
 def machine() -> str:
@@ -102,6 +103,12 @@ def main() -> None:
     if "metrics" in parts:
         section("Metrics on 10,000 x 10,000 features of dim 256",
                 "```\n" + script("bench_metrics.py", "--n-samples", "10000", "--dim", "256") + "\n```")
+    if "nll" in parts:
+        run = ROOT / "runs" / f"nll-k-vae-{time.strftime('%Y%m%d-%H%M%S')}"
+        subprocess.run([sys.executable, "-m", "ganvae", "train", "vae", "--data", "fashion-mnist", "--minutes",
+                        "1" if args.quick else "2", "--out", str(run), "--no-progress"], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+        section(f"The VAE's NLL against K ({run})", script("nll_k.py", str(run), "--examples", "200"))
     if "scaling" in parts:
         section("Scaling with the data and the batch (docs/figures/scaling.png)", script("bench_scaling.py"))
     if "distributed" in parts:
