@@ -11,9 +11,9 @@ FLAGS: dict[str, tuple[str, ...]] = {
         '-h', '--help', '--data', '--data-dir', '--split', '--n-examples', '--n-samples', '--image-size',
         '--data-seed', '--no-download', '--arch', '--epochs', '--steps', '--minutes', '--batch-size', '--lr',
         '--latent-dim', '--hidden', '--ema-decay', '--augment', '--d-norm', '--kl-weight', '--beta',
-        '--kl-warmup', '--k', '--gamma', '--gp-weight', '--n-critic', '--seed', '--device', '--precision',
-        '--out', '--resume', '--checkpoint-every', '--log-every', '--print-config', '--no-progress',
-        '--tensorboard', '--config', '--format',
+        '--kl-warmup', '--reuse-fakes', '--k', '--gamma', '--gp-weight', '--n-critic', '--seed', '--device',
+        '--precision', '--out', '--resume', '--checkpoint-every', '--log-every', '--print-config',
+        '--no-progress', '--tensorboard', '--config', '--format',
     ),
     'sample': (
         '-h', '--help', '-n', '--n-samples', '-o', '--output', '--seed', '--prior', '--gmm-components',

@@ -49,6 +49,8 @@ class Phase:
     lr, betas: this phase's Adam settings (None: the run's --lr and the family's betas), for two-timescale rules.
     optimizer: the name of the optimiser this phase steps (default its own name); phases naming the same
         optimiser share it.
+    keeps_graph_of: networks this phase runs with gradients on without updating them, so that a later phase
+        of the same step can backpropagate through what it computed (a GAN's fakes, made once for both phases).
     """
 
     name: str
@@ -58,6 +60,7 @@ class Phase:
     lr: Optional[float] = None
     betas: Optional[tuple[float, float]] = None
     optimizer: Optional[str] = None
+    keeps_graph_of: tuple[str, ...] = ()
 
     @property
     def optimizer_name(self) -> str:

@@ -13,7 +13,7 @@ from ..nets import Architecture
 from ..nets.conditional import ConditionalArch
 from ..nets.conv import record_reference_statistics
 from .base import FAMILIES, Batch, LossDict
-from .gan import GANFamily
+from .gan import GANFamily, GANSettings
 
 
 def check_n_classes(family_name: str, n_classes: int) -> None:
@@ -54,6 +54,7 @@ class CGANFamily(GANFamily):
     capabilities = frozenset({"adversarial", "conditional"})
     compare_by_default = False
     style = None
+    Settings = GANSettings  # the plain GAN's reuse_fakes is not implemented for labelled fakes
     # The plain GAN's conv preset moved to batch 32 at width 32 by a measurement of the GAN alone; the cGAN keeps
     # the settings its measured numbers are of (batch 64 at width 64: the README's eight-family table).
     presets = {**GANFamily.presets, "conv": dict(batch_size=64)}

@@ -36,6 +36,16 @@ class GANSettings:
                                    "have none", choices=("batch", "none"))
 
 
+@dataclass(frozen=True)
+class PlainGANSettings(GANSettings):
+    """The plain GAN's settings: every GAN family's, and how its fakes are made."""
+
+    reuse_fakes: str = setting("off", "on: the discriminator's step makes the batch of fakes with the generator's "
+                                      "graph kept, and the generator's step backpropagates through those same "
+                                      "fakes, as a plain DCGAN loop does (one generator forward per step instead "
+                                      "of two); off: each step makes its own", choices=("on", "off"))
+
+
 @FAMILIES.register("gan")
 class GANFamily(Family):
     """Generator G: z -> x and discriminator D: x -> logit, trained in two phases per step.
@@ -49,7 +59,7 @@ class GANFamily(Family):
     name = "gan"
     label = "GAN"
     summary = "generative adversarial network, non-saturating loss (Goodfellow et al. 2014)"
-    Settings = GANSettings
+    Settings = PlainGANSettings
     capabilities = frozenset({"adversarial"})
     # Runs saved before the conv discriminator's BatchNorm (ganvae 0.1 to this change) had none.
     settings_before = {"d_norm": "none"}
@@ -101,6 +111,10 @@ class GANFamily(Family):
             # Vectors in the discriminator's space = (x - offset) / scale, measured on the training data.
             self.register_buffer("vector_offset", torch.zeros(self.data_shape))
             self.register_buffer("vector_scale", torch.ones(self.data_shape))
+        # The fakes the discriminator's step made for the generator's step, with the generator's weights'
+        # versions then (a fake is used only by the step that follows, before any update of the generator).
+        self.reuse_fakes = str(getattr(self.settings, "reuse_fakes", "off")) == "on"
+        self._fakes: Optional[tuple[int, tuple[int, ...], torch.Tensor]] = None
         self.register_load_state_dict_pre_hook(_fill_missing_state)
         self.register_load_state_dict_post_hook(_read_augment_decision)
 
@@ -145,10 +159,18 @@ class GANFamily(Family):
         shows it real and generated examples through here."""
         return self.nets["discriminator"](self.discriminator_input(x))
 
+    def _generator_versions(self) -> tuple[int, ...]:
+        return tuple(p._version for p in self.nets["generator"].parameters())
+
     def discriminator_loss(self, batch: Batch) -> LossDict:
         real = self.to_model_space(batch.x)
-        with torch.no_grad():
-            fake = self.generate(len(batch))
+        if self.reuse_fakes:  # made with the generator's graph, for generator_loss; the discriminator sees a copy
+            kept = self.generate(len(batch))
+            self._fakes = (id(self.nets["generator"]), self._generator_versions(), kept)
+            fake = kept.detach()
+        else:
+            with torch.no_grad():
+                fake = self.generate(len(batch))
         real_logits = self.discriminate(real)
         fake_logits = self.discriminate(fake)
         loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + \
@@ -160,15 +182,25 @@ class GANFamily(Family):
         d_accuracy = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2
         return {"loss": loss, "d_loss": loss, "d_real": d_real, "d_fake": d_fake, "d_accuracy": d_accuracy}
 
+    def _fakes_for_generator(self, n: int) -> torch.Tensor:
+        """The fakes the discriminator's step of this step made (reuse_fakes), when they are of the same
+        generator (not a process group's wrapper of it), weights and number; else new ones."""
+        kept, self._fakes = self._fakes, None
+        if kept is not None and kept[0] == id(self.nets["generator"]) and len(kept[2]) == n \
+                and kept[1] == self._generator_versions():
+            return kept[2]
+        return self.generate(n)
+
     def generator_loss(self, batch: Batch) -> LossDict:
-        fake_logits = self.discriminate(self.generate(len(batch)))
+        fake_logits = self.discriminate(self._fakes_for_generator(len(batch)))
         # Non-saturating: maximise log D(G(z)) rather than minimise log(1 - D(G(z))).
         loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
         return {"loss": loss, "g_loss": loss}
 
     def phases(self) -> list[Phase]:
         return [
-            Phase("discriminator", ("discriminator",), self.discriminator_loss),
+            Phase("discriminator", ("discriminator",), self.discriminator_loss,
+                  keeps_graph_of=("generator",) if self.reuse_fakes else ()),
             Phase("generator", ("generator",), self.generator_loss),
         ]
 

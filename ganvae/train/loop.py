@@ -205,7 +205,7 @@ class _Trainable:
         self.original = [p.requires_grad for p in self.params]
         self.flags = {}  # phase name -> the requires_grad of each parameter during that phase
         for phase in phases:
-            mine = {id(p) for p in family.parameters_of(phase.modules)}
+            mine = {id(p) for p in family.parameters_of(phase.modules + phase.keeps_graph_of)}
             self.flags[phase.name] = [was and id(p) in mine for p, was in zip(self.params, self.original)]
 
     def enter(self, phase: Phase) -> None:
