@@ -162,8 +162,9 @@ def with_settings_before(cfg: Any) -> Any:
     """A saved run's RunConfig with the settings it predates (its family's `settings_before`) at the values it
     was trained with, so that it rebuilds the networks it saved; unchanged for a run that has them all."""
     family = FAMILIES.get(cfg.model.family) if cfg.model.family in FAMILIES else None
+    own = {f.name for f in settings_fields(family.Settings)} if family else set()  # a subclass may lack one
     missing = {name: value for name, value in (family.settings_before if family else {}).items()
-               if name not in cfg.model.settings}
+               if name in own and name not in cfg.model.settings}
     if not missing:
         return cfg
     return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, settings={**cfg.model.settings, **missing}))

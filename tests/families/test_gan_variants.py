@@ -244,6 +244,33 @@ def test_a_conv_run_saved_before_the_setting_loads_without_batch_norm(tmp_path):
     assert not batch_norms(resumed.family_.nets["discriminator"])
 
 
+@pytest.mark.parametrize("family", ["gan", "cgan"])
+def test_a_run_saved_before_reuse_fakes_resumes_as_it_was_trained(tmp_path, family):
+    """A GAN saved before reuse_fakes (its config lacks the key) made new fakes in each phase: it resumes so,
+    exactly as an uninterrupted run with --reuse-fakes off; a cGAN, which has no such setting, is untouched."""
+    import json
+
+    data = Dataset(name="img-test", x=torch.rand(64, 1, 8, 8), y=torch.arange(64) % 2, kind="image", source="test",
+                   class_names=["a", "b"]) if family == "cgan" else images()
+    off = {"reuse_fakes": "off"} if family == "gan" else {}
+    whole = small(family, arch="conv", steps=6, out=tmp_path / "whole", **off).fit(data)
+    small(family, arch="conv", steps=3, out=tmp_path / "old", **off).fit(data)
+    for name in ("config.json", "checkpoint.pt", "checkpoint.prev.pt"):
+        path = tmp_path / "old" / name
+        if name == "config.json":
+            config = json.loads(path.read_text())
+            config["model"]["settings"].pop("reuse_fakes", None)
+            path.write_text(json.dumps(config))
+        elif path.exists():
+            saved = load_checkpoint(path)
+            saved["config"]["model"]["settings"].pop("reuse_fakes", None)
+            save_checkpoint(saved, path)
+    resumed = small(family, arch="conv", steps=6, out=tmp_path / "old").fit(data, resume=True)
+    assert resumed.config_.model.settings.get("reuse_fakes") == ("off" if family == "gan" else None)
+    a, b = state(whole), state(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_ema_decay_is_checked_where_it_enters():
     with pytest.raises(ConfigError, match=r"--ema-decay must be a number <= 1"):
         ganvae.GAN(ema_decay=1.5)
@@ -487,3 +514,72 @@ def test_augment_is_checked_where_it_enters(tmp_path):
     with pytest.raises(ConfigError, match="--augment on needs images; this data is vectors of 2 features"):
         ganvae.GAN(augment="on", steps=1, batch_size=16, out=tmp_path / "run").fit(ring())
     assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+# One batch of fakes for both phases (--reuse-fakes on)
+
+
+def _counting_generator_calls(gan):
+    calls = []
+    gan.nets["generator"].register_forward_hook(lambda module, args, out: calls.append(len(out)))
+    return calls
+
+
+@pytest.mark.parametrize("reuse, expected_calls", [("on", 1), ("off", 2)])
+def test_reuse_fakes_runs_the_generator_once_per_step_and_its_step_uses_those_fakes(reuse, expected_calls):
+    from ganvae.families.gan import PlainGANSettings
+
+    torch.manual_seed(0)
+    gan = GANFamily(ARCHS.get("conv"), "image", (1, 8, 8), latent_dim=4, hidden=8,
+                    settings=PlainGANSettings(reuse_fakes=reuse))
+    d_phase, g_phase = gan.phases()
+    assert d_phase.keeps_graph_of == (("generator",) if reuse == "on" else ())
+    calls = _counting_generator_calls(gan)
+    batch = Batch(torch.rand(6, 1, 8, 8))
+    for p in gan.nets["generator"].parameters():  # as the loop sets them in the discriminator's phase
+        p.requires_grad_(reuse == "on")
+    seen = []
+    original = gan.discriminate
+    gan.discriminate = lambda x: (seen.append(x.detach().clone()), original(x))[1]
+    gan.discriminator_loss(batch)["loss"].backward()
+    for p in gan.nets["generator"].parameters():
+        assert p.grad is None  # the discriminator's loss never reaches the generator
+        p.requires_grad_(True)
+    gan.generator_loss(batch)["loss"].backward()
+    assert calls == [6] * expected_calls
+    assert torch.equal(seen[1], seen[2]) == (reuse == "on")  # the generator's step sees the discriminator's fakes
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in gan.nets["generator"].parameters())
+
+
+def test_reused_fakes_are_made_anew_after_the_generator_changed():
+    from ganvae.families.gan import PlainGANSettings
+
+    gan = GANFamily(ARCHS.get("mlp"), "vector", (2,), latent_dim=2, hidden=8,
+                    settings=PlainGANSettings(reuse_fakes="on"))
+    calls = _counting_generator_calls(gan)
+    batch = Batch(torch.randn(5, 2))
+    gan.discriminator_loss(batch)
+    with torch.no_grad():  # an update of the generator between the two phases
+        next(gan.nets["generator"].parameters()).add_(1.0)
+    gan.generator_loss(batch)["loss"].backward()
+    gan.discriminator_loss(Batch(torch.randn(5, 2)))
+    gan.generator_loss(Batch(torch.randn(4, 2)))  # another number of fakes than were made
+    assert calls == [5, 5, 5, 4]
+
+
+def test_training_with_reused_fakes_runs_resumes_exactly_and_is_refused_for_other_gans(tmp_path):
+    data = images()
+    whole = small(arch="conv", steps=8, reuse_fakes="on", out=tmp_path / "whole").fit(data)
+    assert whole.config_.model.settings["reuse_fakes"] == "on"
+    small(arch="conv", steps=3, reuse_fakes="on", out=tmp_path / "part").fit(data)
+    resumed = small(arch="conv", steps=8, reuse_fakes="on", out=tmp_path / "part").fit(data, resume=True)
+    a, b = state(whole), state(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    other = small(arch="conv", steps=8, reuse_fakes="off", out=tmp_path / "other").fit(data)
+    assert not all(torch.equal(a[k], v) for k, v in state(other).items())  # another training
+    from ganvae.families.gan import PlainGANSettings
+
+    assert PlainGANSettings().reuse_fakes == "on"  # the default
+    for family in ("sngan", "wgan-gp", "cgan"):
+        with pytest.raises(ConfigError, match="reuse"):
+            ganvae.Model.of(family, reuse_fakes="on", steps=1)
