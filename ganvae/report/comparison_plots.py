@@ -16,6 +16,13 @@ SPARE_MARKERS = ("^", "D", "v", "P", "X")
 CURVE_CLOCKS = ("seconds", "images_seen", "step", "epoch")
 
 
+def _label(family: str) -> str:
+    """A family's name in a legend as the report writes it: "cGAN", "VAE (GMM prior)"."""
+    from ..families import family_label
+
+    return family_label(family)
+
+
 def _family_styles(runs: Sequence[Mapping]) -> dict[str, tuple[str, str]]:
     """family -> (colour, marker): the style the family declares (the GAN red circles, the VAE green squares),
     others from the colour cycle."""
@@ -83,7 +90,7 @@ def save_quality_plane(
         colour, marker = styles[family]
         xs, ys = [p[0] for p in family_points], [p[1] for p in family_points]
         axes.scatter(xs, ys, s=40, color=colour, marker=marker, alpha=0.55, linewidths=0,
-                     label=f"{family.upper()} runs ({len(xs)})")
+                     label=f"{_label(family)} runs ({len(xs)})")
         if len(family_points) <= 10:
             for x, y, seed in family_points:
                 axes.annotate(f"s{seed}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7,
@@ -96,7 +103,7 @@ def save_quality_plane(
                         for interval in (x_mean, y_mean))
         axes.errorbar(x_mean["mean"], y_mean["mean"], xerr=x_err, yerr=y_err, color=colour, marker=marker,
                       markersize=11, markeredgecolor="black", capsize=4, linewidth=1.5,
-                      label=f"{family.upper()} mean" + (" \u00b1 95% interval" if x_err is not None else ""))
+                      label=f"{_label(family)} mean" + (" \u00b1 95% interval" if x_err is not None else ""))
         everything += [x_mean["low"], x_mean["high"], y_mean["low"], y_mean["high"]]
     if reference is not None:
         axes.scatter([reference[0]], [reference[1]], marker="*", s=220, color="gold", edgecolors="black",
@@ -185,7 +192,7 @@ def save_metric_curves(
                 continue
             colour, marker = styles[family]
             axes.plot([p[0] for p in pairs], [p[1] for p in pairs], color=colour, marker=marker, markersize=3,
-                      linewidth=1.3, alpha=0.8, label=None if family in labelled else family.upper())
+                      linewidth=1.3, alpha=0.8, label=None if family in labelled else _label(family))
             labelled.add(family)
         way, goal = direction_phrase(metric), target(metric)
         if goal is not None:  # what real data scores: the line a good model's curve approaches

@@ -283,3 +283,23 @@ def test_three_or_more_families_get_a_table_of_who_is_clearly_better_than_whom(t
     two = build_summary(data={"name": "toy"}, budget={"minutes": 1}, seeds=[0, 1, 2],
                         runs=[r for r in runs if r["family"] != "cgan"])
     assert "Who is clearly better" not in write_report(two, tmp_path / "two")["markdown"].read_text()
+
+
+def test_comparison_figures_name_families_as_the_report_does(tmp_path, monkeypatch):
+    """Legends say "cGAN" and "VAE (GMM prior)", as the verdict and tables do, not the entry's name in capitals."""
+    from ganvae.report import comparison_plots
+
+    drawn = []
+    original = comparison_plots.save_figure
+    monkeypatch.setattr(comparison_plots, "save_figure", lambda figure, path: (drawn.append(figure),
+                                                                                original(figure, path))[1])
+    runs = [{"family": f, "seed": s, "metrics": {"precision": 0.5 + 0.1 * s, "recall": 0.3},
+             "curve": [{"seconds": 1, "fid": 3}, {"seconds": 2, "fid": 2}]} for f in ("cgan", "vae+gmm")
+            for s in range(2)]
+    save_precision_recall_plane(runs, tmp_path / "pr.png")
+    save_metric_curves(runs, tmp_path / "curves.png")
+    labels = {text.get_text() for figure in drawn for axes in figure.axes if axes.get_legend()
+              for text in axes.get_legend().get_texts()}
+    assert {"cGAN runs (2)", "VAE (GMM prior) runs (2)", "cGAN mean \u00b1 95% interval", "cGAN",
+            "VAE (GMM prior)"} <= labels, labels
+    assert not any("CGAN" in label or "VAE+GMM" in label for label in labels)
