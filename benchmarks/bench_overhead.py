@@ -44,7 +44,8 @@ def bare(family_name: str, arch: str, steps: int) -> None:
     optimizers = make_optimizers(family, cfg)
     phases = family.phases()
     x, batch_size = data.x, cfg.optim.batch_size
-    owned = {phase.name: {id(p) for p in family.parameters_of(phase.modules)} for phase in phases}
+    owned = {phase.name: {id(p) for p in family.parameters_of(phase.modules + phase.keeps_graph_of)}
+             for phase in phases}
     parameters = list(family.parameters())
     order, position = torch.randperm(len(x)), 0
     start = time.perf_counter()

@@ -97,7 +97,7 @@ def main() -> None:
         header, last = log[0].split(","), log[-1].split(",")
         record["ganvae_counts"] = {"steps": int(last[header.index("step")]),
                                    "images": int(last[header.index("images_seen")])}
-        record["ganvae_fid"] = ganvae.evaluate(str(run_dir), n_eval=args.n_eval)["metrics"]["fid"]
+        record["ganvae_fid"] = ganvae.evaluate(str(run_dir), n_eval=args.n_eval, prior="normal")["metrics"]["fid"]
         if record["pair"] == "vae":  # the same weights, sampled from the fitted latent prior (`--prior gmm`)
             record["ganvae_fid_gmm"] = ganvae.evaluate(str(run_dir), n_eval=args.n_eval, prior="gmm")["metrics"]["fid"]
         if record["baseline_samples"] not in baseline_fids:

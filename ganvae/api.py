@@ -705,7 +705,8 @@ class Model:
     def latent_prior(self, n_components: int = GMM_COMPONENTS, data=None, seed: int = 0):
         """A full-covariance Gaussian mixture of n_components fitted (with this seed) to the encoded means of the
         training data (Ghosh et al. 2020): sample(prior="gmm") draws codes from it instead of N(0, I). data: the
-        training examples in the data's units; None reloads the run's training split. Cached in the run folder
+        training examples in the data's units; None: the mixture fitted last for these weights, else the run's
+        training split, reloaded. Cached in the run folder
         (latent_prior.npz) and fitted again when the weights change. Needs a family with an encoder."""
         from .latent_prior import latent_prior
 
@@ -718,20 +719,25 @@ class Model:
         return prior
 
     def use_prior(self, prior: str, n_components: int = GMM_COMPONENTS) -> "Model":
-        """Make sample() (and what calls it: `ganvae sample`, evaluate) draw codes from `prior` ("normal" or
-        "gmm", fitted now with n_components) when not told otherwise."""
-        from .latent_prior import check_prior
+        """Make sample() (and what calls it: `ganvae sample`, evaluate) draw codes from `prior` ("normal",
+        "gmm", fitted now with n_components, or "auto": gmm for an unconditional family with an encoder, else
+        normal) when not told otherwise."""
+        from .latent_prior import resolve_prior
 
-        if check_prior(prior) == "gmm":
+        prior = resolve_prior(prior, self.capabilities)
+        if prior == "gmm":
             self.latent_prior(n_components)
         self.sampling_prior = prior
         return self
 
     def _codes_prior(self, prior: Optional[str]):
         """The LatentPrior to draw codes from, or None for the family's own N(0, I)."""
-        from .latent_prior import check_prior
+        from .latent_prior import check_prior, resolve_prior
 
-        if check_prior(self.sampling_prior if prior is None else prior, "prior") == "normal":
+        prior = self.sampling_prior if prior is None else prior
+        if check_prior(prior, "prior", auto=True) == "auto":
+            prior = resolve_prior(prior, self.capabilities)
+        if prior == "normal":
             return None
         n_components, seed = self._prior_options
         return self.latent_prior(n_components, seed=seed)

@@ -21,9 +21,9 @@ from .config import (CHECKPOINT_EVERY, IW_SAMPLES, LOG_EVERY, N_EVAL, NLL_EXAMPL
                      DataConfig, ModelConfig, OptimConfig, RunConfig, validate)
 from .data import name_part
 from .errors import ConfigError, GanvaeError, one_line
-from .latent_prior import GMM_COMPONENTS
+from .latent_prior import GMM_COMPONENTS, resolve_prior
 from .light_commands import add_datasets_command, cmd_datasets
-from .families import FAMILIES, compare_defaults, family_label, setting_flags
+from .families import FAMILIES, capabilities_of, compare_defaults, family_label, setting_flags
 from .nets import ARCHS
 from .sizes import available_cpus
 from .train.distributed import RankZeroFailed, World
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a .npy (float32 array, written in blocks), .png (a grid or scatter), or for vector data .csv "
                         "or .parquet (the data's column names and units; .parquet needs pyarrow)")
     p.add_argument("--seed", type=int, default=0)
-    _add_prior_flags(p, ("normal", "gmm"))
+    _add_prior_flags(p, ("auto", "normal", "gmm"), default="auto")
     p.add_argument("--label", metavar="K",
                    help="conditional families (cgan, cvae): draw every sample of class K, a class name of the data "
                         "(a subfolder's name, Fashion-MNIST's Trouser ...) or a class number from 0")
@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="where to write the JSON (default: RUN/metrics.json, or "
                                                  "SAMPLES.metrics.json beside a .npy)")
     p.add_argument("--no-download", action="store_true", help="never try to download a missing dataset")
-    _add_prior_flags(p, ("normal", "gmm"))
+    _add_prior_flags(p, ("auto", "normal", "gmm"), default="auto")
 
     p = sub.add_parser("compare", help=COMMAND_HELP["compare"])
     _add_data_flags(p, required=True)
@@ -397,7 +397,8 @@ def _report_run(model) -> int:
 
 
 def _add_prior_flags(p, choices: tuple[str, ...], default: str = "normal") -> None:
-    said = {"normal": "normal, N(0, I)", "gmm": "gmm, a Gaussian mixture fitted to the encoded training data "
+    said = {"auto": "auto, gmm for an unconditional family with an encoder, normal for the others",
+            "normal": "normal, N(0, I)", "gmm": "gmm, a Gaussian mixture fitted to the encoded training data "
                                                "(families with an encoder; cached as RUN/latent_prior.npz)",
             "both": "both, each family with an encoder twice, as its own entry and as 'FAMILY (GMM prior)'"}
     p.add_argument("--prior", choices=choices, default=default,
@@ -408,12 +409,14 @@ def _add_prior_flags(p, choices: tuple[str, ...], default: str = "normal") -> No
 
 
 def cmd_sample(args) -> int:
-    from .sample_files import SUFFIXES, write_samples
+    from .sample_files import SUFFIXES, check_format, write_samples
 
     output = Path(args.output)
     if output.suffix.lower() not in SUFFIXES:
         raise ConfigError(f"-o must end in .npy, .png, .csv or .parquet, not {output.name!r}")
-    model = load(args.run).use_prior(args.prior, args.gmm_components)
+    model = load(args.run)
+    check_format(model, output)  # said before the prior is fitted and any sample drawn
+    model.use_prior(resolve_prior(args.prior, model.family_.capabilities), args.gmm_components)
     label = None if args.label is None else model.class_index(args.label)
     shape = write_samples(model, args.n_samples, output, seed=args.seed, labels=label)
     names = model.data_info_.get("class_names") or []
@@ -431,8 +434,9 @@ def cmd_evaluate(args) -> int:
                       progress=True, prior=args.prior, gmm_components=args.gmm_components)
     print(format_table(result))
     path = args.out or metrics_path_for(args.source)
-    if path is not None and args.prior != "normal" and not args.out:  # beside the normal prior's, not over it
-        path = path.with_name(f"{path.stem}-{args.prior}{path.suffix}")
+    used = result["settings"].get("prior", "normal")
+    if path is not None and not args.out and used != resolve_prior("auto", capabilities_of(result["family"])):
+        path = path.with_name(f"{path.stem}-{used}{path.suffix}")  # beside the default prior's, not over it
     path = save_metrics(result, path)
     print(f"wrote {path}")
     return 0

@@ -31,6 +31,7 @@ from .data import IMAGE, MODE_MEANS, Dataset, load_dataset
 from .errors import ConfigError, GanvaeError, RunError, one_line
 from .families import FAMILIES, capabilities_of, compare_defaults
 from .latent_prior import GMM_COMPONENTS, PRIOR_FILE, check_prior
+from .latent_prior import takes_fitted_prior as family_takes_fitted_prior
 from .nets import ARCHS, resolve_arch
 from .sizes import available_cpus
 from .storage import remove_quietly, write_synced
@@ -147,7 +148,8 @@ def _score(model, cfg: CompareConfig, n_eval: int, final: bool) -> dict:
     # Intermediate points get a cheaper NLL: they draw curves, the final point fills the table.
     iw_samples, nll_examples = (cfg.iw_samples, cfg.nll_examples) if final else \
         (min(cfg.iw_samples, 50), min(cfg.nll_examples, 50))
-    return evaluate(model, data=cfg.data, n_eval=n_eval, iw_samples=iw_samples, nll_examples=nll_examples)
+    return evaluate(model, data=cfg.data, n_eval=n_eval, iw_samples=iw_samples, nll_examples=nll_examples,
+                    prior="normal")
 
 
 def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_dir: Path, n_eval: int,
@@ -261,8 +263,7 @@ def prior_entry(family: str) -> str:
 
 
 def takes_fitted_prior(family: str) -> bool:
-    capabilities = capabilities_of(family)
-    return "encoder" in capabilities and "conditional" not in capabilities
+    return family_takes_fitted_prior(capabilities_of(family))
 
 
 def score_with_fitted_prior(run: dict, cfg: CompareConfig, n_eval: int, gmm_components: int,
@@ -277,7 +278,8 @@ def score_with_fitted_prior(run: dict, cfg: CompareConfig, n_eval: int, gmm_comp
     run_dir = Path(run["run_dir"])
     record_path = run_dir / "metrics-gmm.json"
     settings = {"n_eval": n_eval, "gmm_components": gmm_components, "data": cfg.data.name,
-                "step": run["curve"][-1]["step"] if run.get("curve") else None}
+                "step": run["curve"][-1]["step"] if run.get("curve") else None,
+                "likelihood": "of the mixture"}  # records from before the NLL was measured with it are scored again
     record = read_json(record_path) if record_path.exists() else {}
     if record.get("settings") == settings and not rescore:
         result = record["result"]
@@ -608,7 +610,8 @@ def _compare_locked(cfg: CompareConfig, out: Path, train_data: Dataset, arch: st
     if prior != "normal":
         notes.append(f"An entry marked (GMM prior) is its family's runs with codes drawn from a {gmm_components}-"
                      f"component Gaussian mixture fitted to the encoded training data (Ghosh et al. 2020) instead of "
-                     f"N(0, I); its likelihood metrics are n/a, since they belong to the N(0, I) prior.")
+                     f"N(0, I); its NLL, bits per dimension and negative ELBO are of the decoder with that mixture as its prior "
+                     f"(importance-sampled with the same encoder), its KL per dimension the encoder's to N(0, I).")
     summary = build_summary(data=data_info, budget=budget, seeds=list(range(cfg.seeds)),
                             runs=runs, families=entries, notes=notes)
     paths = write_report(summary, out)

@@ -30,7 +30,7 @@ from ganvae.data import IMAGE, MODE_MEANS, MODE_SIGMA, VECTOR, Dataset, load_dat
 from ganvae.storage import atomic_write_bytes, cache_dir, cached_file, write_cache_file
 from ganvae.errors import ConfigError, DataError
 from ganvae.notebook import EvaluationResult, format_value
-from ganvae.latent_prior import GMM_COMPONENTS, check_prior
+from ganvae.latent_prior import GMM_COMPONENTS, check_prior, resolve_prior
 from ganvae.metrics.spec import MEMORIZATION_QUANTILE, METRICS, TARGET, capable_families, group_metrics
 from ganvae.metrics.clusters import (KMEANS_INITS, MIN_EXPECTED, NDB_ALPHA, assign_clusters, cluster_count,
                                      cluster_coverage, fit_clusters)
@@ -67,7 +67,7 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
              n_eval: int = DEFAULT_N_SAMPLES, features: str = "auto", seed: int = 0,
              iw_samples: int = DEFAULT_IW_SAMPLES, nll_examples: Optional[int] = DEFAULT_NLL_EXAMPLES,
              data_dir: Optional[str] = None, download: bool = True, cache: bool = True,
-             progress: bool = False, prior: str = "normal", gmm_components: int = GMM_COMPONENTS,
+             progress: bool = False, prior: str = "auto", gmm_components: int = GMM_COMPONENTS,
              n_samples: Optional[int] = None) -> dict:
     """Measure a model or a set of samples against real data on the shared metric suite.
 
@@ -83,9 +83,10 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         iw_samples: importance samples K per example for the VAE's NLL.
         nll_examples: reference examples the NLL is averaged over (None: all of them).
         cache: read and write cached real-data features and statistics.
-        prior: where a model's codes come from: "normal" (N(0, I)) or "gmm" (a Gaussian mixture of
-            gmm_components fitted to the encoded training data, for a family with an encoder); with "gmm" the
-            likelihood metrics read n/a, since they belong to the model with its N(0, I) prior.
+        prior: where a model's codes come from: "normal" (N(0, I)), "gmm" (a Gaussian mixture of
+            gmm_components fitted to the encoded training data, for a family with an encoder; its NLL, bits per
+            dimension and negative ELBO are then of the decoder with the mixture as its prior), or "auto" (the
+            default: "gmm" for an unconditional family with an encoder, "normal" for the others).
         n_samples: the old name of n_eval, still accepted.
 
     Returns:
@@ -106,7 +107,10 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
     if split not in (None, "train", "test"):
         raise ConfigError(f"--split must be train or test, not {split!r}")
     model, given_samples, label, run_data = _resolve_source(source)
-    check_prior(prior)
+    if model is not None:
+        prior = resolve_prior(prior, model.family_.capabilities)
+    elif check_prior(prior, auto=True) == "auto":
+        prior = "normal"
     if prior != "normal" and model is None:
         raise ConfigError(f"--prior {prior} draws a model's codes from a fitted prior, and {label} holds samples, not "
                           f"a model; evaluate the run folder instead")
@@ -120,8 +124,7 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         if tuple(model.data_info_["shape"]) != train_data.shape:
             raise ConfigError(f"the model makes examples of shape {tuple(model.data_info_['shape'])}, but "
                               f"{train_data.name} holds {train_data.shape}; pass the --data it was trained on")
-        if prior != "normal":
-            model.latent_prior(gmm_components)
+        fitted = _fitted_prior(model, gmm_components, train_data) if prior != "normal" else None
         samples = model.sample(n_samples, seed=seed, prior=prior)
     else:
         samples = given_samples[:n_samples]
@@ -134,7 +137,7 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         has_test_split=_has_test_split(train_cfg), extractor=extractor, fake_features=fake_features,
         fake_predictions=fake_predictions, real=real_features(reference, extractor, cache=cache, progress=progress),
         model=model, seed=seed, iw_samples=iw_samples, nll_examples=nll_examples, cache=cache, progress=progress,
-        prior=prior)
+        prior=prior, latent_prior=fitted if model is not None else None)
     capabilities = frozenset(model.family_.capabilities) if model is not None else frozenset()
     metrics, notes, details, settings = _run_groups(inputs, family, capabilities)
     metrics = {name: _plain(value) for name, value in metrics.items()}
@@ -164,6 +167,17 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
     })
 
 
+def _fitted_prior(model, gmm_components: int, train_data: Dataset):
+    """The model's mixture prior, fitted to its own training data; where that cannot be loaded again (a model
+    fitted on arrays), to the training split of the data it is evaluated against."""
+    try:
+        return model.latent_prior(gmm_components)
+    except ConfigError:
+        if tuple(model.data_info_["shape"]) != train_data.shape:
+            raise
+        return model.latent_prior(gmm_components, data=train_data)
+
+
 # --- the metric groups: each computes its metrics (those whose spec names the group) from the prepared inputs ---
 
 @dataclass
@@ -186,6 +200,7 @@ class EvalInputs:
     cache: bool = True
     progress: bool = False
     prior: str = "normal"  # where the model's codes came from: "normal" or "gmm" (a fitted mixture)
+    latent_prior: Any = None  # the fitted mixture (a LatentPrior) when prior is "gmm"
     _train: Optional[dict] = field(default=None, init=False, repr=False)
 
     def train_features(self) -> dict:
@@ -535,9 +550,6 @@ def _memorization_threshold(test: dict, train: dict, cache: bool) -> float:
 def _likelihood_metrics(inputs: EvalInputs) -> GroupResult:
     """NLL, bits per dimension, negative ELBO, KL per latent dimension, active units and reconstruction error
     on the reference split, mapped into the model's space."""
-    if inputs.prior != "normal":
-        raise NotApplicable(f"the likelihood is the model's with its N(0, I) prior, not with the fitted {inputs.prior} "
-                            f"prior these samples came from: see the evaluation with --prior normal")
     model = inputs.model
     info = model.data_info_
     x = _in_data_units(inputs.reference)
@@ -549,7 +561,8 @@ def _likelihood_metrics(inputs: EvalInputs) -> GroupResult:
     values = vae_metrics(model.family_, torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
                          n_importance=inputs.iw_samples, nll_examples=inputs.nll_examples, seed=inputs.seed,
                          log_scale_sum=log_scale_sum,
-                         labels=inputs.reference.y if "conditional" in model.family_.capabilities else None)
+                         labels=inputs.reference.y if "conditional" in model.family_.capabilities else None,
+                         log_prior=None if inputs.latent_prior is None else inputs.latent_prior.log_density)
     per_dim = values["kl_per_dim"]
     metrics = {name: values[name] for name in group_metrics("likelihood")}
     metrics["kl_per_dim"] = float(np.mean(per_dim))  # mean over latent dimensions; each one in details

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -64,6 +65,22 @@ class LatentPrior:
         codes = means[components] + (factors[components] @ noise.unsqueeze(-1)).squeeze(-1)
         return codes.float()
 
+    def log_density(self, z: torch.Tensor) -> torch.Tensor:
+        """log g(z) of the mixture at codes z (..., D), (...) float64 on z's device:
+        logsumexp_k [log w_k + log N(z; m_k, S_k)], each Gaussian's from the Cholesky factor L_k of S_k as
+        -(D log 2 pi + 2 sum log diag L_k + |L_k^-1 (z - m_k)|^2) / 2."""
+        z = z.to(torch.float64)
+        means = torch.from_numpy(self.means).to(z.device)  # (K, D)
+        factors = torch.linalg.cholesky(torch.from_numpy(self.covariances).to(z.device))  # (K, D, D)
+        flat = z.reshape(-1, z.shape[-1])  # (N, D)
+        centred = (flat.unsqueeze(0) - means.unsqueeze(1)).transpose(1, 2)  # (K, D, N)
+        whitened = torch.linalg.solve_triangular(factors, centred, upper=False)  # (K, D, N)
+        log_det = 2 * torch.log(torch.diagonal(factors, dim1=-2, dim2=-1)).sum(-1)  # (K,)
+        dim = z.shape[-1]
+        log_components = -0.5 * (dim * math.log(2 * math.pi) + log_det.unsqueeze(1) + whitened.pow(2).sum(1))
+        log_weights = torch.log(torch.from_numpy(self.weights).to(z.device)).unsqueeze(1)  # (K, 1)
+        return torch.logsumexp(log_weights + log_components, dim=0).reshape(z.shape[:-1])
+
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
         np.savez(buffer, weights=self.weights, means=self.means, covariances=self.covariances, key=np.array(self.key))
@@ -79,10 +96,25 @@ class LatentPrior:
             return None
 
 
-def check_prior(prior: str, flag: str = "--prior") -> str:
-    if prior not in PRIORS:
-        raise ConfigError(f"{flag} must be one of {', '.join(PRIORS)}, not {prior!r}")
+def check_prior(prior: str, flag: str = "--prior", auto: bool = False) -> str:
+    """`prior` if it is one of PRIORS (or "auto", where `auto` allows it); ConfigError otherwise."""
+    allowed = PRIORS + (("auto",) if auto else ())
+    if prior not in allowed:
+        raise ConfigError(f"{flag} must be one of {', '.join(allowed)}, not {prior!r}")
     return prior
+
+
+def takes_fitted_prior(capabilities) -> bool:
+    """Whether a family with these capabilities can sample from a fitted prior: it has an encoder to fit it to,
+    and is unconditional (a conditional family's codes depend on the label)."""
+    return "encoder" in capabilities and "conditional" not in capabilities
+
+
+def resolve_prior(prior: str, capabilities) -> str:
+    """The prior "auto" stands for: the fitted mixture where the family can take one, else N(0, I)."""
+    if check_prior(prior, auto=True) != "auto":
+        return prior
+    return "gmm" if takes_fitted_prior(capabilities) else "normal"
 
 
 def check_components(n_components) -> int:
@@ -149,23 +181,24 @@ def training_examples(model, data=None) -> tuple[torch.Tensor, str]:
 
 
 def latent_prior(model, n_components: int = GMM_COMPONENTS, data=None, seed: int = 0) -> LatentPrior:
-    """The model's fitted mixture prior: from memory or the run folder's cache if it was fitted for these
-    weights, data, component count and seed; otherwise fitted now (and cached in the run folder)."""
+    """The model's fitted mixture prior: from memory if it was fitted for these weights, component count and seed
+    (and this data, when `data` is given), or from the run folder's cache if it was also fitted to the model's
+    training data; otherwise fitted now (and cached in the run folder)."""
     n_components = check_components(n_components)
     weights = weights_digest(model.family_)
     given = None if data is None else training_examples(model, data)
     data_key = given[1] if given is not None else model.data_info_.get("sha256")
 
-    def fits(prior: Optional[LatentPrior]) -> bool:
+    def fits(prior: Optional[LatentPrior], any_data: bool = False) -> bool:
         """Fitted for these weights, component count and seed, and for this data (any, when none is named)."""
         if prior is None:
             return False
         held_weights, held_data, held_components, held_seed = (prior.key.split("|") + ["", "", "", ""])[:4]
         return (held_weights, held_components, held_seed) == (weights, str(n_components), str(seed)) and \
-            (data_key is None or held_data == data_key)
+            (any_data or data_key is None or held_data == data_key)
 
     held = getattr(model, "latent_prior_", None)
-    if fits(held):
+    if fits(held, any_data=given is None):  # with no data named, the mixture fitted last, to whatever data
         return held
     path = Path(model.run_dir_) / PRIOR_FILE if getattr(model, "run_dir_", None) is not None else None
     stored = LatentPrior.read(path) if path is not None and path.is_file() else None

@@ -103,12 +103,27 @@ def _write_csv(model, n_samples: int, tmp: Path, seed: int, columns: list[str], 
             np.savetxt(f, block, fmt=CSV_FORMAT, delimiter=",")
 
 
-def _write_parquet(model, n_samples: int, tmp: Path, seed: int, columns: list[str], labels=None) -> None:
+def check_format(model, path) -> None:
+    """ConfigError, before any sample is drawn (or a prior fitted), when `path`'s format cannot hold the model's
+    samples (images in a table) or needs a package that is not installed (.parquet: pyarrow)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".parquet"):
+        _columns(model.data_info_, Path(path))
+    if suffix == ".parquet":
+        _pyarrow()
+
+
+def _pyarrow():
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         raise ConfigError("writing .parquet needs pyarrow: `pip install pyarrow` (or write .csv or .npy)") from None
+    return pa, pq
+
+
+def _write_parquet(model, n_samples: int, tmp: Path, seed: int, columns: list[str], labels=None) -> None:
+    pa, pq = _pyarrow()
     schema = pa.schema([(name, pa.float32()) for name in columns])
     with pq.ParquetWriter(str(tmp), schema) as writer:
         for _, block in model.sample_blocks(n_samples, seed=seed, labels=labels):

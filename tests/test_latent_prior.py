@@ -94,13 +94,20 @@ def test_evaluate_with_the_gmm_prior(vae):
     from ganvae.evaluation import evaluate, format_table
 
     model = ganvae.VAE(steps=30, batch_size=50, latent_dim=2, hidden=16, seed=0).fit("ring8")
-    normal = evaluate(model, n_eval=200, iw_samples=5, nll_examples=20, cache=False)
+    normal = evaluate(model, n_eval=200, iw_samples=5, nll_examples=20, cache=False, prior="normal")
     fitted = evaluate(model, n_eval=200, iw_samples=5, nll_examples=20, cache=False, prior="gmm",
                       gmm_components=3)
     assert fitted["settings"]["prior"] == "gmm" and fitted["settings"]["gmm_components"] == 3
-    assert normal["metrics"]["nll"] is not None and fitted["metrics"]["nll"] is None
-    assert "N(0, I) prior" in fitted["notes"]["nll"]
+    assert "prior" not in normal["settings"]
+    # the likelihood of the decoder with the mixture as its prior: another model, so another NLL; the encoder's
+    # own numbers (KL to N(0, I), active units, reconstructions) are the same
+    assert fitted["metrics"]["nll"] != normal["metrics"]["nll"]
+    assert fitted["metrics"]["neg_elbo"] != normal["metrics"]["neg_elbo"]
+    for name in ("kl_per_dim", "active_units", "reconstruction_error"):
+        assert fitted["metrics"][name] == normal["metrics"][name]
     assert fitted["metrics"]["fid"] != normal["metrics"]["fid"]
+    default = evaluate(model, n_eval=200, iw_samples=5, nll_examples=20, cache=False, gmm_components=3)
+    assert default["settings"]["prior"] == "gmm" and default["metrics"] == fitted["metrics"]
     assert "GMM prior of 3 components" in format_table(fitted)
     with pytest.raises(ganvae.ConfigError, match="holds samples, not a model"):
         evaluate(np.zeros((20, 2), np.float32), data="ring8", n_eval=20, prior="gmm")
@@ -117,8 +124,15 @@ def test_cli_sample_and_evaluate_flags(tmp_path, capsys):
     assert np.array_equal(np.load(tmp_path / "gmm.npy"), model.sample(30, seed=0, prior="gmm"))
     assert main(["evaluate", str(out), "-n", "100", "--prior", "gmm", "--iw-samples", "5", "--nll-examples",
                  "10"]) == 0
-    written = json.loads((out / "metrics-gmm.json").read_text())
-    assert written["settings"]["prior"] == "gmm" and not (out / "metrics.json").exists()
+    written = json.loads((out / "metrics.json").read_text())  # the default prior's file: auto is gmm for a VAE
+    assert written["settings"]["prior"] == "gmm" and written["settings"]["gmm_components"] == 10
+    assert main(["evaluate", str(out), "-n", "100", "--prior", "normal", "--iw-samples", "5", "--nll-examples",
+                 "10"]) == 0
+    assert "prior" not in json.loads((out / "metrics-normal.json").read_text())["settings"]
+    assert json.loads((out / "metrics.json").read_text()) == written  # not overwritten by another prior's
+    assert main(["sample", str(out), "-n", "30", "-o", str(tmp_path / "auto.npy")]) == 0
+    model.latent_prior(10)
+    assert np.array_equal(np.load(tmp_path / "auto.npy"), model.sample(30, seed=0, prior="gmm"))
     gan = tmp_path / "gan"
     assert main(["train", "gan", "--data", "ring8", "--steps", "2", "--out", str(gan), "--no-progress"]) == 0
     capsys.readouterr()
@@ -138,7 +152,10 @@ def test_compare_reports_both_priors_side_by_side(tmp_path):
     assert summary["families"] == ["gan", "vae", "vae+gmm"]
     fitted = [run for run in summary["runs"] if run["family"] == "vae+gmm"]
     assert [run["seed"] for run in fitted] == [0, 1]
-    assert all(run["metrics"]["nll"] is None and run["metrics"]["fid"] is not None for run in fitted)
+    assert all(run["metrics"]["nll"] is not None and run["metrics"]["fid"] is not None for run in fitted)
+    plain = [run for run in summary["runs"] if run["family"] == "vae"]
+    assert all(f["metrics"]["nll"] != p["metrics"]["nll"] and f["metrics"]["active_units"] == p["metrics"]["active_units"]
+               for f, p in zip(fitted, plain))  # the mixture's likelihood; the same encoder
     assert summary["aggregate"]["vae+gmm"]["fid"]["n"] == 2
     markdown = paths["markdown"].read_text()
     header = next(line for line in markdown.splitlines() if line.startswith("| metric |"))
@@ -159,6 +176,21 @@ def test_cli_compare_prior_flag():
 
     args = build_parser().parse_args(["compare", "--data", "ring8", "--prior", "normal", "--gmm-components", "4"])
     assert (args.prior, args.gmm_components) == ("normal", 4)
-    # compare and advise show a VAE both ways unless told otherwise; sample and evaluate draw from N(0, I)
+    # compare and advise show a VAE both ways unless told otherwise; sample and evaluate draw from the fitted
+    # mixture where the family has an encoder (auto)
     assert build_parser().parse_args(["compare", "--data", "ring8"]).prior == "both"
-    assert build_parser().parse_args(["sample", "RUN", "-o", "s.npy"]).prior == "normal"
+    assert build_parser().parse_args(["sample", "RUN", "-o", "s.npy"]).prior == "auto"
+
+
+def test_the_mixtures_log_density_is_sklearns():
+    from sklearn.mixture import GaussianMixture
+
+    rng = np.random.default_rng(0)
+    codes = np.concatenate([rng.normal(size=(300, 3)) * 0.3 + 2, rng.normal(size=(200, 3)) @ rng.normal(size=(3, 3))])
+    mixture = GaussianMixture(n_components=3, covariance_type="full", random_state=0).fit(codes)
+    prior = LatentPrior(mixture.weights_, mixture.means_, mixture.covariances_)
+    points = rng.normal(size=(7, 5, 3)) * 2
+    density = prior.log_density(torch.from_numpy(points))
+    assert density.shape == (7, 5) and density.dtype == torch.float64
+    np.testing.assert_allclose(density.numpy(), mixture.score_samples(points.reshape(-1, 3)).reshape(7, 5),
+                               rtol=1e-10)

@@ -187,10 +187,11 @@ class GANFamily(Family):
 
     def _fakes_for_generator(self, n: int) -> torch.Tensor:
         """The fakes the discriminator's step of this step made (reuse_fakes), when they are of the same
-        generator (not a process group's wrapper of it), weights and number; else new ones."""
+        generator (not a process group's wrapper of it), weights and number, made with the generator's graph (a
+        loop that froze the generator during the discriminator's step gets none); else new ones."""
         kept, self._fakes = self._fakes, None
         if kept is not None and kept[0] == id(self.nets["generator"]) and len(kept[2]) == n \
-                and kept[1] == self._generator_versions():
+                and kept[2].requires_grad and kept[1] == self._generator_versions():
             return kept[2]
         return self.generate(n)
 

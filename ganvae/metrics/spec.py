@@ -263,9 +263,12 @@ def group_metrics(group: str) -> tuple[str, ...]:
 
 def family_capabilities(family: str) -> frozenset[str]:
     """A registered family's declared capabilities (``Family.capabilities``); empty for an unknown name, such
-    as a family a newer ganvae wrote into a summary. Imports the families (and torch) on first use."""
+    as a family a newer ganvae wrote into a summary. A comparison's entry "FAMILY+PRIOR" (the family's runs with
+    codes from a fitted prior) has its family's: the same encoder, and a likelihood with that prior. Imports the
+    families (and torch) on first use."""
     from ganvae.families import FAMILIES
 
+    family = family.partition("+")[0]
     if family not in FAMILIES:
         return frozenset()
     return frozenset(FAMILIES.get(family).capabilities)

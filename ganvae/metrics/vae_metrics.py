@@ -6,14 +6,16 @@ vectors (N, D) as the model was trained on them), and for a conditional family (
 and runs the networks; the formulas themselves live in
 ``ganvae.metrics.likelihood``. The log-densities used:
 log p(x|z) from ``family.log_likelihood``; log p(z) = log N(z; 0, I); log q(z|x) = log N(z; mu(x), diag
-exp(logvar(x))), each summed over dimensions. Randomness is drawn from a generator seeded by ``seed``, so the
+exp(logvar(x))), each summed over dimensions. log p(z) may be another prior's (``log_prior``: a mixture fitted to
+the encoded training set after training, ``ganvae.latent_prior``); the decoder with that prior is another density
+model of the data, estimated with the same encoder as the importance sampler. Randomness is drawn from a generator seeded by ``seed``, so the
 same call gives the same numbers.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -29,6 +31,7 @@ __all__ = ["posterior_moments", "negative_elbo", "importance_weighted_nll", "rec
 BATCH = 500
 MAX_DECODES = 4096  # z samples decoded at once by the IWAE estimate: bounds its memory for any K
 LOG_2PI = math.log(2 * math.pi)
+LogPrior = Callable[[torch.Tensor], torch.Tensor]  # codes (..., L) -> log p(z) (...)
 
 
 def _batches(x: torch.Tensor, size: int, labels: Optional[torch.Tensor] = None):
@@ -68,28 +71,37 @@ def posterior_moments(family, x: torch.Tensor, labels: Optional[torch.Tensor] = 
 
 
 @torch.no_grad()
-def negative_elbo(family, x: torch.Tensor, seed: int = 0, labels: Optional[torch.Tensor] = None) -> np.ndarray:
+def negative_elbo(family, x: torch.Tensor, seed: int = 0, labels: Optional[torch.Tensor] = None,
+                  log_prior: Optional[LogPrior] = None) -> np.ndarray:
     """-ELBO per example in nats, (N,): -log p(x|z) for one z ~ q(z|x), plus the closed-form KL to the prior.
 
     The same estimator the VAE is trained on (``VAEFamily.elbo_terms``); unbiased, and an upper bound on
-    -log p(x) in expectation.
+    -log p(x) in expectation. With another prior (``log_prior``), whose KL has no closed form, the KL is the
+    one-sample estimate log q(z|x) - log p(z) at the same z.
     """
     generator = _generator(family, seed)
     values = []
     for batch, given in _batches(x, BATCH, labels):
         batch, given = batch.to(family.device), _on(family.device, given)
         mu, logvar = family.encode(batch, **given)
-        z = mu + torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype) * (0.5 * logvar).exp()
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + eps * (0.5 * logvar).exp()
         reconstruction = -family.log_likelihood(batch, family.decode(z, **given))
-        values.append((reconstruction + gaussian_kl(mu, logvar).sum(1)).cpu())
+        if log_prior is None:
+            values.append((reconstruction + gaussian_kl(mu, logvar).sum(1)).cpu())
+        else:
+            log_q = _diagonal_normal_log_density(eps, logvar).double()
+            values.append((reconstruction.double() + log_q - log_prior(z).to(mu.device)).cpu())
     return torch.cat(values).double().numpy()
 
 
 @torch.no_grad()
 def importance_weighted_nll(family, x: torch.Tensor, n_importance: int = IW_SAMPLES, seed: int = 0,
-                            max_decodes: int = MAX_DECODES, labels: Optional[torch.Tensor] = None) -> np.ndarray:
+                            max_decodes: int = MAX_DECODES, labels: Optional[torch.Tensor] = None,
+                            log_prior: Optional[LogPrior] = None) -> np.ndarray:
     """-log p(x) per example in nats, (N,), by the importance-weighted bound with K = n_importance samples
-    (Burda et al. 2016): -(logsumexp_k log w_k - log K), log w = log p(x|z) + log p(z) - log q(z|x).
+    (Burda et al. 2016): -(logsumexp_k log w_k - log K), log w = log p(x|z) + log p(z) - log q(z|x); log p(z)
+    is N(0, I)'s, or `log_prior`'s when given.
 
     K = 1 is a one-sample ELBO; larger K gives a tighter (lower) estimate. z is decoded in chunks of at most
     ``max_decodes`` so memory stays bounded whatever K is.
@@ -115,7 +127,7 @@ def importance_weighted_nll(family, x: torch.Tensor, n_importance: int = IW_SAMP
             raw = family.decode(z.reshape(k * len(batch), -1), **repeated_given)  # (k*B, ...)
             repeated = batch.unsqueeze(0).expand(k, *batch.shape).reshape(k * len(batch), *batch.shape[1:])
             log_p_x.append(family.log_likelihood(repeated, raw).reshape(k, len(batch)))
-            log_p_z.append(_standard_normal_log_density(z))
+            log_p_z.append(_standard_normal_log_density(z) if log_prior is None else log_prior(z).to(z.device))
             log_q.append(_diagonal_normal_log_density(eps, logvar.unsqueeze(0).expand_as(eps)))
         log_likelihood = importance_weighted_log_likelihood(
             torch.cat(log_p_x).double(), torch.cat(log_p_z).double(), torch.cat(log_q).double())  # (B,)
@@ -140,7 +152,8 @@ def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> np.ndarray:
 
 
 def vae_metrics(family, x: torch.Tensor, n_importance: int = IW_SAMPLES, nll_examples: Optional[int] = NLL_EXAMPLES,
-                seed: int = 0, log_scale_sum: float = 0.0, labels: Optional[torch.Tensor] = None) -> dict:
+                seed: int = 0, log_scale_sum: float = 0.0, labels: Optional[torch.Tensor] = None,
+                log_prior: Optional[LogPrior] = None) -> dict:
     """Every VAE-only metric on the examples x (model space): neg_elbo, reconstruction_error, kl_per_dim,
     active_units over all of x; nll and bits_per_dim over the first ``nll_examples`` of x (all when None).
 
@@ -149,6 +162,9 @@ def vae_metrics(family, x: torch.Tensor, n_importance: int = IW_SAMPLES, nll_exa
     labels (N,): a conditional family's classes of x, which it needs. Its bounds are then on -log p(x | y); adding
     -log p(y) of its uniform class prior, log K, makes them bounds on -log p(x, y) >= -log p(x), the same
     quantity as a plain VAE's (tight when the class is clear from x); reported as ``label_prior_nats``.
+    log_prior: the log-density of another prior over codes (a fitted mixture's), for the NLL, bits per dimension
+    and negative ELBO of the decoder with that prior; the KL per dimension stays the encoder's to N(0, I), the
+    prior it was trained with (a mixture's KL does not split into dimensions).
     Returns plain floats (kl_per_dim a list), plus ``nll_examples`` and ``iw_samples`` used and the NLL's
     standard error over those examples (``nll_std_error``).
     """
@@ -164,12 +180,13 @@ def vae_metrics(family, x: torch.Tensor, n_importance: int = IW_SAMPLES, nll_exa
     mu, logvar = posterior_moments(family, x, labels)
     n_nll = len(x) if nll_examples is None else min(int(nll_examples), len(x))
     nll = importance_weighted_nll(family, x[:n_nll], n_importance, seed=seed,
-                                  labels=None if labels is None else labels[:n_nll]) + log_scale_sum
+                                  labels=None if labels is None else labels[:n_nll], log_prior=log_prior) + log_scale_sum
     return {
         "nll": float(nll.mean()),
         "nll_std_error": float(nll.std(ddof=1) / math.sqrt(n_nll)) if n_nll > 1 else None,
         "bits_per_dim": float(bits_per_dim(float(nll.mean()), n_dims)),
-        "neg_elbo": float(negative_elbo(family, x, seed=seed, labels=labels).mean() + log_scale_sum),
+        "neg_elbo": float(negative_elbo(family, x, seed=seed, labels=labels, log_prior=log_prior).mean()
+                          + log_scale_sum),
         "kl_per_dim": [float(v) for v in kl_per_dimension(mu, logvar)],
         "active_units": int(active_units(mu)) if len(x) >= 2 else None,
         "reconstruction_error": float(reconstruction_error(family, x, labels).mean()),

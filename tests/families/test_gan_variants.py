@@ -567,6 +567,25 @@ def test_reused_fakes_are_made_anew_after_the_generator_changed():
     assert calls == [5, 5, 5, 4]
 
 
+def test_a_loop_that_freezes_the_generator_in_the_discriminators_step_still_trains_it():
+    """A hand-written loop that ignores `keeps_graph_of` (the generator frozen while the discriminator steps) gets
+    new fakes with a graph in the generator's step, not the kept ones without one."""
+    from ganvae.families.gan import PlainGANSettings
+
+    gan = GANFamily(ARCHS.get("mlp"), "vector", (2,), latent_dim=2, hidden=8,
+                    settings=PlainGANSettings(reuse_fakes="on"))
+    calls = _counting_generator_calls(gan)
+    batch = Batch(torch.randn(5, 2))
+    for p in gan.nets["generator"].parameters():
+        p.requires_grad_(False)
+    gan.discriminator_loss(batch)["loss"].backward()
+    for p in gan.nets["generator"].parameters():
+        p.requires_grad_(True)
+    gan.generator_loss(batch)["loss"].backward()
+    assert calls == [5, 5]
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in gan.nets["generator"].parameters())
+
+
 def test_training_with_reused_fakes_runs_resumes_exactly_and_is_refused_for_other_gans(tmp_path):
     data = images()
     whole = small(arch="conv", steps=8, reuse_fakes="on", out=tmp_path / "whole").fit(data)

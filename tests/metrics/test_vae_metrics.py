@@ -145,3 +145,47 @@ def test_bad_number_of_importance_samples_is_a_config_error(tiny_vae):
     family, x = tiny_vae
     with pytest.raises(ConfigError, match="importance samples"):
         importance_weighted_nll(family, x, n_importance=0)
+
+
+# Another prior over codes: a mixture g(z) = sum_k w_k N(z; m_k, C_k). With x | z ~ N(A z, S^2 I) the decoder with
+# that prior has the closed form p(x) = sum_k w_k N(x; A m_k, A^2 C_k + S^2 I).
+MIXTURE = dict(weights=np.array([0.3, 0.7]), means=np.array([[1.0, 0.5], [-0.5, -1.0]]),
+               covariances=np.array([[[0.5, 0.0], [0.0, 0.5]], [[0.3, 0.1], [0.1, 0.8]]]))
+
+
+def exact_mixture_nll(x):
+    log_parts = [math.log(w) + torch.distributions.MultivariateNormal(
+        torch.tensor(A * m), torch.tensor(A**2 * c + S**2 * np.eye(2))).log_prob(x)
+        for w, m, c in zip(MIXTURE["weights"], MIXTURE["means"], MIXTURE["covariances"])]
+    return -torch.logsumexp(torch.stack(log_parts), 0).numpy()
+
+
+def test_with_a_mixture_prior_the_estimates_approach_the_exact_nll_of_the_decoder_with_that_prior():
+    from ganvae.latent_prior import LatentPrior
+
+    prior = LatentPrior(**MIXTURE)
+    family, x = WidePosteriorFamily().double(), draw_x(300, seed=4)
+    exact = exact_mixture_nll(x)
+    assert abs(exact.mean() - exact_nll(x).mean()) > 0.3  # another model than the one with N(0, I)
+    k1 = importance_weighted_nll(family, x, n_importance=1, seed=0, log_prior=prior.log_density)
+    k2000 = importance_weighted_nll(family, x, n_importance=2000, seed=0, log_prior=prior.log_density)
+    assert k1.mean() > k2000.mean() + 0.1  # the bound tightens with K ...
+    assert exact.mean() - 0.01 < k2000.mean() < exact.mean() + 0.05  # ... towards the exact NLL
+    many = x.repeat(30, 1)
+    k1_many = importance_weighted_nll(family, many, n_importance=1, seed=0, log_prior=prior.log_density)
+    elbo = negative_elbo(family, many, seed=1, log_prior=prior.log_density)
+    spread = math.sqrt(k1_many.var() / len(k1_many) + elbo.var() / len(elbo))
+    assert abs(k1_many.mean() - elbo.mean()) < 4 * spread  # the one-sample KL estimate is the ELBO's
+
+
+def test_a_standard_normal_mixture_prior_gives_the_models_own_nll(tiny_vae):
+    from ganvae.latent_prior import LatentPrior
+
+    family, x = tiny_vae
+    standard = LatentPrior(weights=np.ones(1), means=np.zeros((1, 3)), covariances=np.eye(3)[None])
+    np.testing.assert_allclose(importance_weighted_nll(family, x, 20, seed=2, log_prior=standard.log_density),
+                               importance_weighted_nll(family, x, 20, seed=2), rtol=1e-6)
+    with_mixture = vae_metrics(family, x, n_importance=20, seed=0, log_prior=standard.log_density)
+    own = vae_metrics(family, x, n_importance=20, seed=0)
+    assert with_mixture["nll"] == pytest.approx(own["nll"], rel=1e-6)
+    assert with_mixture["kl_per_dim"] == own["kl_per_dim"]
