@@ -57,9 +57,11 @@ def main() -> None:
                              "pair) with the default and the baseline)")
     parser.add_argument("--variant-pairs", nargs="+", choices=sorted(PAIRS), default=None,
                         help="the pairs the --variant settings run in (default: every pair)")
+    parser.add_argument("--skip-default", action="store_true",
+                        help="train only the --variant settings and the baselines, not ganvae's defaults")
     parser.add_argument("--out", type=Path, default=Path("runs/quality-per-minute"))
     args = parser.parse_args()
-    variants = [("default", "", None)]
+    variants = [] if args.skip_default else [("default", "", None)]
     for text in args.variant:  # [PAIR:]NAME=FLAGS
         pair, _, text = text.partition(":") if ":" in text.split("=", 1)[0] else ("", "", text)
         name, _, flags = text.partition("=")
