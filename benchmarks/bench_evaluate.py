@@ -75,7 +75,7 @@ def main():
               f"with process start)")
     if args.run:
         start = time.perf_counter()
-        run_result = evaluate(args.run, data="fashion-mnist", n_eval=args.n_eval)
+        run_result = evaluate(args.run, data="fashion-mnist", n_eval=args.n_eval, prior="normal")
         print(f"{'run':10s} {time.perf_counter() - start:6.1f} s  {args.run}")
         print(format_table(run_result))
 

@@ -416,7 +416,16 @@ def cmd_sample(args) -> int:
         raise ConfigError(f"-o must end in .npy, .png, .csv or .parquet, not {output.name!r}")
     model = load(args.run)
     check_format(model, output)  # said before the prior is fitted and any sample drawn
-    model.use_prior(resolve_prior(args.prior, model.family_.capabilities), args.gmm_components)
+    prior = resolve_prior(args.prior, model.family_.capabilities)
+    try:
+        model.use_prior(prior, args.gmm_components)
+    except ConfigError as exc:
+        if args.prior != "auto":
+            raise
+        # auto's mixture is fitted to the training data: where neither it nor a stored fit is at hand, say so and
+        # draw from the model's own N(0, I), as before the mixture was the default
+        print(f"note: sampling from N(0, I), not the fitted mixture: {one_line(exc)}", file=sys.stderr)
+        model.use_prior("normal")
     label = None if args.label is None else model.class_index(args.label)
     shape = write_samples(model, args.n_samples, output, seed=args.seed, labels=label)
     names = model.data_info_.get("class_names") or []

@@ -229,6 +229,8 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
     if model is None:  # every segment done, but compare.json missing (killed just before writing it)
         model = Model.load(run_dir)
         result = read_json(run_dir / "metrics.json")
+        if result.get("settings", {}).get("prior", "normal") != "normal":  # `ganvae evaluate RUN` wrote it since
+            result = _score(model, cfg, n_eval, final=True)
     status = RunFolder(run_dir).status()
     run = {
         "family": family, "seed": seed, "run_dir": str(run_dir), "arch": arch,
@@ -279,14 +281,16 @@ def score_with_fitted_prior(run: dict, cfg: CompareConfig, n_eval: int, gmm_comp
     record_path = run_dir / "metrics-gmm.json"
     settings = {"n_eval": n_eval, "gmm_components": gmm_components, "data": cfg.data.name,
                 "step": run["curve"][-1]["step"] if run.get("curve") else None,
-                "likelihood": "of the mixture"}  # records from before the NLL was measured with it are scored again
+                # records from before the NLL was measured with the mixture are scored again
+                "likelihood": "of the mixture", "iw_samples": cfg.iw_samples, "nll_examples": cfg.nll_examples}
     record = read_json(record_path) if record_path.exists() else {}
     if record.get("settings") == settings and not rescore:
         result = record["result"]
     else:
         say(f"  scoring {run_dir} with a {gmm_components}-component Gaussian mixture prior")
         model = Model.load(run_dir)
-        result = evaluate(model, data=cfg.data, n_samples=n_eval, prior="gmm", gmm_components=gmm_components)
+        result = evaluate(model, data=cfg.data, n_samples=n_eval, prior="gmm", gmm_components=gmm_components,
+                          iw_samples=cfg.iw_samples, nll_examples=cfg.nll_examples)
         data = load_dataset(replace(cfg.data, split="train"))
         n = N_GRID if data.kind == IMAGE else min(N_SCATTER, len(data))
         save_samples(model.sample(n, seed=0, prior="gmm"), run_dir / "samples-gmm.png",

@@ -168,14 +168,17 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
 
 
 def _fitted_prior(model, gmm_components: int, train_data: Dataset):
-    """The model's mixture prior, fitted to its own training data; where that cannot be loaded again (a model
-    fitted on arrays), to the training split of the data it is evaluated against."""
+    """The model's mixture prior, fitted to its own training data: the evaluation's training split where it is
+    that data (as this evaluation read it: its --data-dir, no download), else the data reloaded by the run's
+    config; where that cannot be loaded (a model fitted on arrays), the evaluation's training split."""
+    if model.data_info_.get("sha256") and model.data_info_["sha256"] == train_data.checksum():
+        return model.latent_prior(gmm_components, data=train_data)
     try:
         return model.latent_prior(gmm_components)
     except ConfigError:
         if tuple(model.data_info_["shape"]) != train_data.shape:
             raise
-        return model.latent_prior(gmm_components, data=train_data)
+        return model.latent_prior(gmm_components, data=_in_data_units(train_data))  # mapped as the model maps data
 
 
 # --- the metric groups: each computes its metrics (those whose spec names the group) from the prepared inputs ---
@@ -562,13 +565,16 @@ def _likelihood_metrics(inputs: EvalInputs) -> GroupResult:
                          n_importance=inputs.iw_samples, nll_examples=inputs.nll_examples, seed=inputs.seed,
                          log_scale_sum=log_scale_sum,
                          labels=inputs.reference.y if "conditional" in model.family_.capabilities else None,
-                         log_prior=None if inputs.latent_prior is None else inputs.latent_prior.log_density)
+                         log_prior=None if inputs.latent_prior is None else
+                         inputs.latent_prior.for_likelihood().log_density)
     per_dim = values["kl_per_dim"]
     metrics = {name: values[name] for name in group_metrics("likelihood")}
     metrics["kl_per_dim"] = float(np.mean(per_dim))  # mean over latent dimensions; each one in details
     details = {"kl_per_latent_dim": per_dim, "nll_examples": values["nll_examples"],
                "iw_samples": values["iw_samples"], "nll_std_error": values["nll_std_error"],
                "likelihood": model.family_.likelihood, "label_prior_nats": values["label_prior_nats"]}
+    if inputs.latent_prior is not None:  # the likelihood's prior: the mixture, N(0, 1) on its inactive units
+        details["prior_inactive_units"] = [int(d) for d in inputs.latent_prior.inactive_units()]
     return GroupResult(metrics, details=details, settings={"iw_samples": inputs.iw_samples})
 
 

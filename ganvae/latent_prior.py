@@ -27,6 +27,9 @@ GMM_COMPONENTS = 10
 PRIOR_FILE = "latent_prior.npz"
 ENCODE_BATCH = 1000
 REG_COVAR = 1e-6  # sklearn's default: keeps each covariance positive definite
+# A latent unit is inactive when its encoded means vary by at most this much over the data (Burda et al. 2016, the
+# threshold of ganvae.metrics.likelihood.active_units).
+ACTIVE_VARIANCE = 0.01
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,31 @@ class LatentPrior:
         log_components = -0.5 * (dim * math.log(2 * math.pi) + log_det.unsqueeze(1) + whitened.pow(2).sum(1))
         log_weights = torch.log(torch.from_numpy(self.weights).to(z.device)).unsqueeze(1)  # (K, 1)
         return torch.logsumexp(log_weights + log_components, dim=0).reshape(z.shape[:-1])
+
+    def inactive_units(self) -> np.ndarray:
+        """The latent dimensions whose encoded means vary by at most ACTIVE_VARIANCE over the data the mixture
+        was fitted to (the mixture's own variance there), (n,) int."""
+        return np.flatnonzero(np.diag(self.covariance()) <= ACTIVE_VARIANCE)
+
+    def with_standard_normal(self, dims) -> "LatentPrior":
+        """The mixture with the dimensions `dims` replaced by N(0, 1), independent of the others and of each other
+        in every component; the other dimensions' joint distribution is unchanged."""
+        dims = np.asarray(dims, dtype=int)
+        means, covariances = self.means.copy(), self.covariances.copy()
+        means[:, dims] = 0.0
+        covariances[:, dims, :] = 0.0
+        covariances[:, :, dims] = 0.0
+        covariances[:, dims, dims] = 1.0
+        return LatentPrior(self.weights.copy(), means, covariances, self.key)
+
+    def for_likelihood(self) -> "LatentPrior":
+        """The prior the likelihood metrics use with this mixture: the mixture over the active units and N(0, 1)
+        over the inactive ones. The decoder ignores an inactive unit, so which prior it has there does not change
+        what the model generates; but the encoder samples it from about N(0, 1), and a mixture fitted to the
+        encoded means is a needle there (variance near 0), which would cost each importance sample thousands of
+        nats for nothing."""
+        inactive = self.inactive_units()
+        return self.with_standard_normal(inactive) if len(inactive) else self
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()

@@ -194,3 +194,21 @@ def test_the_mixtures_log_density_is_sklearns():
     assert density.shape == (7, 5) and density.dtype == torch.float64
     np.testing.assert_allclose(density.numpy(), mixture.score_samples(points.reshape(-1, 3)).reshape(7, 5),
                                rtol=1e-10)
+
+
+def test_sample_falls_back_to_the_normal_prior_when_the_mixture_cannot_be_fitted(tmp_path, capsys):
+    """auto's mixture needs the training data or a stored fit: a run whose CSV has moved and whose fit is gone
+    still samples, from N(0, I), and says why in one line; asked for --prior gmm, it is an error."""
+    rng = np.random.default_rng(0)
+    table = tmp_path / "points.csv"
+    np.savetxt(table, rng.normal(size=(200, 3)), delimiter=",", header="a,b,c", comments="")
+    out = tmp_path / "run"
+    assert main(["train", "vae", "--data", str(table), "--steps", "20", "--out", str(out), "--no-progress"]) == 0
+    (out / PRIOR_FILE).unlink(missing_ok=True)
+    table.rename(tmp_path / "moved.csv")
+    capsys.readouterr()
+    assert main(["sample", str(out), "-n", "10", "-o", str(tmp_path / "s.npy")]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("note: sampling from N(0, I), not the fitted mixture:")
+    assert np.array_equal(np.load(tmp_path / "s.npy"), ganvae.load(out).sample(10, seed=0, prior="normal"))
+    assert main(["sample", str(out), "-n", "10", "--prior", "gmm", "-o", str(tmp_path / "g.npy")]) != 0

@@ -25,7 +25,8 @@ from .aggregate import (
     target,
 )
 from ..families import family_label, split_entry  # how the family calls itself ("GAN"; an unknown name in capitals)
-from ..metrics.spec import metric_label, metric_sort_key, metric_unit, need_metrics, spec_of, spread_metrics
+from ..metrics.spec import (family_capabilities, metric_label, metric_sort_key, metric_unit, need_metrics, spec_of,
+                            spread_metrics)
 
 POSTERIOR_COLLAPSE_KL = 0.01  # nats per latent dimension: below this the code carries almost nothing
 FAILED_STATES = ("failed", "diverged", "interrupted")
@@ -261,12 +262,13 @@ def _only_one_family(aggregate: Mapping, metric: str) -> Optional[dict]:
     interval = aggregate[family][metric]
     unit = metric_unit(metric)
     others = [f for f in aggregate if f != family]
-    # An entry sampled from a fitted prior is of a family with a likelihood, but not of that prior.
-    without = [f for f in others if not split_entry(f)[1]]
-    fitted = [f for f in others if split_entry(f)[1]]
+    # An entry sampled from a fitted prior of a family with a likelihood has one since 2026-12-04 (that of the
+    # decoder with the mixture as its prior); a summary written before then holds none for it.
+    fitted = [f for f in others if split_entry(f)[1] and "likelihood" in family_capabilities(split_entry(f)[0])]
+    without = [f for f in others if f not in fitted]
     said = ([f"{_the(without)} {'has' if len(without) == 1 else 'have'} no likelihood"] if without else []) + (
-        [f"{_the(fitted)} {'is' if len(fitted) == 1 else 'are'} scored on samples only, the likelihood being of "
-         f"the N(0, I) prior"] if fitted else [])
+        [f"{_the(fitted)} {'was' if len(fitted) == 1 else 'were'} scored on samples only (a report from before "
+         f"the likelihood was measured with the fitted prior)"] if fitted else [])
     text = (f"Only the {family_label(family)} gives a likelihood bound: {metric_label(metric)} "
             f"{format_interval(interval, unit)} per example (lower is better); {'; '.join(said)}.")
     return _sentence(text, metric, {family: _quoted(interval)}, "property", family)

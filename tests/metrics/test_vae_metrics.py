@@ -189,3 +189,35 @@ def test_a_standard_normal_mixture_prior_gives_the_models_own_nll(tiny_vae):
     own = vae_metrics(family, x, n_importance=20, seed=0)
     assert with_mixture["nll"] == pytest.approx(own["nll"], rel=1e-6)
     assert with_mixture["kl_per_dim"] == own["kl_per_dim"]
+
+
+class CollapsedUnitFamily(WidePosteriorFamily):
+    """The wide-posterior model with a third latent unit the decoder ignores: the encoder gives it mean 0 and
+    variance 1 for every x (a collapsed unit, as a VAE leaves units it does not need)."""
+
+    def encode(self, x):
+        mu, logvar = super().encode(x)
+        return torch.cat([mu, torch.zeros_like(mu[:, :1])], 1), torch.cat([logvar, torch.zeros_like(logvar[:, :1])], 1)
+
+    def decode(self, z):
+        return A * z[:, :2]
+
+
+def test_a_mixture_fitted_to_the_means_takes_n01_on_inactive_units_for_the_likelihood():
+    from ganvae.latent_prior import LatentPrior
+
+    # the mixture as fitting it to the encoded means gives it: the collapsed unit's means are all 0, a needle there
+    needle = LatentPrior(weights=MIXTURE["weights"], means=np.pad(MIXTURE["means"], ((0, 0), (0, 1))),
+                         covariances=np.stack([np.pad(c, ((0, 1), (0, 1))) + np.diag([0, 0, 1e-6])
+                                               for c in MIXTURE["covariances"]]))
+    assert list(needle.inactive_units()) == [2]
+    prior = needle.for_likelihood()
+    assert list(prior.inactive_units()) == [] and np.array_equal(prior.means[:, :2], needle.means[:, :2])
+    assert np.array_equal(prior.covariances[:, :2, :2], needle.covariances[:, :2, :2])
+    assert np.array_equal(prior.covariances[:, 2], [[0, 0, 1]] * 2)
+    family, x = CollapsedUnitFamily().double(), draw_x(300, seed=4)
+    exact = exact_mixture_nll(x)  # the decoder ignores the unit: the model's p(x) is the 2-D mixture's
+    estimate = importance_weighted_nll(family, x, n_importance=2000, seed=0, log_prior=prior.log_density)
+    assert exact.mean() - 0.01 < estimate.mean() < exact.mean() + 0.05
+    needle_estimate = importance_weighted_nll(family, x, n_importance=30, seed=0, log_prior=needle.log_density)
+    assert needle_estimate.mean() > exact.mean() + 1000  # what the needle costs every importance sample

@@ -112,8 +112,13 @@ def test_the_likelihood_sentence_says_why_each_other_entry_has_none():
     runs = gan_sharp_vae_covering() + [run("sngan", seed, fid=30.0 + seed, nll=None) for seed in range(3)] + \
         [run("vae+gmm", seed, fid=15.0 + seed, nll=None) for seed in range(3)]
     [nll] = by_metric(verdict(summary_of(runs)), "nll")
-    assert nll["text"].endswith("(lower is better); the GAN and the SNGAN have no likelihood; the VAE (GMM prior) is "
-                                "scored on samples only, the likelihood being of the N(0, I) prior.")
+    assert nll["text"].endswith("(lower is better); the GAN and the SNGAN have no likelihood; the VAE (GMM prior) was "
+                                "scored on samples only (a report from before the likelihood was measured with the "
+                                "fitted prior).")
+    # a fitted entry of a family without a likelihood has none either way
+    runs = gan_sharp_vae_covering() + [run("vaegan+gmm", seed, fid=15.0 + seed, nll=None) for seed in range(3)]
+    [nll] = by_metric(verdict(summary_of(runs)), "nll")
+    assert nll["text"].endswith("the GAN and the VAE-GAN (GMM prior) have no likelihood.")
     [two] = by_metric(verdict(summary_of(gan_sharp_vae_covering())), "nll")
     assert two["text"].endswith("; the GAN has no likelihood.")
 
