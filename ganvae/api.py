@@ -690,7 +690,7 @@ class Model:
         sample(10, seed). labels (a conditional family only): one class for all, or one per sample.
         prior: "normal" draws codes from N(0, I); "gmm" from a Gaussian mixture fitted to the encoded training
         data (see `latent_prior`; a family with an encoder only); "auto": gmm for an unconditional family with
-        an encoder, else normal; None: the one `use_prior` chose, else normal."""
+        an encoder and no adversarial decoder (the VAE, IWAE), else normal; None: the one `use_prior` chose, else normal."""
         shape = self._sample_shape(n_samples)
         check_memory(4 * n_samples * math.prod(shape), f"{n_samples} samples of shape {shape}",
                      "draw fewer, or stream them to a file: `ganvae sample RUN -n N -o samples.npy`")
@@ -721,8 +721,8 @@ class Model:
 
     def use_prior(self, prior: str, n_components: int = GMM_COMPONENTS) -> "Model":
         """Make sample() (and what calls it: write_samples, `ganvae sample`) draw codes from `prior` ("normal",
-        "gmm", fitted now with n_components, or "auto": gmm for an unconditional family with an encoder, else
-        normal) when not told otherwise."""
+        "gmm", fitted now with n_components, or "auto": gmm for an unconditional family with an encoder and no
+        adversarial decoder, else normal) when not told otherwise."""
         from .latent_prior import resolve_prior
 
         prior = resolve_prior(prior, self.capabilities)

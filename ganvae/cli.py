@@ -397,7 +397,7 @@ def _report_run(model) -> int:
 
 
 def _add_prior_flags(p, choices: tuple[str, ...], default: str = "normal") -> None:
-    said = {"auto": "auto, gmm for an unconditional family with an encoder, normal for the others",
+    said = {"auto": "auto, gmm for an unconditional VAE or IWAE, normal for the others (the VAE-GAN included)",
             "normal": "normal, N(0, I)", "gmm": "gmm, a Gaussian mixture fitted to the encoded training data "
                                                "(families with an encoder; cached as RUN/latent_prior.npz)",
             "both": "both, each family with an encoder twice, as its own entry and as 'FAMILY (GMM prior)'"}

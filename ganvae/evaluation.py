@@ -86,7 +86,8 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         prior: where a model's codes come from: "normal" (N(0, I)), "gmm" (a Gaussian mixture of
             gmm_components fitted to the encoded training data, for a family with an encoder; its NLL, bits per
             dimension and negative ELBO are then of the decoder with the mixture as its prior), or "auto" (the
-            default: "gmm" for an unconditional family with an encoder, "normal" for the others).
+            default: "gmm" for an unconditional family with an encoder whose decoder is not also a GAN's generator,
+            as the VAE's and the IWAE's; "normal" for the others, the VAE-GAN's included).
         n_samples: the old name of n_eval, still accepted.
 
     Returns:

@@ -182,6 +182,16 @@ def test_cli_compare_prior_flag():
     assert build_parser().parse_args(["sample", "RUN", "-o", "s.npy"]).prior == "auto"
 
 
+def test_auto_is_the_mixture_for_vaes_and_n01_for_the_vaegan_and_conditional_families():
+    from ganvae.families import FAMILIES
+    from ganvae.latent_prior import resolve_prior
+
+    built_in = ("gan", "wgan-gp", "sngan", "cgan", "vae", "iwae", "cvae", "vaegan")
+    auto = {name: resolve_prior("auto", FAMILIES.get(name).capabilities) for name in built_in}
+    assert {name for name, prior in auto.items() if prior == "gmm"} == {"vae", "iwae"}
+    assert resolve_prior("gmm", FAMILIES.get("vaegan").capabilities) == "gmm"  # asked for, it is given
+
+
 def test_the_mixtures_log_density_is_sklearns():
     from sklearn.mixture import GaussianMixture
 
