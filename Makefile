@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/ganvae compare --data mnist5k --images 80000 --seeds 2 --n-eval 1000 --out runs/demo
+	$(VENV)/bin/ganvae compare --data mnist5k --images 80000 --seeds 3 --n-eval 1000 --out runs/demo
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
