@@ -1,6 +1,7 @@
 """Differentiable augmentation (DiffAugment, Zhao et al. 2020) of the images a discriminator sees.
 
-With a few hundred images a discriminator memorises the training set and a GAN collapses; augmenting only the
+With a few hundred images a large discriminator memorises the training set and a GAN collapses (Zhao et al.
+2020, with BigGAN and StyleGAN2); augmenting only the
 real images would teach the generator the augmentations. DiffAugment applies the same random transformations to
 real and generated images before the discriminator, in every phase, through differentiable operations, so the
 generator's gradient passes through them. As in the authors' code, the transformations act on the
@@ -19,12 +20,13 @@ import torch.nn.functional as F
 
 TRANSLATION_RATIO = 1 / 8  # the largest shift, as a share of the image's side
 CUTOUT_RATIO = 1 / 2  # the side of the cut-out square, as a share of the image's side
-# "auto" augments a training set of fewer images than this. Measured (`python benchmarks/augment_threshold.py`,
-# docs/performance.md, one seed): at 1,500 steps of the default conv GAN on Fashion-MNIST subsets of 500, 1,000,
-# 2,000 and 4,000 images, augmentation raised the FID every time (1.30x, 1.59x, 1.56x, 1.74x), so it is off from
-# 500 images up (it was on below 2,000). Below 500, where DiffAugment's paper shows its gains, it stays on,
-# unmeasured here.
-AUTO_AUGMENT_BELOW = 500
+# "auto" augments a training set of fewer images than this: at present none. Measured (`python
+# benchmarks/augment_threshold.py`, docs/performance.md): on Fashion-MNIST subsets of the default conv GAN,
+# augmentation raised the FID at every size, 40 to 4,000 images (1.17x at 40, 1.30x at 64, 1.48x at 100, 1.91x at
+# 250, 2.15x at 500 images after 3,000 steps, 2 seeds each; 1.33x at 100 and 1.76x at 250 after 12,000 steps),
+# the ratio shrinking with the set but above 1 down to 40, the smallest set a batch of 32 trains on. It was 2,000
+# (a guess), then 500 (measured from 500 up only).
+AUTO_AUGMENT_BELOW = 0
 
 
 def _per_example(x: torch.Tensor) -> torch.Tensor:

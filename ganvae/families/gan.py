@@ -1,6 +1,6 @@
 """The GAN objective: the non-saturating loss on logits (the article's BCE-with-logits), and what every GAN
 family shares: an exponential moving average (EMA) of the generator's weights used for sampling, and DiffAugment
-of the images the discriminator sees (`augment.py`) on small image sets."""
+of the images the discriminator sees (`augment.py`), on request (`--augment on`; auto leaves it off, as measured)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ from . import augment
 from .base import FAMILIES, Batch, Defaults, Family, LossDict, Phase, setting
 
 EMA_NET = "generator_ema"  # key in `nets` of the averaged copy of the generator
-AUGMENT_HELP = (f"DiffAugment (colour, translation, cutout) of the real and generated images the discriminator "
-                f"sees: on, off, or auto (on for sets of fewer than {augment.AUTO_AUGMENT_BELOW:,} images)")
+AUGMENT_HELP = ("DiffAugment (colour, translation, cutout) of the real and generated images the discriminator "
+                "sees: on, off, or auto (" + (f"on for sets of fewer than {augment.AUTO_AUGMENT_BELOW:,} images"
+                                               if augment.AUTO_AUGMENT_BELOW else
+                                               "off: on 40 to 4,000 images it raised the FID at every size measured, "
+                                               "docs/performance.md") + ")")
 
 
 @dataclass(frozen=True)

@@ -491,6 +491,8 @@ def test_auto_decides_from_the_training_set_size_and_the_decision_is_kept_on_res
     from ganvae.families import augment
     from ganvae.train.checkpoint import LATEST, load_checkpoint
 
+    assert not small(arch="conv", steps=2).fit(images(64)).family_.augmenting  # measured: no size gains (augment.py)
+    monkeypatch.setattr(augment, "AUTO_AUGMENT_BELOW", 100)
     small_set = small(arch="conv", steps=2).fit(images(64))
     assert small_set.family_.augmenting and bool(small_set.family_.augment_on)
     assert not small(steps=2).fit(ring()).family_.augmenting  # vectors are never augmented
