@@ -430,7 +430,9 @@ def cmd_sample(args) -> int:
     shape = write_samples(model, args.n_samples, output, seed=args.seed, labels=label)
     names = model.data_info_.get("class_names") or []
     of_class = "" if label is None else f" of class {label}" + (f" ({names[label]})" if label < len(names) else "")
-    print(f"wrote {args.n_samples} samples{of_class} of shape {shape} to {output}")
+    source = (f", codes from the {args.gmm_components}-component mixture fitted to the encoded training data "
+              f"(--prior normal for N(0, I))") if model.sampling_prior == "gmm" else ""
+    print(f"wrote {args.n_samples} samples{of_class} of shape {shape} to {output}{source}")
     return 0
 
 

@@ -131,6 +131,7 @@ def test_cli_sample_and_evaluate_flags(tmp_path, capsys):
     assert "prior" not in json.loads((out / "metrics-normal.json").read_text())["settings"]
     assert json.loads((out / "metrics.json").read_text()) == written  # not overwritten by another prior's
     assert main(["sample", str(out), "-n", "30", "-o", str(tmp_path / "auto.npy")]) == 0
+    assert "codes from the 10-component mixture fitted to the encoded training data" in capsys.readouterr().out
     model.latent_prior(10)
     assert np.array_equal(np.load(tmp_path / "auto.npy"), model.sample(30, seed=0, prior="gmm"))
     gan = tmp_path / "gan"
