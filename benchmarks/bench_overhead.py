@@ -74,7 +74,7 @@ def ganvae_speed(family: str, arch: str, steps: int, folder: Path) -> float:
     out = folder / f"{family}-{arch}-{time.monotonic_ns()}"
     with open(folder / "progress.txt", "w") as bar:  # the progress bar is drawn, as for a user
         subprocess.run([sys.executable, "-m", "ganvae", "train", family, "--arch", arch, "--data", "fashion-mnist",
-                        "--steps", str(steps), "--seed", "0", "--out", str(out)], check=True, stderr=bar)
+                        "--steps", str(steps), "--seed", "0", "--out", str(out)], check=True, stdout=bar, stderr=bar)
     status = json.loads((out / "status.json").read_text())
     return status["images_seen"] / status["seconds"]
 
@@ -116,7 +116,7 @@ def main() -> None:
             overhead = statistics.median(t / o for o, t in zip(ours, theirs)) - 1
             lines.append(f"| {family} | {arch} | {statistics.median(ours):.0f} | {statistics.median(theirs):.0f} | "
                          f"{100 * overhead:+.1f}% |")
-            print(lines[-1], flush=True)
+            print(lines[-1], file=sys.stderr, flush=True)  # progress; the table goes to stdout at the end
         if args.tutorial_epochs:
             tutorial, ours = [], []
             for k in range(args.repeats):
