@@ -292,12 +292,15 @@ def _run_groups(inputs: EvalInputs, family: Optional[str], capabilities: frozens
 
 
 def _needs_capability(requires: frozenset[str], missing: frozenset[str], family: Optional[str]) -> str:
-    """'VAE only: a GAN has no encoder or likelihood', naming the registered families that have them."""
-    holders = " or ".join(name.upper() for name in capable_families(requires)) or \
+    """'VAE only: a GAN has no encoder or likelihood', naming the registered families that have them as reports
+    name them ("cVAE or IWAE or VAE")."""
+    from ganvae.families import family_label  # on first use, as metrics.spec reads the registry
+
+    holders = " or ".join(family_label(name) for name in capable_families(requires)) or \
         f"a family with {' and '.join(sorted(requires))}"
     if family is None:
         return f"{holders} only: needs a {holders} model, not bare samples"
-    return f"{holders} only: a {family.upper()} has no {' or '.join(sorted(missing))}"
+    return f"{holders} only: a {family_label(family)} has no {' or '.join(sorted(missing))}"
 
 
 @metric_group("distribution")

@@ -48,6 +48,8 @@ def test_a_toy_gan_run_gets_mode_metrics_and_reads_na_for_vae_only_metrics(gan_r
     for name in VAE_ONLY + ["class_kl", "min_class_share", "sharpness"]:
         assert metrics[name] is None and name in result["not_applicable"], name
     assert "VAE only" in result["notes"]["nll"] and "images only" in result["notes"]["sharpness"]
+    note = result["notes"]["nll"]  # families named as reports name them
+    assert "cVAE or IWAE or VAE" in note and "CVAE" not in note and note.endswith("a GAN has no encoder or likelihood")
     for name in ("fid", "kid", "precision", "recall", "density", "coverage", "memorization"):
         assert isinstance(metrics[name], float), name
     table = format_table(result)
