@@ -264,7 +264,7 @@ def _only_one_family(aggregate: Mapping, metric: str) -> Optional[dict]:
     others = [f for f in aggregate if f != family]
     # An entry sampled from a fitted prior of a family with a likelihood has one since 2026-12-04 (that of the
     # decoder with the mixture as its prior); a summary written before then holds none for it.
-    fitted = [f for f in others if split_entry(f)[1] and "likelihood" in family_capabilities(split_entry(f)[0])]
+    fitted = [f for f in others if split_entry(f)[1] and "likelihood" in family_capabilities(f)]
     without = [f for f in others if f not in fitted]
     said = ([f"{_the(without)} {'has' if len(without) == 1 else 'have'} no likelihood"] if without else []) + (
         [f"{_the(fitted)} {'was' if len(fitted) == 1 else 'were'} scored on samples only (a report from before "
