@@ -193,7 +193,7 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
             say(f"  reusing {run_dir}")
             return record["run"]
         say(f"  reusing {run_dir}, scoring its final weights again")
-        result = _score(Model.load(run_dir), cfg, n_eval, final=True)
+        result = _score(Model.load(run_dir, device=cfg.device), cfg, n_eval, final=True)
         write_json(run_dir / "metrics.json", result)
         run = {**record["run"], "metrics": result["metrics"],
                "evaluated": {key: result.get(key) for key in ("n_samples", "n_reference", "split", "feature_space")}}
@@ -227,7 +227,7 @@ def train_and_score(family: str, seed: int, arch: str, cfg: CompareConfig, run_d
         if final:
             write_json(run_dir / "metrics.json", result)
     if model is None:  # every segment done, but compare.json missing (killed just before writing it)
-        model = Model.load(run_dir)
+        model = Model.load(run_dir, device=cfg.device)
         result = read_json(run_dir / "metrics.json")
         if result.get("settings", {}).get("prior", "normal") != "normal":  # `ganvae evaluate RUN` wrote it since
             result = _score(model, cfg, n_eval, final=True)
@@ -288,7 +288,7 @@ def score_with_fitted_prior(run: dict, cfg: CompareConfig, n_eval: int, gmm_comp
         result = record["result"]
     else:
         say(f"  scoring {run_dir} with a {gmm_components}-component Gaussian mixture prior")
-        model = Model.load(run_dir)
+        model = Model.load(run_dir, device=cfg.device)
         result = evaluate(model, data=cfg.data, n_samples=n_eval, prior="gmm", gmm_components=gmm_components,
                           iw_samples=cfg.iw_samples, nll_examples=cfg.nll_examples)
         data = load_dataset(replace(cfg.data, split="train"))

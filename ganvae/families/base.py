@@ -236,7 +236,18 @@ class Family(nn.Module):
         return self.from_latent(z, labels)
 
     def noise(self, n_samples: int) -> torch.Tensor:
-        return torch.randn(n_samples, self.latent_dim, device=self.device)
+        """N(0, I) codes (n_samples, latent_dim) on the family's device, drawn where `random_device` says."""
+        return torch.randn(n_samples, self.latent_dim, device=self.random_device()).to(self.device)
+
+    def random_device(self) -> torch.device:
+        """Where sampling noise is drawn: on the CPU while sampling (eval mode), then moved, so that a seed gives the
+        same codes, classes and noise on every device (a run trained on a GPU samples as it does loaded on a CPU);
+        on the family's own device while training (no copy from the host at each step)."""
+        return self.device if self.training else torch.device("cpu")
+
+    def normal_like(self, tensor: torch.Tensor) -> torch.Tensor:
+        """N(0, 1) noise of tensor's shape, dtype and device, drawn where `random_device` says."""
+        return torch.randn(tensor.shape, dtype=tensor.dtype, device=self.random_device()).to(tensor.device)
 
     @property
     def device(self) -> torch.device:

@@ -109,7 +109,7 @@ class CGANFamily(GANFamily):
     def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None, ema: bool = True) -> torch.Tensor:
         """n samples of the given classes (B,), or of classes drawn uniformly."""
         if labels is None:
-            labels = uniform_labels(n_samples, self.n_classes, self.device)
+            labels = uniform_labels(n_samples, self.n_classes, self.random_device()).to(self.device)
         return self.from_latent(self.noise(n_samples), labels, ema=ema)
 
     def _fix_normalisation(self, net) -> None:

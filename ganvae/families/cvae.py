@@ -60,11 +60,11 @@ class CVAEFamily(VAEFamily):
     def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """n samples of the given classes (B,), or of classes drawn uniformly; as the VAE's otherwise."""
         if labels is None:
-            labels = uniform_labels(n_samples, self.n_classes, self.device)
+            labels = uniform_labels(n_samples, self.n_classes, self.random_device()).to(self.device)
         raw = self.decode(self.noise(n_samples), labels)
         if self.likelihood == "bernoulli":
             return torch.sigmoid(raw)
-        return raw + torch.randn_like(raw) * self.sigma()
+        return raw + self.normal_like(raw) * self.sigma()
 
     @torch.no_grad()
     def from_latent(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -170,7 +170,7 @@ class VAEFamily(Family):
         raw = self.decode(z)
         if self.likelihood == "bernoulli":
             return torch.sigmoid(raw)
-        return raw + torch.randn_like(raw) * self.sigma()
+        return raw + self.normal_like(raw) * self.sigma()
 
     @torch.no_grad()
     def from_latent(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:

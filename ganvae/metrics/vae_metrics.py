@@ -55,7 +55,8 @@ def _diagonal_normal_log_density(eps: torch.Tensor, logvar: torch.Tensor) -> tor
 
 
 def _generator(family, seed: int) -> torch.Generator:
-    return torch.Generator(device=family.device).manual_seed(seed)
+    """The metrics' noise is drawn on the CPU (then moved), so that a seed gives the same estimate on every device."""
+    return torch.Generator().manual_seed(seed)
 
 
 @torch.no_grad()
@@ -84,7 +85,7 @@ def negative_elbo(family, x: torch.Tensor, seed: int = 0, labels: Optional[torch
     for batch, given in _batches(x, BATCH, labels):
         batch, given = batch.to(family.device), _on(family.device, given)
         mu, logvar = family.encode(batch, **given)
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
         z = mu + eps * (0.5 * logvar).exp()
         reconstruction = -family.log_likelihood(batch, family.decode(z, **given))
         if log_prior is None:
@@ -120,7 +121,7 @@ def importance_weighted_nll(family, x: torch.Tensor, n_importance: int = IW_SAMP
         log_p_x, log_p_z, log_q = [], [], []
         for start in range(0, n_importance, chunk):
             k = min(chunk, n_importance - start)
-            eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)  # (k, B, L)
+            eps = torch.randn((k, *mu.shape), generator=generator, dtype=mu.dtype).to(mu.device)  # (k, B, L)
             z = mu + std * eps
             # z row i*B + b belongs to example b: its labels repeat k times likewise.
             repeated_given = {key: value.repeat(k) for key, value in given.items()}
