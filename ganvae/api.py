@@ -357,6 +357,7 @@ class Model:
         if cfg.optim.batch_size > len(dataset):
             raise ConfigError(f"--batch-size {cfg.optim.batch_size} is larger than the dataset "
                               f"({len(dataset)} examples); use --batch-size {len(dataset)} or less")
+        World.current().share(cfg.optim.batch_size)  # under torchrun: a batch the ranks cannot share, before any file
         if self.networks:  # their shapes, on one dummy batch; the architecture builds the rest
             build_family(cfg, dataset.info(), self.networks)
             check_networks(self.networks, cfg.model.latent_dim, dataset.shape)

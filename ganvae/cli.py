@@ -9,6 +9,7 @@ import io
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -65,6 +66,8 @@ def _add_data_flags(p: argparse.ArgumentParser, required: bool) -> None:
 
 
 SETTING_DEST = "setting_"  # argparse destination prefix of the families' own settings
+# Under torchrun an error every rank meets alike is said by rank 0; the others wait this long before exiting.
+RANK_ZERO_GRACE_SECONDS = 2.0
 
 
 def _add_setting_flags(p: argparse.ArgumentParser) -> None:
@@ -115,9 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="training seed (default 0)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="(default auto)")
     p.add_argument("--precision", choices=PRECISIONS,
-                   help="arithmetic of the training step: auto (default: bf16 where the CPU or GPU does bf16 in "
-                        "hardware, else fp32), fp32, bf16 autocast (CPUs with AVX-512 BF16 or AMX, recent GPUs), "
-                        "fp16 with a gradient scaler (CUDA)")
+                   help="arithmetic of the training step: auto (default: bf16 for the conv networks on a CPU that "
+                        "does bf16 in hardware, else fp32, on a GPU too), fp32, bf16 autocast (CPUs with AVX-512 "
+                        "BF16 or AMX, recent GPUs), fp16 with a gradient scaler (CUDA)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/FAMILY-DATA-ARCH-TIME)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its newest valid checkpoint (a budget, --lr or --device "
@@ -571,6 +574,9 @@ def _run(argv: Optional[Sequence[str]]) -> int:
             return say_error(exc)
         if not isinstance(exc, (ConfigError, RankZeroFailed)):
             print(f"ganvae (rank {World.launched_rank()}): error: {one_line(exc)}", file=sys.stderr)
+        else:  # torchrun stops every process as soon as one exits: give rank 0 the moment it needs to say it
+            with contextlib.suppress(KeyboardInterrupt):  # torchrun's SIGTERM once rank 0 has exited
+                time.sleep(RANK_ZERO_GRACE_SECONDS)
         return exit_code(exc)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupts.Terminated), outside the training loop
         return interrupts.report(exc)

@@ -36,6 +36,17 @@ from ..errors import ConfigError, RunError, one_line
 TIMEOUT = datetime.timedelta(minutes=10)
 
 
+def check_gpus_per_process() -> None:
+    """On CUDA each process of a machine trains on a GPU of its own: ConfigError, on every rank alike, when torchrun
+    started more processes on this machine than it has GPUs (rather than CUDA's "invalid device ordinal")."""
+    processes = int(os.environ.get("LOCAL_WORLD_SIZE") or int(os.environ["LOCAL_RANK"]) + 1)
+    gpus = torch.cuda.device_count()
+    if processes > gpus:
+        raise ConfigError(f"torchrun started {processes} processes on this machine but it has {gpus} CUDA "
+                          f"GPU{'s' * (gpus != 1)}, and each process trains on a GPU of its own: use "
+                          f"--nproc-per-node {gpus}, or train on the CPU with --device cpu")
+
+
 @dataclass(frozen=True)
 class World:
     """This process's place among the training processes: rank `rank` of `size`; `local_rank` on its machine."""
@@ -94,6 +105,7 @@ class World:
                                       f"...), or unset WORLD_SIZE for a single process")
             backend = "nccl" if device.type == "cuda" else "gloo"
             if device.type == "cuda":
+                check_gpus_per_process()
                 torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
             dist.init_process_group(backend, timeout=TIMEOUT)
             atexit.register(_leave)

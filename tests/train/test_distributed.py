@@ -17,7 +17,7 @@ import torch
 
 from ganvae.errors import ConfigError
 from ganvae.train.checkpoint import latest_valid_checkpoint, load_checkpoint
-from ganvae.train.distributed import World, rank_seed
+from ganvae.train.distributed import World, check_gpus_per_process, rank_seed
 from ganvae.train.loop import batches_per_epoch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,6 +156,33 @@ def test_a_global_batch_the_ranks_cannot_share_is_one_line():
         World(0, 2).share(65)
     assert World(1, 4).share(64) == 16
     assert World().share(65) == 65
+
+
+def test_a_batch_the_ranks_cannot_share_is_said_once_by_rank_0_and_writes_nothing(tmp_path):
+    # every rank meets the error; rank 0 says it, and the others wait until it has (torchrun stops them all as
+    # soon as one exits)
+    result = torchrun("-m", "ganvae", "train", "gan", "--data", "ring8", "--steps", 2, "--batch-size", 65,
+                      "--no-progress", "--out", tmp_path / "run", check=False)
+    assert result.returncode != 0
+    assert [line for line in lines_of(result.stderr) if "error:" in line] == [
+        "ganvae: error: --batch-size 65 is the global batch and 2 processes cannot share it equally; use a multiple "
+        "of 2, such as 64 or 66"]
+    assert "[rank1]" not in result.stderr and "[rank0]" not in result.stderr
+    assert not (tmp_path / "run").exists()  # checked before rank 0 prepares the folder
+
+
+@pytest.mark.parametrize("gpus, local_rank", [(1, "0"), (1, "1"), (2, "0")])
+def test_more_processes_on_a_machine_than_gpus_is_one_line_on_every_rank(gpus, local_rank, monkeypatch):
+    # every rank says it alike (rank 0 too, whose own GPU exists), so none waits for the others
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(gpus + 1))
+    monkeypatch.setenv("LOCAL_RANK", local_rank)
+    with pytest.raises(ConfigError, match=rf"torchrun started {gpus + 1} processes on this machine but it has {gpus} "
+                                          rf"CUDA GPUs?, and each process trains on a GPU of its own: use "
+                                          rf"--nproc-per-node {gpus}, or train on the CPU with --device cpu"):
+        check_gpus_per_process()
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(gpus))
+    check_gpus_per_process()  # one process per GPU: fine
 
 
 def test_the_last_short_batch_is_kept_only_when_every_rank_gets_two_examples():
