@@ -32,7 +32,7 @@ class Architecture:
     name: str = ""
     summary: str = ""
     default_hidden: int = 256  # the width (or base channel count) when --hidden is not given
-    # Whether `--precision auto` trains these networks in bf16 (where the hardware has it): measured faster for
+    # Whether `--precision auto` trains these networks in bf16 on a CPU that has it: measured faster for
     # convolutions; autocast's casts cost more than they save on small matrix products (docs/performance.md).
     bf16_pays: bool = False
 
