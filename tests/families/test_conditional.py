@@ -382,7 +382,7 @@ needs_fashion = pytest.mark.skipif(not _fashion_available(), reason="the Fashion
 def test_cvae_garments_of_class_k_are_classified_as_k_on_fashion_mnist():
     """The issue's check on Fashion-MNIST, at a test's budget: a cVAE (mlp, 200 steps, about 6 s) draws garments
     that the shipped classifier reads as the class asked for (measured 0.77; chance 0.1). Longer runs (docs/guide.md):
-    cVAE conv 1,000 steps 0.80, cGAN conv 2,000 steps 0.94."""
+    cVAE conv 1,000 steps 0.80, cGAN conv 2,000 steps 0.90."""
     model = ganvae.Model.of("cvae", arch="mlp", steps=200, seed=0).fit("fashion-mnist")
     assert class_accuracy(model, "fashion-mnist") > 0.5
 
@@ -390,7 +390,7 @@ def test_cvae_garments_of_class_k_are_classified_as_k_on_fashion_mnist():
 @needs_fashion
 @pytest.mark.slow
 def test_cgan_garments_of_class_k_are_classified_as_k_on_fashion_mnist():
-    """A convolutional cGAN, 300 steps (about 17 s): measured 0.78."""
+    """A convolutional cGAN, 300 steps (about 16 s): measured 0.87 (0.79 at the learning rate 2e-4 it had before)."""
     model = ganvae.Model.of("cgan", arch="conv", steps=300, seed=0).fit("fashion-mnist")
     assert class_accuracy(model, "fashion-mnist") > 0.5
 
