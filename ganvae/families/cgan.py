@@ -53,7 +53,7 @@ class CGANFamily(GANFamily):
     summary = "conditional GAN: label embedding in G, projection discriminator (Miyato & Koyama 2018)"
     capabilities = frozenset({"adversarial", "conditional"})
     compare_by_default = False
-    style = None
+    style = ("tab:brown", "P")
     Settings = GANSettings  # the plain GAN's reuse_fakes is not implemented for labelled fakes
     # The plain GAN's conv preset moved to batch 32 at width 32 by a measurement of the GAN alone; the cGAN keeps
     # batch 64 at width 64, and takes the GAN's learning rate 6e-4 from its own measurement (2 minutes on

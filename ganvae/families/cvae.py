@@ -28,7 +28,7 @@ class CVAEFamily(VAEFamily):
     summary = "conditional VAE: encoder and decoder given the class label (Sohn et al. 2015)"
     capabilities = frozenset({"encoder", "likelihood", "conditional"})
     compare_by_default = False
-    style = None
+    style = ("tab:blue", "X")
 
     def __init__(self, arch: Architecture, kind: str, data_shape, latent_dim: int, hidden: int,
                  settings: Optional[VAESettings] = None, n_classes: int = 0):

@@ -40,7 +40,7 @@ class VAEGANFamily(Family):
     Settings = VAEGANSettings
     capabilities = frozenset({"encoder", "adversarial"})
     compare_by_default = False
-    style = ("tab:purple", "^")
+    style = ("tab:pink", "v")
     defaults = Defaults(lr=3e-4, betas=(0.5, 0.999), batch_size=64, epochs=10, latent_dim=32)
     loss_panels = (
         ("Feature reconstruction", ("feature_reconstruction",), "1/2 ||D_l(x) - D_l(x~)||^2 per example", None,

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from .plots import DPI, PANEL_SIZE, PathLike, save_figure
 
 SPARE_MARKERS = ("^", "D", "v", "P", "X")
+LEGEND_INSIDE_MAX = 3  # families whose legend a quality plane draws over the plane itself
 CURVE_CLOCKS = ("seconds", "images_seen", "step", "epoch")
 
 
@@ -23,20 +24,36 @@ def _label(family: str) -> str:
     return family_label(family)
 
 
-def _family_styles(runs: Sequence[Mapping]) -> dict[str, tuple[str, str]]:
-    """family -> (colour, marker): the style the family declares (the GAN red circles, the VAE green squares),
-    others from the colour cycle."""
-    from ..families import FAMILIES
+PRIOR_MARKER = "p"  # a family's runs sampled from a fitted latent prior: the family's colour, a pentagon
 
-    styles: dict[str, tuple[str, str]] = {}
+
+def _family_styles(runs: Sequence[Mapping]) -> dict[str, tuple[str, str]]:
+    """entry -> (colour, marker): the style its family declares (the GAN red circles, the VAE green squares), unless
+    a family earlier in the figure already has that colour; an entry sampled from a fitted prior ("vae+gmm") its
+    family's colour with pentagons; the others (a family of your own) colours of the cycle no family declares,
+    then any not yet in the figure."""
+    from matplotlib.colors import to_hex
+
+    from ..families import FAMILIES, split_entry
+
     declared = {name: FAMILIES.get(name).style for name in FAMILIES.names() if FAMILIES.get(name).style}
-    taken = {colour for colour, _ in declared.values()}
-    spare = [f"C{i}" for i in range(10) if f"C{i}" not in ("C2", "C3") and f"C{i}" not in taken]
-    for run in runs:
-        family = str(run.get("family"))
-        if family not in styles:
-            styles[family] = declared.get(family) or (spare[len(styles) % len(spare)],
-                                                      SPARE_MARKERS[len(styles) % len(SPARE_MARKERS)])
+    cycle = [to_hex(f"C{i}") for i in range(10)]
+    spare = [c for c in cycle if c not in {to_hex(colour) for colour, _ in declared.values()}] + cycle
+    entries = list(dict.fromkeys(str(run.get("family")) for run in runs))
+    styles: dict[str, tuple[str, str]] = {}
+    used: set[str] = set()
+    # families first, so that an entry of a fitted prior listed before its family does not take the colour
+    for family in sorted(entries, key=lambda entry: bool(split_entry(entry)[1])):
+        base, prior = split_entry(family)
+        if prior and base in styles:
+            styles[family] = (styles[base][0], PRIOR_MARKER)
+            continue
+        style = declared.get(base)
+        if style is None or to_hex(style[0]) in used:
+            colour = next((c for c in spare if c not in used), spare[len(styles) % len(spare)])
+            style = (colour, SPARE_MARKERS[len(styles) % len(SPARE_MARKERS)])
+        styles[family] = (style[0], PRIOR_MARKER) if prior else style
+        used.add(to_hex(style[0]))
     return styles
 
 
@@ -83,7 +100,9 @@ def save_quality_plane(
     if not points:
         return _placeholder(title, f"{x_metric} and {y_metric} not measured", path)
     styles = _family_styles(runs)
-    figure = Figure(figsize=(6.0, 5.5), dpi=DPI)
+    # More than a few families: the legend (two rows each) beside the plane rather than over its points.
+    beside = len(points) > LEGEND_INSIDE_MAX
+    figure = Figure(figsize=(9.5 if beside else 6.0, 5.5), dpi=DPI, layout="constrained")
     axes = figure.add_subplot()
     everything = [value for family_points in points.values() for x, y, _ in family_points for value in (x, y)]
     for family, family_points in points.items():
@@ -116,9 +135,11 @@ def save_quality_plane(
     axes.set_xlabel(x_label or x_metric)
     axes.set_ylabel(y_label or y_metric)
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8, loc="best")
+    if beside:
+        axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    else:
+        axes.legend(fontsize=8, loc="best")
     axes.set_title(title)
-    figure.tight_layout()
     return save_figure(figure, path)
 
 
@@ -178,7 +199,8 @@ def save_metric_curves(
     styles = _family_styles(runs)
     ncols = min(len(metrics), 3)
     nrows = math.ceil(len(metrics) / ncols)
-    figure = Figure(figsize=(5.0 * ncols, 3.8 * nrows), dpi=DPI)
+    # constrained layout leaves the figure's title its own row (tight_layout let it touch the panels' titles)
+    figure = Figure(figsize=(5.0 * ncols, 3.8 * nrows), dpi=DPI, layout="constrained")
     for index, metric in enumerate(metrics):
         axes = figure.add_subplot(nrows, ncols, index + 1)
         labelled = set()
@@ -203,5 +225,4 @@ def save_metric_curves(
         if labelled:
             axes.legend(fontsize=8)
     figure.suptitle("Metrics during training (one line per run)")
-    figure.tight_layout()
     return save_figure(figure, path)

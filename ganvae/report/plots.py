@@ -289,7 +289,9 @@ def save_loss_plot(log: Mapping[str, Sequence[float]], path: PathLike, family: s
 
     panels = []
     used = set()
-    from ..families import FAMILIES  # the families declare their panels; only a run's figures need them
+    from ..families import FAMILIES, family_label  # the families declare their panels; only a run's figures need them
+
+    name = family_label(family) if family in FAMILIES else family  # "GAN", as the reports name it
 
     declared = FAMILIES.get(family).loss_panels if family in FAMILIES else ()
     for title, keys, y_label, reference, y_limits in declared:
@@ -331,7 +333,7 @@ def save_loss_plot(log: Mapping[str, Sequence[float]], path: PathLike, family: s
         axes.grid(alpha=0.3)
         axes.legend()
     note = " (faint: every logged value; bold: moving average)" if smoothed else ""
-    figure.suptitle(f"{family} training losses{note}")
+    figure.suptitle(f"{name} training losses{note}")
     figure.tight_layout()
     return save_figure(figure, path)
 

@@ -303,3 +303,19 @@ def test_comparison_figures_name_families_as_the_report_does(tmp_path, monkeypat
     assert {"cGAN runs (2)", "VAE (GMM prior) runs (2)", "cGAN mean \u00b1 95% interval", "cGAN",
             "VAE (GMM prior)"} <= labels, labels
     assert not any("CGAN" in label or "VAE+GMM" in label for label in labels)
+
+
+def test_every_family_gets_its_own_colour_and_a_fitted_prior_its_familys_with_pentagons():
+    """Eight families and three fitted-prior entries in one figure (the README's comparison): eight colours; an
+    entry sampled from a fitted prior is drawn in its family's colour, also when it is listed first."""
+    from matplotlib.colors import to_hex
+
+    from ganvae.families import FAMILIES
+    from ganvae.report.comparison_plots import PRIOR_MARKER, _family_styles
+
+    entries = ["vae+gmm", *FAMILIES.names(), "iwae+gmm", "mine"]
+    styles = _family_styles([{"family": entry} for entry in entries])
+    families = [entry for entry in entries if "+" not in entry]
+    assert len({to_hex(styles[family][0]) for family in families}) == len(families)
+    assert styles["gan"] == ("tab:red", "o") and styles["vae"] == ("tab:green", "s")  # as the families declare
+    assert styles["vae+gmm"] == ("tab:green", PRIOR_MARKER) and styles["iwae+gmm"][0] == styles["iwae"][0]
