@@ -277,7 +277,7 @@ def test_fashion_test_split_against_itself_ranks_above_blur_and_one_class_on_eve
     assert real["density"] == pytest.approx(1.0) and real["memorization"] == pytest.approx(0.05, abs=1e-3)
     printed = [name for name, value in real.items() if value is not None]
     assert set(printed) == {"fid", "kid", "sharpness", "precision", "recall", "density", "coverage", "class_kl",
-                            "min_class_share", "memorization"}
+                            "min_class_share", "memorization", "cluster_share", "ndb_k"}
     for worse in ("blurred", "one class"):
         for name in printed:
             assert better(name, real[name], results[worse]["metrics"][name]), (worse, name)

@@ -21,7 +21,7 @@ gan""",
     """result = ganvae.evaluate(gan, n_samples=200)
 json.dump(result, open("evaluated.json", "w"))
 result""",
-    """ganvae.compare(CompareConfig(data=DataConfig(name="ring8", n_samples=400), budget=BudgetConfig(steps=8),
+    """ganvae.compare(CompareConfig(data=DataConfig(name="ring8", n_examples=400), budget=BudgetConfig(steps=8),
                               seeds=1, n_eval=200, iw_samples=20, nll_examples=50), "cmp", say=lambda _: None)""",
 ]
 WIDGET = "application/vnd.jupyter.widget-view+json"
