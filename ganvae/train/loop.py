@@ -59,10 +59,9 @@ def resolve_device(name: str) -> torch.device:
 
 
 def native_bf16(device: torch.device) -> bool:
-    """Whether `device` does bf16 arithmetic in hardware: a CUDA GPU that supports it, or a CPU with AVX-512 BF16
-    or AMX (read from /proc/cpuinfo; elsewhere False). Without it bf16 is emulated and slower than fp32."""
-    if device.type == "cuda":
-        return bool(torch.cuda.is_bf16_supported())
+    """Whether `device` is a CPU that does bf16 arithmetic in hardware: AVX-512 BF16 or AMX (read from
+    /proc/cpuinfo; False elsewhere, and for any other device: `--precision auto` asks only of a CPU, see
+    resolve_precision). Without it bf16 is emulated and slower than fp32."""
     if device.type != "cpu":
         return False
     try:
