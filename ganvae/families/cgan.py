@@ -28,9 +28,10 @@ def labels_of(batch: Batch, family_name: str) -> torch.Tensor:
     return batch.y
 
 
-def uniform_labels(n_samples: int, n_classes: int, device: torch.device) -> torch.Tensor:
-    """n_samples classes drawn uniformly (B,) int64: what sampling without given labels uses."""
-    return torch.randint(n_classes, (n_samples,), device=device)
+def uniform_labels(family, n_samples: int) -> torch.Tensor:
+    """n_samples of a conditional family's classes drawn uniformly (B,) int64 on its device, drawn where its
+    `random_device` says: what sampling without given labels uses."""
+    return torch.randint(family.n_classes, (n_samples,), device=family.random_device()).to(family.device)
 
 
 def required_labels(labels: Optional[torch.Tensor], family_name: str, what: str) -> torch.Tensor:
@@ -111,7 +112,7 @@ class CGANFamily(GANFamily):
     def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None, ema: bool = True) -> torch.Tensor:
         """n samples of the given classes (B,), or of classes drawn uniformly."""
         if labels is None:
-            labels = uniform_labels(n_samples, self.n_classes, self.random_device()).to(self.device)
+            labels = uniform_labels(self, n_samples)
         return self.from_latent(self.noise(n_samples), labels, ema=ema)
 
     def _fix_normalisation(self, net) -> None:

@@ -60,7 +60,7 @@ class CVAEFamily(VAEFamily):
     def sample(self, n_samples: int, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """n samples of the given classes (B,), or of classes drawn uniformly; as the VAE's otherwise."""
         if labels is None:
-            labels = uniform_labels(n_samples, self.n_classes, self.random_device()).to(self.device)
+            labels = uniform_labels(self, n_samples)
         raw = self.decode(self.noise(n_samples), labels)
         if self.likelihood == "bernoulli":
             return torch.sigmoid(raw)
