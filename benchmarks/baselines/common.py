@@ -23,7 +23,8 @@ def fashion_mnist_uint8(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     return images, data.y.numpy()
 
 
-def arguments(description: str, batch_size: int) -> argparse.Namespace:
+def arguments(description: str, batch_size: int, extra=None) -> argparse.Namespace:
+    """The baselines' shared flags; `extra(parser)` adds a baseline's own."""
     parser = argparse.ArgumentParser(description=description)
     budget = parser.add_mutually_exclusive_group(required=True)
     budget.add_argument("--seconds", type=float, help="wall-clock training time")
@@ -33,6 +34,8 @@ def arguments(description: str, batch_size: int) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--samples", type=int, default=10_000, help="samples written at the end")
     parser.add_argument("--out", type=Path, help="write SAMPLES.npy and a JSON line of counts here")
+    if extra is not None:
+        extra(parser)
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     if args.threads:
