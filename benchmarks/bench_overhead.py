@@ -30,25 +30,34 @@ HERE = Path(__file__).resolve().parent
 CASES = (("gan", "mlp"), ("gan", "conv"), ("vae", "mlp"), ("vae", "conv"))
 
 
-def bare(family_name: str, arch: str, steps: int) -> None:
-    """The bare loop, in this process: prints images per second as JSON."""
-    import torch
-
+def build(family_name: str, arch: str):
+    """(data, family, resolved config) as `ganvae train` builds them, after one step of training."""
     import ganvae
-    from ganvae.families import Batch
-    from ganvae.train.loop import autocast_for, make_optimizers
 
     data = ganvae.load_dataset("fashion-mnist")
     model = ganvae.Model(family_name, arch=arch, steps=1, seed=0, device="cpu", progress=False).fit(data)
-    family, cfg = model.family_, model.config_
-    autocast, _ = autocast_for(torch.device("cpu"), cfg.precision)  # the precision ganvae trains this model in
+    return data, model.family_, model.config_
+
+
+def bare_loop(family, cfg, x, steps: int) -> float:
+    """Seconds for `steps` steps of the bare loop: each phase's zero_grad/loss/backward/step in the precision ganvae
+    trains the model in, and the family's after_step hook, nothing else."""
+    import torch
+
+    from ganvae.families import Batch
+    from ganvae.train.loop import autocast_for, make_optimizers
+
+    autocast, _ = autocast_for(torch.device("cpu"), cfg.precision)
     family.train()
     optimizers = make_optimizers(family, cfg)
     phases = family.phases()
-    x, batch_size = data.x, cfg.optim.batch_size
-    owned = {phase.name: {id(p) for p in family.parameters_of(phase.modules + phase.keeps_graph_of)}
-             for phase in phases}
+    batch_size = cfg.optim.batch_size
     parameters = list(family.parameters())
+    original = [p.requires_grad for p in parameters]
+    flags = {}  # phase name -> requires_grad of each parameter: only what the phase updates gets gradients
+    for phase in phases:
+        owned = {id(p) for p in family.parameters_of(phase.modules + phase.keeps_graph_of)}
+        flags[phase.name] = [id(p) in owned for p in parameters]
     order, position = torch.randperm(len(x)), 0
     start = time.perf_counter()
     for step in range(steps):
@@ -59,8 +68,8 @@ def bare(family_name: str, arch: str, steps: int) -> None:
         for phase in phases:
             if step % phase.every:
                 continue
-            for p in parameters:
-                p.requires_grad_(id(p) in owned[phase.name])
+            for p, flag in zip(parameters, flags[phase.name]):
+                p.requires_grad_(flag)
             optimizer = optimizers[phase.optimizer_name]
             optimizer.zero_grad(set_to_none=True)
             with autocast():
@@ -69,7 +78,46 @@ def bare(family_name: str, arch: str, steps: int) -> None:
             optimizer.step()
             family.after_step(phase, step)
     seconds = time.perf_counter() - start
-    print(json.dumps({"images_per_second": steps * batch_size / seconds}))
+    for p, flag in zip(parameters, original):
+        p.requires_grad_(flag)
+    return seconds
+
+
+def bare(family_name: str, arch: str, steps: int) -> None:
+    """The bare loop, in this process: prints images per second as JSON."""
+    data, family, cfg = build(family_name, arch)
+    seconds = bare_loop(family, cfg, data.x, steps)
+    print(json.dumps({"images_per_second": steps * cfg.optim.batch_size / seconds}))
+
+
+def in_process(family_name: str, arch: str, steps: int, blocks: int) -> tuple[float, float, float]:
+    """ganvae's loop and the bare loop in one process, alternating blocks of `steps` steps on the same networks,
+    so both meet the same state of a shared machine: (ganvae images/s, bare images/s, median of paired ratios).
+    ganvae's block is `ganvae.train.loop.fit` as `ganvae train` calls it: a new run folder with its log rows and
+    checkpoints (one at the start, every 500 steps and at the end), the progress bar drawn to stderr."""
+    from dataclasses import replace
+
+    from ganvae.config import BudgetConfig
+    from ganvae.train import loop
+
+    data, family, cfg = build(family_name, arch)
+    cfg = replace(cfg, budget=BudgetConfig(steps=steps))
+    ours, theirs = [], []
+    for k in range(blocks):
+        def ganvae_block() -> None:
+            with tempfile.TemporaryDirectory() as folder:
+                start = time.perf_counter()
+                loop.fit(family, data.x, cfg, run_dir=Path(folder), progress=True)
+                ours.append(time.perf_counter() - start)
+
+        def bare_block() -> None:
+            theirs.append(bare_loop(family, cfg, data.x, steps))
+
+        for block in ((ganvae_block, bare_block) if k % 2 == 0 else (bare_block, ganvae_block)):
+            block()
+    images = steps * cfg.optim.batch_size
+    return (images / statistics.median(ours), images / statistics.median(theirs),
+            statistics.median(o / t for o, t in zip(ours, theirs)))
 
 
 def ganvae_speed(family: str, arch: str, steps: int, folder: Path) -> float:
@@ -129,33 +177,54 @@ def tutorial_comparison(epochs: float, repeats: int, folder: Path) -> str:
     return "\n".join(lines)
 
 
+def separate_processes(family: str, arch: str, steps: int, repeats: int, folder: Path) -> tuple[float, float, float]:
+    """`ganvae train` and the bare loop as separate processes, interleaved: (ganvae images/s, bare images/s,
+    median of paired ratios)."""
+    ours, theirs = [], []
+    for k in range(repeats):
+        pair = [lambda: ours.append(ganvae_speed(family, arch, steps, folder)),
+                lambda: theirs.append(bare_speed(family, arch, steps))]
+        for measure in (pair if k % 2 == 0 else pair[::-1]):
+            measure()
+    return statistics.median(ours), statistics.median(theirs), statistics.median(t / o for o, t in zip(ours, theirs))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=1000, help="steps of each run (each block, in one process)")
+    parser.add_argument("--repeats", type=int, default=3, help="pairs of runs (of blocks, in one process)")
+    parser.add_argument("--separate-processes", action="store_true",
+                        help="time `ganvae train` and the bare loop as separate processes (default: alternating "
+                             "blocks in one process, which a shared machine's drift affects far less)")
     parser.add_argument("--tutorial-epochs", type=float, default=3, help="0 skips the tutorial comparison")
     parser.add_argument("--tutorial-repeats", type=int, default=6,
                         help="repeats of the tutorial comparison (its single runs scatter by 20-40%% here)")
     parser.add_argument("--cases", nargs="*", metavar="FAMILY:ARCH", default=[f"{f}:{a}" for f, a in CASES],
                         help="family:arch pairs to measure (default: all four; none: the tutorial only)")
     parser.add_argument("--bare", nargs=2, metavar=("FAMILY", "ARCH"), help=argparse.SUPPRESS)
+    parser.add_argument("--alternate", nargs=2, metavar=("FAMILY", "ARCH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
         bare(*args.bare, args.steps)
         return
-    lines = ["| family | arch | ganvae images/s | bare loop images/s | overhead (median of paired ratios) |",
+    if args.alternate:
+        print(json.dumps(in_process(*args.alternate, args.steps, args.repeats)))
+        return
+    how = ("separate processes, interleaved" if args.separate_processes else
+           f"one process per case, {args.repeats} pairs of alternating blocks of {args.steps} steps")
+    lines = [f"`ganvae train`'s loop against a bare loop of the same networks ({how}):", "",
+             "| family | arch | ganvae images/s | bare loop images/s | overhead (median of paired ratios) |",
              "|---|---|---|---|---|"] if args.cases else []
     with tempfile.TemporaryDirectory() as folder:
         for family, arch in (case.split(":") for case in args.cases):
-            ours, theirs = [], []
-            for k in range(args.repeats):
-                pair = [lambda: ours.append(ganvae_speed(family, arch, args.steps, Path(folder))),
-                        lambda: theirs.append(bare_speed(family, arch, args.steps))]
-                for measure in (pair if k % 2 == 0 else pair[::-1]):
-                    measure()
-            overhead = statistics.median(t / o for o, t in zip(ours, theirs)) - 1
-            lines.append(f"| {family} | {arch} | {statistics.median(ours):.0f} | {statistics.median(theirs):.0f} | "
-                         f"{100 * overhead:+.1f}% |")
+            if args.separate_processes:
+                ours, theirs, ratio = separate_processes(family, arch, args.steps, args.repeats, Path(folder))
+            else:
+                done = subprocess.run([sys.executable, __file__, "--alternate", family, arch, "--steps",
+                                       str(args.steps), "--repeats", str(args.repeats)],
+                                      check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                ours, theirs, ratio = json.loads(done.stdout.strip().splitlines()[-1])
+            lines.append(f"| {family} | {arch} | {ours:.0f} | {theirs:.0f} | {100 * (ratio - 1):+.1f}% |")
             print(lines[-1], file=sys.stderr, flush=True)  # progress; the table goes to stdout at the end
         if args.tutorial_epochs:
             lines += [""] * bool(lines) + [tutorial_comparison(args.tutorial_epochs, args.tutorial_repeats,
