@@ -1,14 +1,16 @@
 """What ganvae's loop costs over a bare loop of the same model, and how it compares with the tutorial loop.
 
-    python benchmarks/bench_overhead.py [--steps 1000] [--repeats 3] [--tutorial-epochs 3] [--tutorial-repeats 6]
-        [--cases gan:conv ...]
+    python benchmarks/bench_overhead.py [--steps 250] [--repeats 12] [--separate-processes] [--tutorial-epochs 3]
+        [--tutorial-repeats 6] [--cases gan:conv ...]
 
-1. Overhead, for each family and architecture: `ganvae train` as a user runs it (progress bar, log rows,
-   checkpoints at the default intervals) against a bare loop of the same networks and optimisers (the family
-   built by ganvae, the data preloaded, each phase's zero_grad/loss/backward/step in the precision ganvae
-   trains it in, and the family's after_step hook, nothing else). Both run as separate processes, interleaved;
-   the speed is images per second of training (ganvae's from its status.json, which counts from the first
-   checkpoint on); the overhead is the median of bare/ganvae - 1 over the repeats.
+1. Overhead, for each family and architecture: ganvae's loop as `ganvae train` runs it (`ganvae.train.loop.fit`
+   with a run folder: progress bar, log rows, checkpoints at the start, every 500 steps and at the end) against a
+   bare loop of the same networks and optimisers (the family built by ganvae, the data preloaded, each phase's
+   zero_grad/loss/backward/step in the precision ganvae trains it in, and the family's after_step hook, nothing
+   else). By default both run in one process per case, alternating blocks of --steps steps on the same networks,
+   so that both meet the same state of a shared machine; --separate-processes times `ganvae train` (its
+   status.json) and the bare loop as separate processes instead, whose speeds drift by 10-30% from run to run
+   here. The overhead is the median over the pairs of ganvae's time / the bare loop's - 1.
 2. The tutorial loop (benchmarks/baselines/tutorial_gan.py: a per-item Dataset and a DataLoader) against
    `ganvae train gan --arch seed` for the same epochs on Fashion-MNIST, whole processes timed by the wall clock,
    with the same model's bare preloaded loop (tutorial_gan.py --pipeline preloaded) as the ceiling.
@@ -90,9 +92,9 @@ def bare(family_name: str, arch: str, steps: int) -> None:
     print(json.dumps({"images_per_second": steps * cfg.optim.batch_size / seconds}))
 
 
-def in_process(family_name: str, arch: str, steps: int, blocks: int) -> tuple[float, float, float]:
+def in_process(family_name: str, arch: str, steps: int, blocks: int) -> tuple[float, float, list[float]]:
     """ganvae's loop and the bare loop in one process, alternating blocks of `steps` steps on the same networks,
-    so both meet the same state of a shared machine: (ganvae images/s, bare images/s, median of paired ratios).
+    so both meet the same state of a shared machine: (ganvae images/s, bare images/s, each pair's time ratio).
     ganvae's block is `ganvae.train.loop.fit` as `ganvae train` calls it: a new run folder with its log rows and
     checkpoints (one at the start, every 500 steps and at the end), the progress bar drawn to stderr."""
     from dataclasses import replace
@@ -116,8 +118,7 @@ def in_process(family_name: str, arch: str, steps: int, blocks: int) -> tuple[fl
         for block in ((ganvae_block, bare_block) if k % 2 == 0 else (bare_block, ganvae_block)):
             block()
     images = steps * cfg.optim.batch_size
-    return (images / statistics.median(ours), images / statistics.median(theirs),
-            statistics.median(o / t for o, t in zip(ours, theirs)))
+    return images / statistics.median(ours), images / statistics.median(theirs), [o / t for o, t in zip(ours, theirs)]
 
 
 def ganvae_speed(family: str, arch: str, steps: int, folder: Path) -> float:
@@ -177,22 +178,24 @@ def tutorial_comparison(epochs: float, repeats: int, folder: Path) -> str:
     return "\n".join(lines)
 
 
-def separate_processes(family: str, arch: str, steps: int, repeats: int, folder: Path) -> tuple[float, float, float]:
-    """`ganvae train` and the bare loop as separate processes, interleaved: (ganvae images/s, bare images/s,
-    median of paired ratios)."""
+def separate_processes(family: str, arch: str, steps: int, repeats: int,
+                       folder: Path) -> tuple[float, float, list[float]]:
+    """`ganvae train` and the bare loop as separate processes, interleaved: (ganvae images/s, bare images/s, each
+    pair's time ratio)."""
     ours, theirs = [], []
     for k in range(repeats):
         pair = [lambda: ours.append(ganvae_speed(family, arch, steps, folder)),
                 lambda: theirs.append(bare_speed(family, arch, steps))]
         for measure in (pair if k % 2 == 0 else pair[::-1]):
             measure()
-    return statistics.median(ours), statistics.median(theirs), statistics.median(t / o for o, t in zip(ours, theirs))
+    return statistics.median(ours), statistics.median(theirs), [t / o for o, t in zip(ours, theirs)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1000, help="steps of each run (each block, in one process)")
-    parser.add_argument("--repeats", type=int, default=3, help="pairs of runs (of blocks, in one process)")
+    parser.add_argument("--steps", type=int, default=250, help="steps of each block (of each run, with "
+                                                                  "--separate-processes)")
+    parser.add_argument("--repeats", type=int, default=12, help="pairs of blocks (of runs)")
     parser.add_argument("--separate-processes", action="store_true",
                         help="time `ganvae train` and the bare loop as separate processes (default: alternating "
                              "blocks in one process, which a shared machine's drift affects far less)")
@@ -213,18 +216,21 @@ def main() -> None:
     how = ("separate processes, interleaved" if args.separate_processes else
            f"one process per case, {args.repeats} pairs of alternating blocks of {args.steps} steps")
     lines = [f"`ganvae train`'s loop against a bare loop of the same networks ({how}):", "",
-             "| family | arch | ganvae images/s | bare loop images/s | overhead (median of paired ratios) |",
+             "| family | arch | ganvae images/s | bare loop images/s | overhead: median [quartiles] of the pairs |",
              "|---|---|---|---|---|"] if args.cases else []
     with tempfile.TemporaryDirectory() as folder:
         for family, arch in (case.split(":") for case in args.cases):
             if args.separate_processes:
-                ours, theirs, ratio = separate_processes(family, arch, args.steps, args.repeats, Path(folder))
+                ours, theirs, ratios = separate_processes(family, arch, args.steps, args.repeats, Path(folder))
             else:
                 done = subprocess.run([sys.executable, __file__, "--alternate", family, arch, "--steps",
                                        str(args.steps), "--repeats", str(args.repeats)],
                                       check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-                ours, theirs, ratio = json.loads(done.stdout.strip().splitlines()[-1])
-            lines.append(f"| {family} | {arch} | {ours:.0f} | {theirs:.0f} | {100 * (ratio - 1):+.1f}% |")
+                ours, theirs, ratios = json.loads(done.stdout.strip().splitlines()[-1])
+            low, middle, high = (statistics.quantiles(ratios, n=4, method="inclusive") if len(ratios) > 1
+                                 else ratios * 3)
+            lines.append(f"| {family} | {arch} | {ours:.0f} | {theirs:.0f} | {100 * (middle - 1):+.1f}% "
+                         f"[{100 * (low - 1):+.1f}%, {100 * (high - 1):+.1f}%] |")
             print(lines[-1], file=sys.stderr, flush=True)  # progress; the table goes to stdout at the end
         if args.tutorial_epochs:
             lines += [""] * bool(lines) + [tutorial_comparison(args.tutorial_epochs, args.tutorial_repeats,
