@@ -105,16 +105,17 @@ def in_process(family_name: str, arch: str, steps: int, blocks: int) -> tuple[fl
     data, family, cfg = build(family_name, arch)
     cfg = replace(cfg, budget=BudgetConfig(steps=steps))
     ours, theirs = [], []
+
+    def ganvae_block() -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            start = time.perf_counter()
+            loop.fit(family, data.x, cfg, run_dir=Path(folder), progress=True)
+            ours.append(time.perf_counter() - start)
+
+    def bare_block() -> None:
+        theirs.append(bare_loop(family, cfg, data.x, steps))
+
     for k in range(blocks):
-        def ganvae_block() -> None:
-            with tempfile.TemporaryDirectory() as folder:
-                start = time.perf_counter()
-                loop.fit(family, data.x, cfg, run_dir=Path(folder), progress=True)
-                ours.append(time.perf_counter() - start)
-
-        def bare_block() -> None:
-            theirs.append(bare_loop(family, cfg, data.x, steps))
-
         for block in ((ganvae_block, bare_block) if k % 2 == 0 else (bare_block, ganvae_block)):
             block()
     images = steps * cfg.optim.batch_size
