@@ -5,7 +5,7 @@
 Runs, one after the other and never two at once (these machines are shared; a second busy process makes torch's
 threads collapse): start-up of the command line against `import torch`; the fast paths (fused/foreach Adam,
 channels-last, bf16) for the GAN and the VAE step; ganvae's loop against a bare loop of the same model and
-against the tutorial loop; PRDC against the `prdc` package; the VAE NLL's bias and error against K (a VAE
+against the tutorial loop (beside that model's bare preloaded loop, the ceiling of any loop of it); PRDC against the `prdc` package; the VAE NLL's bias and error against K (a VAE
 trained for 2 minutes, `nll_k.py`); scaling with the data and the batch
 (docs/figures/scaling.png); training on one process against two with torchrun (images per second and the scaling
 efficiency, `bench_distributed.py`); and quality per minute, ganvae's default GAN and VAE against a plain DCGAN and a
