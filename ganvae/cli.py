@@ -143,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a .npy (float32 array, written in blocks), .png (a grid or scatter), or for vector data .csv "
                         "or .parquet (the data's column names and units; .parquet needs pyarrow)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+                   help="where the model is loaded and sampled (default auto)")
     _add_prior_flags(p, ("auto", "normal", "gmm"), default="auto")
     p.add_argument("--label", metavar="K",
                    help="conditional families (cgan, cvae): draw every sample of class K, a class name of the data "
@@ -169,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="where to write the JSON (default: RUN/metrics.json, or "
                                                  "SAMPLES.metrics.json beside a .npy)")
     p.add_argument("--no-download", action="store_true", help="never try to download a missing dataset")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+                   help="where a run is loaded, sampled and scored (default auto)")
     _add_prior_flags(p, ("auto", "normal", "gmm"), default="auto")
 
     p = sub.add_parser("compare", help=COMMAND_HELP["compare"])
@@ -417,7 +421,7 @@ def cmd_sample(args) -> int:
     output = Path(args.output)
     if output.suffix.lower() not in SUFFIXES:
         raise ConfigError(f"-o must end in .npy, .png, .csv or .parquet, not {output.name!r}")
-    model = load(args.run)
+    model = load(args.run, device=args.device)
     check_format(model, output)  # said before the prior is fitted and any sample drawn
     prior = resolve_prior(args.prior, model.family_.capabilities)
     try:
@@ -445,7 +449,7 @@ def cmd_evaluate(args) -> int:
     result = evaluate(args.source, data=args.data, split=args.split, n_eval=args.n_eval,
                       features=args.features, seed=args.seed, iw_samples=args.iw_samples,
                       nll_examples=args.nll_examples, data_dir=args.data_dir, download=not args.no_download,
-                      progress=True, prior=args.prior, gmm_components=args.gmm_components)
+                      progress=True, prior=args.prior, gmm_components=args.gmm_components, device=args.device)
     print(format_table(result))
     path = args.out or metrics_path_for(args.source)
     used = result["settings"].get("prior", "normal")

@@ -68,7 +68,7 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
              iw_samples: int = DEFAULT_IW_SAMPLES, nll_examples: Optional[int] = DEFAULT_NLL_EXAMPLES,
              data_dir: Optional[str] = None, download: bool = True, cache: bool = True,
              progress: bool = False, prior: str = "auto", gmm_components: int = GMM_COMPONENTS,
-             n_samples: Optional[int] = None) -> dict:
+             n_samples: Optional[int] = None, device: str = "cpu") -> dict:
     """Measure a model or a set of samples against real data on the shared metric suite.
 
     Args:
@@ -89,6 +89,8 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
             default: "gmm" for an unconditional family with an encoder whose decoder is not also a GAN's generator,
             as the VAE's and the IWAE's; "normal" for the others, the VAE-GAN's included).
         n_samples: the old name of n_eval, still accepted.
+        device: where a run given as a path is loaded, sampled and scored: "cpu" (the default), "auto", "cuda" or
+            "mps"; a fitted model is used on the device it is on.
 
     Returns:
         A JSON-able dict: source, family ("gan", "vae" or None for bare samples), data, split, n_samples,
@@ -107,7 +109,7 @@ def evaluate(source: SourceLike, data: Union[str, DataConfig, None] = None, spli
         raise ConfigError(f"--n-eval must be a whole number >= {MIN_SAMPLES}, not {n_samples!r}")
     if split not in (None, "train", "test"):
         raise ConfigError(f"--split must be train or test, not {split!r}")
-    model, given_samples, label, run_data = _resolve_source(source)
+    model, given_samples, label, run_data = _resolve_source(source, device)
     if model is not None:
         prior = resolve_prior(prior, model.family_.capabilities)
     elif check_prior(prior, auto=True) == "auto":
@@ -394,8 +396,9 @@ def _memorization(inputs: EvalInputs) -> GroupResult:
 
 # --- inputs ---------------------------------------------------------------------------------------------------
 
-def _resolve_source(source) -> tuple[Any, Optional[np.ndarray], str, Optional[DataConfig]]:
-    """(model or None, samples or None, a label for the result, the run's DataConfig or None)."""
+def _resolve_source(source, device: str = "cpu") -> tuple[Any, Optional[np.ndarray], str, Optional[DataConfig]]:
+    """(model or None, samples or None, a label for the result, the run's DataConfig or None); a run given as a
+    path is loaded on `device`."""
     from ganvae.api import Model, load
 
     if isinstance(source, Model):
@@ -411,7 +414,7 @@ def _resolve_source(source) -> tuple[Any, Optional[np.ndarray], str, Optional[Da
                           f"array, not {type(source).__name__}")
     path = Path(source).expanduser()
     if path.is_dir() or path.suffix == ".pt":
-        model = load(path)
+        model = load(path, device=device)
         return model, None, str(path), model.config_.data
     if path.suffix == ".npy":
         if not path.is_file():

@@ -16,12 +16,13 @@ FLAGS: dict[str, tuple[str, ...]] = {
         '--no-progress', '--tensorboard', '--config', '--format',
     ),
     'sample': (
-        '-h', '--help', '-n', '--n-samples', '-o', '--output', '--seed', '--prior', '--gmm-components',
-        '--label',
+        '-h', '--help', '-n', '--n-samples', '-o', '--output', '--seed', '--device', '--prior',
+        '--gmm-components', '--label',
     ),
     'evaluate': (
         '-h', '--help', '--data', '--data-dir', '--split', '-n', '--n-eval', '--n-samples', '--features',
-        '--iw-samples', '--nll-examples', '--seed', '--out', '--no-download', '--prior', '--gmm-components',
+        '--iw-samples', '--nll-examples', '--seed', '--out', '--no-download', '--device', '--prior',
+        '--gmm-components',
     ),
     'compare': (
         '-h', '--help', '--data', '--data-dir', '--split', '--n-examples', '--n-samples', '--image-size',

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from ganvae.cli import main
@@ -100,6 +101,33 @@ def test_compare_then_advise_from_its_report(tmp_path, capsys):
     assert "Recommendation: VAE" in text and "encoder" in text
     code, text, err = run(capsys, "advise", "--from", str(out), "--need", "telepathy")
     assert code == 2 and "telepathy" in err and len(err.strip().splitlines()) == 1
+
+
+def test_sample_and_evaluate_load_the_run_on_the_device_asked_for(tmp_path, capsys):
+    run_dir = tmp_path / "gan"
+    assert run(capsys, "train", "gan", "--data", "ring8", "--steps", "5", "--out", str(run_dir), "--no-progress")[0] == 0
+    for device, name in (("auto", "auto.npy"), ("cpu", "cpu.npy")):  # auto is the CPU on this machine
+        code, _, err = run(capsys, "sample", str(run_dir), "-n", "200", "-o", str(tmp_path / name), "--device", device)
+        assert code == 0, err
+    np.testing.assert_array_equal(np.load(tmp_path / "auto.npy"), np.load(tmp_path / "cpu.npy"))
+    scores = {}
+    for device in ("auto", "cpu"):
+        code, _, err = run(capsys, "evaluate", str(run_dir), "-n", "300", "--device", device,
+                           "--out", str(tmp_path / f"{device}.json"))
+        assert code == 0, err
+        scores[device] = json.loads((tmp_path / f"{device}.json").read_text())["metrics"]
+    assert scores["cpu"]["fid"] == scores["auto"]["fid"] and scores["cpu"]["modes_captured"] is not None
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is visible here")
+def test_a_device_that_is_not_there_is_one_line_and_writes_nothing(tmp_path, capsys):
+    run_dir = tmp_path / "gan"
+    assert run(capsys, "train", "gan", "--data", "ring8", "--steps", "5", "--out", str(run_dir), "--no-progress")[0] == 0
+    for argv in (("sample", str(run_dir), "-o", str(tmp_path / "s.npy")), ("evaluate", str(run_dir), "-n", "300")):
+        code, out, err = run(capsys, *argv, "--device", "cuda")
+        assert code != 0
+        assert err.strip().count("\n") == 0 and "--device cuda" in err and "no CUDA GPU is visible" in err, err
+    assert not (tmp_path / "s.npy").exists() and not (run_dir / "metrics.json").exists()
 
 
 def test_evaluate_a_run_writes_metrics_json(tmp_path, capsys):
