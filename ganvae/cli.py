@@ -18,8 +18,8 @@ import torch
 from . import interrupts
 from .commands import COMMAND_HELP, exit_code, guarded, outline, say_error
 from .api import Model, default_run_dir, load
-from .config import (CHECKPOINT_EVERY, IW_SAMPLES, LOG_EVERY, N_EVAL, NLL_EXAMPLES, PRECISIONS, BudgetConfig,
-                     DataConfig, ModelConfig, OptimConfig, RunConfig, validate)
+from .config import (CHECKPOINT_EVERY, DEVICES, IW_SAMPLES, LOG_EVERY, N_EVAL, NLL_EXAMPLES, PRECISIONS,
+                     BudgetConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, validate)
 from .data import name_part
 from .errors import ConfigError, GanvaeError, one_line
 from .latent_prior import GMM_COMPONENTS, resolve_prior
@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=_positive_int, help="hidden width (mlp/seed) or base channels (conv)")
     _add_setting_flags(p)
     p.add_argument("--seed", type=int, help="training seed (default 0)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="(default auto)")
+    p.add_argument("--device", choices=DEVICES, help="(default auto)")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="arithmetic of the training step: auto (default: bf16 for the conv networks on a CPU that "
                         "does bf16 in hardware, else fp32, on a GPU too), fp32, bf16 autocast (CPUs with AVX-512 "
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a .npy (float32 array, written in blocks), .png (a grid or scatter), or for vector data .csv "
                         "or .parquet (the data's column names and units; .parquet needs pyarrow)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+    p.add_argument("--device", choices=DEVICES, default="auto",
                    help="where the model is loaded and sampled (default auto)")
     _add_prior_flags(p, ("auto", "normal", "gmm"), default="auto")
     p.add_argument("--label", metavar="K",
@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="where to write the JSON (default: RUN/metrics.json, or "
                                                  "SAMPLES.metrics.json beside a .npy)")
     p.add_argument("--no-download", action="store_true", help="never try to download a missing dataset")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+    p.add_argument("--device", choices=DEVICES, default="auto",
                    help="where a run is loaded, sampled and scored (default auto)")
     _add_prior_flags(p, ("auto", "normal", "gmm"), default="auto")
 
@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"VAE: importance samples per example for the NLL (default {IW_SAMPLES})")
     p.add_argument("--nll-examples", type=_positive_int, default=NLL_EXAMPLES, metavar="N",
                    help=f"VAE: test examples the NLL is averaged over (default {NLL_EXAMPLES})")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--precision", choices=PRECISIONS, default="auto", help="training arithmetic (as for train)")
     p.add_argument("--out", metavar="DIR", help="report folder (default runs/compare-DATA): a new or empty folder, "
                                                 "or an earlier comparison's to continue it")
