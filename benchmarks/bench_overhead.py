@@ -47,19 +47,14 @@ def bare_loop(family, cfg, x, steps: int) -> float:
     import torch
 
     from ganvae.families import Batch
-    from ganvae.train.loop import autocast_for, make_optimizers
+    from ganvae.train.loop import _Trainable, autocast_for, make_optimizers
 
     autocast, _ = autocast_for(torch.device("cpu"), cfg.precision)
     family.train()
     optimizers = make_optimizers(family, cfg)
     phases = family.phases()
     batch_size = cfg.optim.batch_size
-    parameters = list(family.parameters())
-    original = [p.requires_grad for p in parameters]
-    flags = {}  # phase name -> requires_grad of each parameter: only what the phase updates gets gradients
-    for phase in phases:
-        owned = {id(p) for p in family.parameters_of(phase.modules + phase.keeps_graph_of)}
-        flags[phase.name] = [id(p) in owned for p in parameters]
+    trainable = _Trainable(family, phases)  # only what a phase updates gets gradients, as in ganvae's loop
     order, position = torch.randperm(len(x)), 0
     start = time.perf_counter()
     for step in range(steps):
@@ -70,8 +65,7 @@ def bare_loop(family, cfg, x, steps: int) -> float:
         for phase in phases:
             if step % phase.every:
                 continue
-            for p, flag in zip(parameters, flags[phase.name]):
-                p.requires_grad_(flag)
+            trainable.enter(phase)
             optimizer = optimizers[phase.optimizer_name]
             optimizer.zero_grad(set_to_none=True)
             with autocast():
@@ -80,8 +74,7 @@ def bare_loop(family, cfg, x, steps: int) -> float:
             optimizer.step()
             family.after_step(phase, step)
     seconds = time.perf_counter() - start
-    for p, flag in zip(parameters, original):
-        p.requires_grad_(flag)
+    trainable.restore()
     return seconds
 
 
